@@ -58,7 +58,7 @@ impl MabWording<'static> {
         empty_history: "No button has been pressed yet.",
         question: "Which button do you press at step {step}?",
         summary_header: "Summary of the buttons so far:",
-        summary_tried: "{label}: pressed {count} times, average reward {mean}",
+        summary_tried: "{label}: times pressed {count}, average reward {mean}",
         summary_untried: "{label}: not pressed yet",
     };
     /// Numbered arms ("continuous" labels).
@@ -70,7 +70,7 @@ impl MabWording<'static> {
         empty_history: "No arm has been pulled yet.",
         question: "Which arm do you pull at step {step}?",
         summary_header: "Summary of the arms so far:",
-        summary_tried: "{label}: pulled {count} times, average reward {mean}",
+        summary_tried: "{label}: times pulled {count}, average reward {mean}",
         summary_untried: "{label}: not pulled yet",
     };
 }

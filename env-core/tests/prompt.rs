@@ -103,10 +103,16 @@ answer with ACTION=X, where X is one of: blue, green, red.";
 #[test]
 fn chat_wrapper_exact() {
     let mut s = String::new();
-    ChatFormat::GEMMA.wrap(&mut s, |w| Ok(w.push_str("hello"))).unwrap();
+    ChatFormat::GEMMA.wrap(&mut s, |w| {
+        w.push_str("hello");
+        Ok(())
+    }).unwrap();
     assert_eq!(s, "<start_of_turn>user\nhello<end_of_turn>\n<start_of_turn>model\n");
     let mut s = String::new();
-    ChatFormat::PLAIN.wrap(&mut s, |w| Ok(w.push_str("hello"))).unwrap();
+    ChatFormat::PLAIN.wrap(&mut s, |w| {
+        w.push_str("hello");
+        Ok(())
+    }).unwrap();
     assert_eq!(s, "hello");
     assert_eq!(ChatFormat::default(), ChatFormat::GEMMA);
 }

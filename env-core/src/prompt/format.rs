@@ -73,7 +73,7 @@ pub struct RuleFormula(pub UcbRule);
 impl Display for RuleFormula {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            UcbRule::InverseSqrtCount { c } if c == 1.0 => f.write_str("mean + sqrt(1/N)"),
+            UcbRule::InverseSqrtCount { c: 1.0 } => f.write_str("mean + sqrt(1/N)"),
             UcbRule::InverseSqrtCount { c } => write!(f, "mean + {c} * sqrt(1/N)"),
             UcbRule::LogTime { alpha } => write!(f, "mean + sqrt({alpha} * ln(t) / N)"),
         }

@@ -4,8 +4,8 @@
 //! written next to each assertion (dev profile, whole file about 5 s).
 
 use env_core::ttt::{
-    Board, FirstMover, Mark, Mcts, MctsConfig, Minimax, NoisyMcts, Opponent, Outcome, RandomPlayer, TicTacToe,
-    TttConfig, TttPlayer,
+    Board, FirstMover, Mark, Mcts, MctsConfig, Minimax, NoisyMcts, Opponent, Outcome, RandomPlayer,
+    TicTacToe, TttConfig, TttPlayer,
 };
 use env_core::{Environment, Error, Rng};
 
@@ -45,7 +45,12 @@ type Ply = (usize, Option<usize>, Board);
 
 /// Plays one episode of `env` with seed `seed`; the agent draws from its own stream of the seed.
 /// Returns the outcome and the number of agent moves; checks the environment's invariants.
-fn play<P: TttPlayer>(env: &mut TicTacToe<P>, agent: &mut dyn TttPlayer, seed: u64, mut log: Option<&mut Vec<Ply>>) -> Outcome {
+fn play<P: TttPlayer>(
+    env: &mut TicTacToe<P>,
+    agent: &mut dyn TttPlayer,
+    seed: u64,
+    mut log: Option<&mut Vec<Ply>>,
+) -> Outcome {
     let mut rng = Rng::from_stream(seed, 0xA6E7);
     let mut board = env.reset(seed).unwrap();
     let mut total = 0.0;
@@ -74,7 +79,12 @@ fn play<P: TttPlayer>(env: &mut TicTacToe<P>, agent: &mut dyn TttPlayer, seed: u
     }
 }
 
-fn tally(opponent: Opponent, first: FirstMover, agent: &mut dyn TttPlayer, seeds: core::ops::Range<u64>) -> Tally {
+fn tally(
+    opponent: Opponent,
+    first: FirstMover,
+    agent: &mut dyn TttPlayer,
+    seeds: core::ops::Range<u64>,
+) -> Tally {
     let mut env = TicTacToe::new(TttConfig { opponent, first }).unwrap();
     let mut t = Tally::default();
     for seed in seeds {
@@ -128,7 +138,8 @@ fn noisy_mcts_is_weaker_than_mcts() {
     // Measured: vs MCTS 0 / 11 / 189 (return -0.945), vs noisy 48 / 29 / 123 (return -0.375).
     // As opponents: a random agent does much better against the noisy one.
     let vs_mcts = tally(Opponent::Mcts { simulations: 500 }, FirstMover::Agent, &mut random, 0..200);
-    let vs_noisy = tally(Opponent::NoisyMcts { simulations: 500, p: 0.5 }, FirstMover::Agent, &mut random, 0..200);
+    let vs_noisy =
+        tally(Opponent::NoisyMcts { simulations: 500, p: 0.5 }, FirstMover::Agent, &mut random, 0..200);
     println!("random vs mcts(500): {vs_mcts:?}; vs noisy-mcts(500, 0.5): {vs_noisy:?}");
     assert!(vs_noisy.average_return() > vs_mcts.average_return() + 0.2, "{vs_mcts:?} {vs_noisy:?}");
     // As agents against perfect play: MCTS draws nearly always, the noisy one loses often.
@@ -144,7 +155,10 @@ fn noisy_mcts_is_weaker_than_mcts() {
 
 #[test]
 fn same_seed_same_game_and_seeds_differ() {
-    let config = TttConfig { opponent: Opponent::NoisyMcts { simulations: 100, p: 0.5 }, first: FirstMover::Alternate };
+    let config = TttConfig {
+        opponent: Opponent::NoisyMcts { simulations: 100, p: 0.5 },
+        first: FirstMover::Alternate,
+    };
     let mut env = TicTacToe::new(config).unwrap();
     let mut games = Vec::new();
     for seed in 0..8 {
@@ -164,12 +178,16 @@ fn same_seed_same_game_and_seeds_differ() {
 /// if the RNG, the board, the search or the environment changes; on every target the same.
 #[test]
 fn golden_game_random_vs_mcts_seed_3() {
-    let mut env = TicTacToe::new(TttConfig { opponent: Opponent::Mcts { simulations: 200 }, first: FirstMover::Agent }).unwrap();
+    let mut env =
+        TicTacToe::new(TttConfig { opponent: Opponent::Mcts { simulations: 200 }, first: FirstMover::Agent })
+            .unwrap();
     let mut log = Vec::new();
     let outcome = play(&mut env, &mut RandomPlayer, 3, Some(&mut log));
-    let got: Vec<(usize, Option<usize>, String)> = log.iter().map(|(a, o, b)| (*a, *o, b.to_string())).collect();
+    let got: Vec<(usize, Option<usize>, String)> =
+        log.iter().map(|(a, o, b)| (*a, *o, b.to_string())).collect();
     println!("golden: {got:?} {outcome:?}");
-    let want: Vec<(usize, Option<usize>, String)> = GOLDEN.iter().map(|&(a, o, s)| (a, o, s.to_string())).collect();
+    let want: Vec<(usize, Option<usize>, String)> =
+        GOLDEN.iter().map(|&(a, o, s)| (a, o, s.to_string())).collect();
     assert_eq!(got, want);
     assert_eq!(outcome, GOLDEN_OUTCOME);
 }

@@ -18,7 +18,7 @@ pub(crate) const LINE_MASKS: [u16; 8] = [
 /// Whether the cells in `mask` contain a complete line.
 #[inline]
 pub(crate) fn has_line(mask: u16) -> bool {
-    LINE_MASKS.iter().any(|&l| mask & l == l)
+    LINE_MASKS.iter().any(|&l| l & !mask == 0)
 }
 
 /// The position of the `n`-th set bit of `mask` (counting from 0, lowest first); `None` when

@@ -3,7 +3,7 @@
 use core::fmt;
 use core::str::FromStr;
 
-use super::bits::{has_line, FULL};
+use super::bits::{FULL, has_line};
 use super::mark::Mark;
 use crate::error::{Error, Result};
 
@@ -11,16 +11,8 @@ use crate::error::{Error, Result};
 pub const CELLS: usize = 9;
 
 /// The eight winning lines: three rows, three columns, two diagonals.
-pub const LINES: [[usize; 3]; 8] = [
-    [0, 1, 2],
-    [3, 4, 5],
-    [6, 7, 8],
-    [0, 3, 6],
-    [1, 4, 7],
-    [2, 5, 8],
-    [0, 4, 8],
-    [2, 4, 6],
-];
+pub const LINES: [[usize; 3]; 8] =
+    [[0, 1, 2], [3, 4, 5], [6, 7, 8], [0, 3, 6], [1, 4, 7], [2, 5, 8], [0, 4, 8], [2, 4, 6]];
 
 /// Where a game stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -327,7 +319,10 @@ mod tests {
         assert_eq!(b.play(0, Mark::Agent), Err(Error::IllegalMove { position: 0 }));
         assert_eq!(b.play(2, Mark::Opponent), Err(Error::IllegalMove { position: 2 }));
         assert_eq!(b.play(9, Mark::Agent), Err(Error::InvalidAction { action: 9, num_actions: 9 }));
-        assert_eq!(b.play(usize::MAX, Mark::Agent), Err(Error::InvalidAction { action: usize::MAX, num_actions: 9 }));
+        assert_eq!(
+            b.play(usize::MAX, Mark::Agent),
+            Err(Error::InvalidAction { action: usize::MAX, num_actions: 9 })
+        );
         assert_eq!(b, before);
         b.play(4, Mark::Agent).unwrap();
         assert_eq!(b.as_str(), "102010000");
@@ -357,8 +352,14 @@ mod tests {
     #[test]
     fn parse_errors() {
         assert_eq!(Board::parse(""), Err(Error::ShapeMismatch { what: "board state", expected: 9, got: 0 }));
-        assert_eq!(Board::parse("10200000"), Err(Error::ShapeMismatch { what: "board state", expected: 9, got: 8 }));
-        assert_eq!(Board::parse("1020000000"), Err(Error::ShapeMismatch { what: "board state", expected: 9, got: 10 }));
+        assert_eq!(
+            Board::parse("10200000"),
+            Err(Error::ShapeMismatch { what: "board state", expected: 9, got: 8 })
+        );
+        assert_eq!(
+            Board::parse("1020000000"),
+            Err(Error::ShapeMismatch { what: "board state", expected: 9, got: 10 })
+        );
         assert_eq!(
             Board::parse("102000003"),
             Err(Error::OutOfRange { name: "board cell", value: 3.0, min: 0.0, max: 2.0 })

@@ -1,6 +1,6 @@
 //! The tic-tac-toe environment: the agent plays `1`, a configured opponent replies with `2`.
 
-use super::board::{Board, GameStatus, CELLS};
+use super::board::{Board, CELLS, GameStatus};
 use super::mark::Mark;
 use super::opponent::Opponent;
 use super::player::TttPlayer;
@@ -29,7 +29,7 @@ impl FirstMover {
         match self {
             FirstMover::Agent => true,
             FirstMover::Opponent => false,
-            FirstMover::Alternate => seed % 2 == 0,
+            FirstMover::Alternate => seed.is_multiple_of(2),
         }
     }
 }
@@ -361,7 +361,8 @@ mod tests {
 
     #[test]
     fn first_mover_settings() {
-        let mut env = TicTacToe::new(TttConfig { opponent: Opponent::Random, first: FirstMover::Opponent }).unwrap();
+        let mut env =
+            TicTacToe::new(TttConfig { opponent: Opponent::Random, first: FirstMover::Opponent }).unwrap();
         for seed in 0..20 {
             let b = env.reset(seed).unwrap();
             assert_eq!(b.count(Mark::Opponent), 1);
@@ -370,7 +371,8 @@ mod tests {
             let opening = env.last_opponent_move().unwrap();
             assert_eq!(b.get(opening), Ok(Some(Mark::Opponent)));
         }
-        let mut env = TicTacToe::new(TttConfig { opponent: Opponent::Random, first: FirstMover::Alternate }).unwrap();
+        let mut env =
+            TicTacToe::new(TttConfig { opponent: Opponent::Random, first: FirstMover::Alternate }).unwrap();
         for seed in 0..20u64 {
             let b = env.reset(seed).unwrap();
             assert_eq!(env.agent_started(), seed % 2 == 0);
@@ -389,7 +391,8 @@ mod tests {
     fn invalid_config_is_rejected() {
         let bad = TttConfig { opponent: Opponent::Mcts { simulations: 0 }, first: FirstMover::Agent };
         assert!(matches!(TicTacToe::new(bad), Err(Error::OutOfRange { name: "simulations", .. })));
-        let bad = TttConfig { opponent: Opponent::NoisyMcts { simulations: 5, p: -1.0 }, ..TttConfig::default() };
+        let bad =
+            TttConfig { opponent: Opponent::NoisyMcts { simulations: 5, p: -1.0 }, ..TttConfig::default() };
         assert!(matches!(TicTacToe::new(bad), Err(Error::OutOfRange { name: "p", .. })));
     }
 

@@ -11,11 +11,11 @@
 //! else; the search itself uses a few dozen bytes of stack. A budget of `s` simulations needs at
 //! most `s + 1` nodes.
 
-use super::bits::{has_line, random_bit, FULL};
+use super::bits::{FULL, has_line, random_bit};
 use super::board::Board;
 use super::mark::Mark;
-use super::player::{playable, TttPlayer};
-use crate::error::{check_count, check_range, Error, Result};
+use super::player::{TttPlayer, playable};
+use crate::error::{Error, Result, check_count, check_range};
 use crate::rng::Rng;
 
 /// The UCT exploration constant used unless set: sqrt(2).
@@ -79,7 +79,8 @@ struct Node {
     mv: u8,
 }
 
-const EMPTY_NODE: Node = Node { visits: 0, score: 0, first_child: NONE, next_sibling: NONE, untried: 0, mv: 0 };
+const EMPTY_NODE: Node =
+    Node { visits: 0, score: 0, first_child: NONE, next_sibling: NONE, untried: 0, mv: 0 };
 
 /// The UCT player with an arena of `NODES` nodes (`10..=65535`).
 #[derive(Debug, Clone)]
@@ -132,7 +133,11 @@ impl<const NODES: usize> Mcts<NODES> {
     pub fn new(config: MctsConfig) -> Result<Self> {
         config.validate()?;
         if !(MIN_NODES..=NONE as usize).contains(&NODES) {
-            return Err(Error::CapacityExceeded { what: "MCTS arena nodes", capacity: NONE as usize, requested: NODES });
+            return Err(Error::CapacityExceeded {
+                what: "MCTS arena nodes",
+                capacity: NONE as usize,
+                requested: NODES,
+            });
         }
         Ok(Mcts { config, nodes: [EMPTY_NODE; NODES], len: 0 })
     }
@@ -224,7 +229,8 @@ impl<const NODES: usize> Mcts<NODES> {
                 let mover_is_me = state.me_to_move;
                 let won = state.play(pos);
                 let untried = if won { 0 } else { state.free() };
-                let child = Node { mv: pos as u8, untried, next_sibling: self.nodes[node].first_child, ..EMPTY_NODE };
+                let child =
+                    Node { mv: pos as u8, untried, next_sibling: self.nodes[node].first_child, ..EMPTY_NODE };
                 if let Some(id) = self.push(child) {
                     self.nodes[node].untried &= !(1 << pos);
                     self.nodes[node].first_child = id;

@@ -6,10 +6,10 @@
 //! of the opponent's win score (so a later loss scores more), a draw 0. Among the moves with the
 //! best score one is drawn uniformly with the caller's RNG, so games between perfect players vary.
 
-use super::bits::{has_line, FULL};
+use super::bits::{FULL, has_line};
 use super::board::{Board, CELLS};
 use super::mark::Mark;
-use super::player::{playable, TttPlayer};
+use super::player::{TttPlayer, playable};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 
@@ -163,7 +163,10 @@ mod tests {
         // Agent to move can win at 2; the opponent threatens 3 too. Winning beats blocking.
         let board = b("110022000");
         assert_eq!(p.choose(&board, Mark::Agent, &mut rng), Ok(2));
-        assert_eq!(Minimax::best_moves(&board, Mark::Agent).unwrap(), (1 + 4, heapless::Vec::from_slice(&[2]).unwrap()));
+        assert_eq!(
+            Minimax::best_moves(&board, Mark::Agent).unwrap(),
+            (1 + 4, heapless::Vec::from_slice(&[2]).unwrap())
+        );
         // The opponent to move wins at 3 rather than blocking at 2.
         assert_eq!(p.choose(&board, Mark::Opponent, &mut rng), Ok(3));
         // Pure block: agent threatens 0-1-2, opponent has nothing.
@@ -209,7 +212,13 @@ mod tests {
             for p in board.free_cells() {
                 let m = me | (1 << p);
                 let after = board.empty_count() as i32 - 1;
-                let s = if has_line(m) { 1 + after } else if after == 0 { 0 } else { -reference(them, m) };
+                let s = if has_line(m) {
+                    1 + after
+                } else if after == 0 {
+                    0
+                } else {
+                    -reference(them, m)
+                };
                 assert_eq!(s == v, moves.contains(&p), "{board} move {p}");
             }
         }

@@ -46,12 +46,12 @@ pub mod opponent;
 pub mod player;
 pub mod random;
 
-pub use board::{Board, GameStatus, CELLS, LINES};
+pub use board::{Board, CELLS, GameStatus, LINES};
 pub use env::{FirstMover, Outcome, TicTacToe, TttConfig, TttInfo};
 pub use mark::Mark;
-pub use mcts::{Mcts, MctsConfig, DEFAULT_EXPLORATION, MAX_SIMULATIONS};
+pub use mcts::{DEFAULT_EXPLORATION, MAX_SIMULATIONS, Mcts, MctsConfig};
 pub use minimax::Minimax;
-pub use noisy::{NoisyMcts, DEFAULT_NOISE};
-pub use opponent::{Opponent, OPPONENT_ARENA};
+pub use noisy::{DEFAULT_NOISE, NoisyMcts};
+pub use opponent::{OPPONENT_ARENA, Opponent};
 pub use player::TttPlayer;
 pub use random::RandomPlayer;

@@ -3,9 +3,9 @@
 use super::board::Board;
 use super::mark::Mark;
 use super::mcts::{Mcts, MctsConfig};
-use super::player::{playable, TttPlayer};
+use super::player::{TttPlayer, playable};
 use super::random::random_move;
-use crate::error::{check_range, Result};
+use crate::error::{Result, check_range};
 use crate::rng::Rng;
 
 /// The probability of a random move used unless set (the paper's 0.5).
@@ -62,7 +62,10 @@ mod tests {
         assert!(matches!(NoisyMcts::<32>::new(c, 1.5), Err(Error::OutOfRange { name: "p", .. })));
         assert!(matches!(NoisyMcts::<32>::new(c, -0.1), Err(Error::OutOfRange { name: "p", .. })));
         assert!(matches!(NoisyMcts::<32>::new(c, f64::NAN), Err(Error::NotFinite { name: "p" })));
-        assert!(matches!(NoisyMcts::<32>::new(MctsConfig::with_simulations(0), 0.5), Err(Error::OutOfRange { .. })));
+        assert!(matches!(
+            NoisyMcts::<32>::new(MctsConfig::with_simulations(0), 0.5),
+            Err(Error::OutOfRange { .. })
+        ));
     }
 
     #[test]

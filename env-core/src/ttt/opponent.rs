@@ -2,12 +2,12 @@
 
 use super::board::Board;
 use super::mark::Mark;
-use super::mcts::{Mcts, MctsConfig, MAX_SIMULATIONS};
+use super::mcts::{MAX_SIMULATIONS, Mcts, MctsConfig};
 use super::minimax::Minimax;
 use super::noisy::NoisyMcts;
 use super::player::TttPlayer;
 use super::random::RandomPlayer;
-use crate::error::{check_count, check_range, Result};
+use crate::error::{Result, check_count, check_range};
 use crate::rng::Rng;
 
 /// Arena size of the MCTS searches an [`Opponent`] runs (16 bytes a node: 32 KiB of stack
@@ -71,7 +71,8 @@ impl TttPlayer for Opponent {
                 Mcts::<OPPONENT_ARENA>::new(MctsConfig::with_simulations(simulations))?.choose(board, me, rng)
             }
             Opponent::NoisyMcts { simulations, p } => {
-                NoisyMcts::<OPPONENT_ARENA>::new(MctsConfig::with_simulations(simulations), p)?.choose(board, me, rng)
+                NoisyMcts::<OPPONENT_ARENA>::new(MctsConfig::with_simulations(simulations), p)?
+                    .choose(board, me, rng)
             }
         }
     }
@@ -97,17 +98,29 @@ mod tests {
         assert!(Opponent::Minimax.validate().is_ok());
         assert!(Opponent::Mcts { simulations: 1 }.validate().is_ok());
         assert!(Opponent::Mcts { simulations: MAX_SIMULATIONS }.validate().is_ok());
-        assert!(matches!(Opponent::Mcts { simulations: 0 }.validate(), Err(Error::OutOfRange { name: "simulations", .. })));
+        assert!(matches!(
+            Opponent::Mcts { simulations: 0 }.validate(),
+            Err(Error::OutOfRange { name: "simulations", .. })
+        ));
         assert!(matches!(
             Opponent::Mcts { simulations: MAX_SIMULATIONS + 1 }.validate(),
             Err(Error::OutOfRange { name: "simulations", .. })
         ));
         assert!(Opponent::NoisyMcts { simulations: 10, p: 0.5 }.validate().is_ok());
-        assert!(matches!(Opponent::NoisyMcts { simulations: 10, p: 2.0 }.validate(), Err(Error::OutOfRange { name: "p", .. })));
-        assert!(matches!(Opponent::NoisyMcts { simulations: 0, p: 0.5 }.validate(), Err(Error::OutOfRange { .. })));
+        assert!(matches!(
+            Opponent::NoisyMcts { simulations: 10, p: 2.0 }.validate(),
+            Err(Error::OutOfRange { name: "p", .. })
+        ));
+        assert!(matches!(
+            Opponent::NoisyMcts { simulations: 0, p: 0.5 }.validate(),
+            Err(Error::OutOfRange { .. })
+        ));
         // An invalid opponent refuses to move.
         let mut bad = Opponent::NoisyMcts { simulations: 10, p: f64::NAN };
-        assert_eq!(bad.choose(&Board::new(), Mark::Opponent, &mut Rng::new(0)), Err(Error::NotFinite { name: "p" }));
+        assert_eq!(
+            bad.choose(&Board::new(), Mark::Opponent, &mut Rng::new(0)),
+            Err(Error::NotFinite { name: "p" })
+        );
     }
 
     #[test]
@@ -124,7 +137,10 @@ mod tests {
             assert!(board.is_free(mv));
         }
         assert_eq!(Opponent::Minimax.choose(&board, Mark::Opponent, &mut Rng::new(1)), Ok(2));
-        assert_eq!(Opponent::Mcts { simulations: 200 }.choose(&board, Mark::Opponent, &mut Rng::new(1)), Ok(2));
+        assert_eq!(
+            Opponent::Mcts { simulations: 200 }.choose(&board, Mark::Opponent, &mut Rng::new(1)),
+            Ok(2)
+        );
         assert_eq!(Opponent::default(), Opponent::Random);
     }
 }

@@ -3,7 +3,7 @@
 use super::bits::random_bit;
 use super::board::Board;
 use super::mark::Mark;
-use super::player::{playable, TttPlayer};
+use super::player::{TttPlayer, playable};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 

@@ -15,7 +15,9 @@ pub mod user;
 pub use bandit::{CbInfo, ContextualBandit, DEFAULT_HORIZON};
 pub use linucb::{DefaultLinUcb, LinUcb, DEFAULT_ALPHA};
 pub use policy::{ContextualPolicy, UniformRandom};
-pub use profile::{Gender, Genres, MovieProfile, UserProfile, GENRES, OCCUPATIONS};
+pub use profile::{
+    Gender, Genres, MovieProfile, UserProfile, AGE_GROUPS, GENRES, LOCATION_CAPACITY, OCCUPATIONS, TITLE_CAPACITY,
+};
 pub use runner::run_cb_episode;
 pub use svd::{Gram, RatingSvd};
 pub use synthetic::{fill_synthetic, SyntheticTables, DEFAULT_DIM, DEFAULT_NOISE_SD};

@@ -1,1 +1,2 @@
 //! Host-side library of the `greedy` command.
+pub mod movielens;

@@ -6,7 +6,8 @@
 //! the peer and prints the ratio.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use env_core::agents::{run_bandit_episode, Ucb};
+use env_core::agents::{run_bandit_episode, BanditPolicy, Ucb};
+use env_core::Environment;
 use env_core::{MabConfig, MultiArmedBandit};
 use std::hint::black_box;
 
@@ -31,5 +32,45 @@ fn mab_ucb_steps(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, mab_ucb_steps);
+/// The parts of one step, to see where the time goes.
+fn step_parts(c: &mut Criterion) {
+    let mut group = c.benchmark_group("parts");
+    group.throughput(Throughput::Elements(1));
+    let mut rng = env_core::Rng::new(1);
+    group.bench_function("standard_normal", |b| b.iter(|| black_box(rng.standard_normal())));
+    let config = MabConfig { horizon: env_core::mab::MAX_HORIZON, ..MabConfig::default() };
+    let mut env = MultiArmedBandit::new(config, 1).expect("valid config");
+    let mut arm = 0;
+    group.bench_function("mab_step", |b| {
+        b.iter(|| {
+            if env.is_done() {
+                env.reset(1).expect("reset");
+            }
+            arm = (arm + 1) % 10;
+            black_box(env.step(arm).expect("step").reward)
+        })
+    });
+    let mut ucb = Ucb::paper();
+    ucb.reset(10).expect("reset");
+    let mut n = 0u32;
+    group.bench_function("ucb_select_update", |b| {
+        b.iter(|| {
+            n += 1;
+            if n % 1000 == 0 {
+                ucb.reset(10).expect("reset");
+            }
+            let a = ucb.select(&mut rng).expect("select");
+            ucb.update(a, (a as f64) * 0.1).expect("update");
+        })
+    });
+    group.bench_function("mab_new", |b| {
+        b.iter(|| {
+            n += 1;
+            black_box(MultiArmedBandit::new(MabConfig::default(), n as u64).expect("valid").best_arm())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, mab_ucb_steps, step_parts);
 criterion_main!(benches);

@@ -5,31 +5,38 @@ use super::tracker::Tracker;
 use crate::error::Result;
 use crate::rng::Rng;
 use crate::stats::UcbRule;
+use crate::MAX_ARMS;
 
 /// Upper confidence bound: every untried arm first (lowest index first), then the arm with the
 /// highest [`UcbRule`] value. Ties among equal UCB values go to the lowest index, so UCB is fully
 /// deterministic and never draws from the generator.
+///
+/// Under [`UcbRule::InverseSqrtCount`] an arm's value changes only when that arm is pulled, so the
+/// values are cached and updated one arm per step (the choice is the same as
+/// [`UcbRule::choose`]'s, which a test checks).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Ucb {
     rule: UcbRule,
     tracker: Tracker,
+    /// Cached UCB values (`InverseSqrtCount` only); NaN for untried arms.
+    values: [f64; MAX_ARMS],
 }
 
 impl Ucb {
     /// UCB with `rule` (errors on a negative or non-finite constant).
     pub fn new(rule: UcbRule) -> Result<Self> {
         rule.validate()?;
-        Ok(Ucb { rule, tracker: Tracker::default() })
+        Ok(Ucb { rule, tracker: Tracker::default(), values: [f64::NAN; MAX_ARMS] })
     }
 
     /// The paper's expert: mean + sqrt(1/N) (SPEC section 7).
     pub fn paper() -> Self {
-        Ucb { rule: UcbRule::PAPER, tracker: Tracker::default() }
+        Ucb { rule: UcbRule::PAPER, tracker: Tracker::default(), values: [f64::NAN; MAX_ARMS] }
     }
 
     /// mean + sqrt(0.5 ln t / N).
     pub fn log_half() -> Self {
-        Ucb { rule: UcbRule::LOG_HALF, tracker: Tracker::default() }
+        Ucb { rule: UcbRule::LOG_HALF, tracker: Tracker::default(), values: [f64::NAN; MAX_ARMS] }
     }
 
     /// The rule in use.
@@ -40,15 +47,34 @@ impl Ucb {
 
 impl BanditPolicy for Ucb {
     fn reset(&mut self, arms: usize) -> Result<()> {
+        self.values = [f64::NAN; MAX_ARMS];
         self.tracker.reset(arms)
     }
 
     fn select(&mut self, _rng: &mut Rng) -> Result<usize> {
-        Ok(self.rule.choose(self.tracker.stats()?))
+        let stats = self.tracker.stats()?;
+        let UcbRule::InverseSqrtCount { .. } = self.rule else {
+            return Ok(self.rule.choose(stats));
+        };
+        if let Some(untried) = stats.first_untried() {
+            return Ok(untried);
+        }
+        // Same scan as `UcbRule::choose`: the first arm with the strictly highest value.
+        let mut best = 0;
+        for (a, &v) in self.values[..stats.arms()].iter().enumerate() {
+            if v > self.values[best] {
+                best = a;
+            }
+        }
+        Ok(best)
     }
 
     fn update(&mut self, arm: usize, reward: f64) -> Result<()> {
-        self.tracker.record(arm, reward)
+        self.tracker.record(arm, reward)?;
+        if let UcbRule::InverseSqrtCount { .. } = self.rule {
+            self.values[arm] = self.rule.value(self.tracker.stats()?, arm).unwrap_or(f64::NAN);
+        }
+        Ok(())
     }
 
     fn name(&self) -> &'static str {
@@ -60,6 +86,23 @@ impl BanditPolicy for Ucb {
 mod tests {
     use super::*;
     use crate::Error;
+
+    #[test]
+    fn cached_values_choose_like_the_rule() {
+        for rule in [UcbRule::PAPER, UcbRule::InverseSqrtCount { c: 0.3 }, UcbRule::LOG_HALF] {
+            let mut p = Ucb::new(rule).unwrap();
+            let mut rng = Rng::new(4);
+            p.reset(7).unwrap();
+            let mut stats = crate::stats::ArmStats::new(7).unwrap();
+            for step in 0..500 {
+                let a = p.select(&mut rng).unwrap();
+                assert_eq!(a, rule.choose(&stats), "step {step}");
+                let r = rng.normal(a as f64 * 0.1, 1.0);
+                p.update(a, r).unwrap();
+                stats.record(a, r).unwrap();
+            }
+        }
+    }
 
     #[test]
     fn plays_untried_then_highest_ucb() {

@@ -1,9 +1,12 @@
 //! A portable seeded random number generator.
 //!
 //! [`Rng`] is xoshiro256++ seeded through SplitMix64. Everything it derives (uniform floats,
-//! bounded integers, Gaussians through Box-Muller with `libm`) uses only integer arithmetic and
-//! IEEE-754 operations that `libm` implements in software, so a seed gives bit-identical
-//! trajectories on every target, a Cortex-M4 included.
+//! bounded integers, Gaussians by the Ziggurat method with `libm` in its rare slow paths) uses only
+//! integer arithmetic, literal tables and IEEE-754 operations that `libm` implements in software,
+//! so a seed gives bit-identical trajectories on every target, a Cortex-M4 included.
+
+mod ziggurat;
+mod ziggurat_tables;
 
 use core::convert::Infallible;
 use rand_core::{SeedableRng, TryRng};
@@ -114,11 +117,10 @@ impl Rng {
         self.uniform() < p
     }
 
-    /// A standard normal sample (Box-Muller, one value per call, through `libm`).
+    /// A standard normal sample (256-layer Ziggurat; see `ziggurat.rs`).
+    #[inline]
     pub fn standard_normal(&mut self) -> f64 {
-        let u1 = self.uniform_open0();
-        let u2 = self.uniform();
-        libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(core::f64::consts::TAU * u2)
+        ziggurat::standard_normal(self)
     }
 
     /// A sample of N(mean, sd^2).
@@ -279,6 +281,26 @@ mod tests {
         let var = s2 / n as f64 - mean * mean;
         assert!((mean - 1.5).abs() < 0.02, "mean {mean}");
         assert!((var - 4.0).abs() < 0.05, "var {var}");
+    }
+
+    #[test]
+    fn normal_tails_and_shape() {
+        // P(|Z| > 3.6541528853610088), the Ziggurat's tail, is 2.58e-4; P(Z < -1) = 0.158655.
+        let mut r = Rng::new(11);
+        let n = 1_000_000;
+        let (mut tail, mut below_m1, mut s3, mut s4) = (0u32, 0u32, 0.0, 0.0);
+        for _ in 0..n {
+            let x = r.standard_normal();
+            tail += (x.abs() > 3.6541528853610088) as u32;
+            below_m1 += (x < -1.0) as u32;
+            s3 += x * x * x;
+            s4 += x * x * x * x;
+        }
+        let (tail, below) = (tail as f64 / n as f64, below_m1 as f64 / n as f64);
+        assert!((tail - 2.58e-4).abs() < 6e-5, "tail share {tail}");
+        assert!((below - 0.158655).abs() < 2e-3, "P(Z<-1) {below}");
+        assert!((s3 / n as f64).abs() < 0.02, "skew");
+        assert!((s4 / n as f64 - 3.0).abs() < 0.05, "kurtosis");
     }
 
     #[test]

@@ -1,1 +1,13 @@
 //! Host-side library of the `greedy` command.
+//!
+//! - [`cli`]: the command line (clap), one file per subcommand's arguments.
+//! - [`eval`]: running baseline agents on environments over many seeded episodes, in parallel.
+//! - [`report`]: the terminal table, the JSON summaries and the per-episode JSONL.
+//! - [`plot`]: curves with 95% confidence bands, as PNG and SVG.
+//! - [`io`]: atomic file writes.
+
+pub mod cli;
+pub mod eval;
+pub mod io;
+pub mod plot;
+pub mod report;

@@ -104,7 +104,7 @@ impl MultiArmedBandit {
     pub fn new(config: MabConfig, scenario_seed: u64) -> Result<Self> {
         config.validate()?;
         let k = config.arms;
-        let mut rng = Rng::from_stream(scenario_seed, 0x4D45_414E_53); // "MEANS"
+        let mut rng = Rng::from_stream(scenario_seed, 0x004D_4541_4E53); // "MEANS"
         let mut means = [0.0; MAX_ARMS];
         match config.distribution {
             ArmDistribution::Gaussian { .. } => {
@@ -146,7 +146,7 @@ impl MultiArmedBandit {
             means: stored,
             labels,
             best,
-            rng: Rng::from_stream(scenario_seed, 0x4E4F_4953_45), // "NOISE"
+            rng: Rng::from_stream(scenario_seed, 0x004E_4F49_5345), // "NOISE"
             t: 0,
         })
     }

@@ -5,9 +5,11 @@
 //! - [`report`]: the terminal table, the JSON summaries and the per-episode JSONL.
 //! - [`plot`]: curves with 95% confidence bands, as PNG and SVG.
 //! - [`io`]: atomic file writes.
+//! - [`movielens`]: loading MovieLens-1M into contextual-bandit tables.
 
 pub mod cli;
 pub mod eval;
 pub mod io;
+pub mod movielens;
 pub mod plot;
 pub mod report;

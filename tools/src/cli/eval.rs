@@ -51,6 +51,8 @@ pub enum FirstKind {
     Agent,
     /// The opponent.
     Opponent,
+    /// The agent in even-seeded episodes, the opponent in odd ones.
+    Alternate,
 }
 
 /// `greedy eval` arguments.

@@ -9,8 +9,9 @@
 pub mod agent_spec;
 pub mod bandit_agents;
 pub mod episode;
-pub mod interim;
+pub mod cb;
 pub mod mab;
+pub mod ttt;
 pub mod runner;
 pub mod settings;
 pub mod summary;
@@ -52,10 +53,9 @@ impl fmt::Display for EnvKind {
 pub struct EpisodeSeeds {
     /// Fixes the scenario (arm means and labels, the user table's draw, ...).
     pub scenario: u64,
-    /// Fixes the episode's randomness in the environment (reward noise, opponent, users shown).
+    /// Fixes the episode's randomness: reward noise, opponent moves, users shown, and (through
+    /// its `POLICY` sub-stream, as in `env_core::agents::run_bandit_episode`) the agent's own.
     pub episode: u64,
-    /// Fixes the agent's own randomness.
-    pub agent: u64,
 }
 
 impl EpisodeSeeds {
@@ -65,8 +65,7 @@ impl EpisodeSeeds {
         let scenario = derive_seed(seed, index);
         EpisodeSeeds {
             scenario,
-            episode: derive_seed(scenario, 0x4550_4953_4F44_45), // "EPISODE"
-            agent: derive_seed(scenario, 0x4147_454E_54),        // "AGENT"
+            episode: derive_seed(scenario, 0x0045_5049_534F_4445), // "EPISODE"
         }
     }
 }

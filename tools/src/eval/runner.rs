@@ -4,7 +4,9 @@ use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+use crate::eval::cb::{run_cb_episode, CbData};
 use crate::eval::mab::run_mab_episode;
+use crate::eval::ttt::run_ttt_episode;
 use crate::eval::{AgentSpec, AgentSummary, EnvSettings, EpisodeRecord, EvalSettings};
 
 /// The result of a run: every episode (agent-major, then episode order) and one summary per agent.
@@ -16,12 +18,32 @@ pub struct EvalOutput {
     pub summaries: Vec<AgentSummary>,
 }
 
+/// What episodes share, built once per run (the contextual bandit's tables).
+#[derive(Debug, Clone)]
+pub enum Prepared {
+    /// Nothing to prepare.
+    None,
+    /// The contextual bandit's tables.
+    Cb(CbData),
+}
+
+impl Prepared {
+    /// Prepares what the environment of `settings` needs.
+    pub fn new(settings: &EvalSettings) -> Result<Prepared> {
+        Ok(match &settings.env {
+            EnvSettings::Cb(cb) => Prepared::Cb(CbData::prepare(cb, settings.seed)?),
+            _ => Prepared::None,
+        })
+    }
+}
+
 /// Runs one episode of one agent.
-pub fn run_episode(settings: &EvalSettings, agent: &AgentSpec, index: u64) -> Result<EpisodeRecord> {
-    match &settings.env {
-        EnvSettings::Mab(config) => run_mab_episode(config, agent, settings.epsilon, settings.seed, index),
-        EnvSettings::Cb(_) => bail!("--env cb is not available yet in this build"),
-        EnvSettings::Ttt(_) => bail!("--env ttt is not available yet in this build"),
+pub fn run_episode(settings: &EvalSettings, prepared: &Prepared, agent: &AgentSpec, index: u64) -> Result<EpisodeRecord> {
+    match (&settings.env, prepared) {
+        (EnvSettings::Mab(config), _) => run_mab_episode(config, agent, settings.epsilon, settings.seed, index),
+        (EnvSettings::Cb(cb), Prepared::Cb(data)) => run_cb_episode(data, cb.horizon, agent, settings.seed, index),
+        (EnvSettings::Cb(_), Prepared::None) => bail!("the contextual bandit's tables were not prepared"),
+        (EnvSettings::Ttt(ttt), _) => run_ttt_episode(ttt, agent, settings.seed, index),
     }
 }
 
@@ -44,11 +66,12 @@ pub fn run_eval(settings: &EvalSettings, show_progress: bool) -> Result<EvalOutp
     let episodes = settings.episodes as u64;
     let jobs: Vec<(usize, u64)> =
         (0..settings.agents.len()).flat_map(|a| (0..episodes).map(move |i| (a, i))).collect();
+    let prepared = Prepared::new(settings)?;
     let bar = progress_bar(jobs.len() as u64, show_progress);
     let records: Vec<EpisodeRecord> = jobs
         .par_iter()
         .map(|&(a, i)| {
-            let rec = run_episode(settings, &settings.agents[a], i);
+            let rec = run_episode(settings, &prepared, &settings.agents[a], i);
             bar.inc(1);
             rec
         })

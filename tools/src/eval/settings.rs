@@ -165,6 +165,9 @@ impl EvalSettings {
                 let movies = check_usize("--movies", args.movies.unwrap_or(10), 2, env_core::MAX_ARMS)?;
                 let users = check_usize("--users", args.users.unwrap_or(100), 1, 1_000_000)?;
                 let horizon = check_usize("--horizon", args.horizon.unwrap_or(50), 1, MAX_HORIZON)?;
+                if args.movielens.is_some() && args.users.is_some() {
+                    bail!("--users applies only to synthetic data, not with --movielens (which keeps every user who rated a top movie)");
+                }
                 if let Some(dir) = &args.movielens
                     && !dir.is_dir()
                 {

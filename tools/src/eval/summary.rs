@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::eval::interim::metrics::mean_ci95;
+use env_core::metrics::{self, GameOutcomes};
 use crate::eval::EpisodeRecord;
 
 /// Mean and 95% confidence half-width of each step of a set of equally long curves.
@@ -100,6 +100,15 @@ fn mean(values: &[f64]) -> f64 {
     mean_ci95(values).0
 }
 
+/// Mean and 95% half-width from `env_core::metrics::mean_ci95`; NaN where undefined (no
+/// values, or a half-width of a single value), which JSON shows as `null`.
+pub fn mean_ci95(values: &[f64]) -> (f64, f64) {
+    match metrics::mean_ci95(values) {
+        Ok(ci) => (ci.mean, ci.half_width),
+        Err(_) => (f64::NAN, f64::NAN),
+    }
+}
+
 impl AgentSummary {
     /// Aggregates the episodes of one agent (all from the same agent and environment, non-empty).
     pub fn from_records(agent: &str, env: &str, records: &[&EpisodeRecord]) -> AgentSummary {
@@ -109,8 +118,14 @@ impl AgentSummary {
         let coverage = collect(records, |r| r.coverage).map(|v| mean_ci95(&v));
         let regret_curve = collect_curves(records, |r| r.cumulative_regret.as_deref());
         let coverage_curve = collect_curves(records, |r| r.coverage_curve.as_deref());
-        let outcomes: Option<Vec<&str>> = records.iter().map(|r| r.outcome.as_deref()).collect();
-        let share = |o: &str| outcomes.as_ref().map(|v| v.iter().filter(|&&x| x == o).count() as f64 / v.len().max(1) as f64);
+        let games = records.iter().all(|r| r.outcome.is_some()).then(|| {
+            let mut g = GameOutcomes::default();
+            for r in records {
+                let _ = g.add(r.return_);
+            }
+            g
+        });
+        let share = |pick: fn(&GameOutcomes) -> u64| games.as_ref().map(|g| pick(g) as f64 / g.games().max(1) as f64);
         AgentSummary {
             agent: agent.to_string(),
             env: env.to_string(),
@@ -124,9 +139,9 @@ impl AgentSummary {
             suffix_failure_rate: collect(records, |r| r.suffix_failure).map(|v| rate(&v)),
             mean_min_frac: collect(records, |r| r.min_frac).map(|v| mean(&v)),
             mean_greedy_frac: collect(records, |r| r.greedy_frac).map(|v| mean(&v)),
-            win_rate: share("win"),
-            draw_rate: share("draw"),
-            loss_rate: share("loss"),
+            win_rate: share(|g| g.wins),
+            draw_rate: share(|g| g.draws),
+            loss_rate: share(|g| g.losses),
             regret_curve: regret_curve.as_ref().map(|c| c.mean.clone()),
             regret_curve_ci95: regret_curve.map(|c| c.ci95),
             coverage_curve: coverage_curve.as_ref().map(|c| c.mean.clone()),

@@ -77,10 +77,10 @@ pub struct EvalArgs {
     #[arg(long, help_heading = "Multi-armed bandit")]
     pub arms: Option<usize>,
     /// MAB (gaussian): reward standard deviation, >= 0 [default: 1].
-    #[arg(long, help_heading = "Multi-armed bandit")]
+    #[arg(long, allow_negative_numbers = true, help_heading = "Multi-armed bandit")]
     pub sigma: Option<f64>,
     /// MAB (bernoulli): gap between the best arm and the others, 0..=1 [default: 0.2].
-    #[arg(long, help_heading = "Multi-armed bandit")]
+    #[arg(long, allow_negative_numbers = true, help_heading = "Multi-armed bandit")]
     pub gap: Option<f64>,
     /// MAB and CB: steps per episode [default: 50].
     #[arg(long, help_heading = "Multi-armed bandit")]
@@ -96,7 +96,7 @@ pub struct EvalArgs {
     #[serde(default)]
     pub agent: Vec<String>,
     /// Exploration rate of eps-greedy and of the `eps:` wrapper, 0..=1 [default: 0.1].
-    #[arg(long, help_heading = "Agents")]
+    #[arg(long, allow_negative_numbers = true, help_heading = "Agents")]
     pub epsilon: Option<f64>,
 
     /// CB: number of movies (arms), 2..=32 [default: 10].
@@ -116,7 +116,7 @@ pub struct EvalArgs {
     #[arg(long, help_heading = "Tic-tac-toe")]
     pub mcts_budget: Option<u32>,
     /// TTT: probability that noisy-mcts plays a random move, 0..=1 [default: 0.5].
-    #[arg(long, help_heading = "Tic-tac-toe")]
+    #[arg(long, allow_negative_numbers = true, help_heading = "Tic-tac-toe")]
     pub noise_p: Option<f64>,
     /// TTT: who moves first [default: agent].
     #[arg(long, value_enum, help_heading = "Tic-tac-toe")]

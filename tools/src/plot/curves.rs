@@ -54,6 +54,11 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
+/// A band half-width, 0 where it is undefined (NaN for a single episode).
+fn finite_or_zero(h: f64) -> f64 {
+    if h.is_finite() { h } else { 0.0 }
+}
+
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, plot: &CurvePlot) -> Result<()>
 where
     DB::ErrorType: 'static,
@@ -66,6 +71,7 @@ where
         let mut hi = f64::NEG_INFINITY;
         for c in &plot.curves {
             for (m, h) in c.mean.iter().zip(c.ci95) {
+                let h = finite_or_zero(*h);
                 lo = lo.min(m - h);
                 hi = hi.max(m + h);
             }
@@ -97,8 +103,8 @@ where
         .map_err(err)?;
     for (i, c) in plot.curves.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
-        let upper = c.mean.iter().zip(c.ci95).enumerate().map(|(t, (m, h))| ((t + 1) as f64, m + h));
-        let lower = c.mean.iter().zip(c.ci95).enumerate().map(|(t, (m, h))| ((t + 1) as f64, m - h));
+        let upper = c.mean.iter().zip(c.ci95).enumerate().map(|(t, (m, h))| ((t + 1) as f64, m + finite_or_zero(*h)));
+        let lower = c.mean.iter().zip(c.ci95).enumerate().map(|(t, (m, h))| ((t + 1) as f64, m - finite_or_zero(*h)));
         let mut band: Vec<(f64, f64)> = upper.collect();
         band.extend(lower.collect::<Vec<_>>().into_iter().rev());
         chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18).filled()))).map_err(err)?;

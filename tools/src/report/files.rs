@@ -5,11 +5,14 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
-use crate::eval::{EnvSettings, EvalOutput, EvalSettings};
+use crate::eval::{AgentSummary, EnvSettings, EvalOutput, EvalSettings};
 use crate::io::write_atomic;
 use plotters::chart::SeriesLabelPosition;
 
 use crate::plot::{write_curve_plots, Curve, CurvePlot};
+
+/// Picks an agent's (mean, half-width) curves out of its summary.
+type CurvePick = fn(&AgentSummary) -> (Option<&Vec<f64>>, Option<&Vec<f64>>);
 
 /// The settings of a run, as recorded in `summary.json`.
 pub fn settings_json(s: &EvalSettings) -> Value {
@@ -68,7 +71,7 @@ pub fn write_run_files(dir: &Path, settings: &EvalSettings, out: &EvalOutput) ->
     text.push('\n');
     write_atomic(&dir.join("summary.json"), text.as_bytes())?;
 
-    let curves = |pick: fn(&crate::eval::AgentSummary) -> (Option<&Vec<f64>>, Option<&Vec<f64>>)| -> Vec<Curve> {
+    let curves = |pick: CurvePick| -> Vec<Curve> {
         out.summaries
             .iter()
             .filter_map(|s| match pick(s) {

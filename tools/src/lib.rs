@@ -4,6 +4,7 @@
 //! - [`eval`]: running baseline agents on environments over many seeded episodes, in parallel.
 //! - [`report`]: the terminal table, the JSON summaries and the per-episode JSONL.
 //! - [`plot`]: curves with 95% confidence bands, as PNG and SVG.
+//! - [`prompt`]: the exact context an LLM agent reads (`greedy prompt`).
 //! - [`io`]: atomic file writes.
 //! - [`movielens`]: loading MovieLens-1M into contextual-bandit tables.
 
@@ -12,4 +13,5 @@ pub mod eval;
 pub mod io;
 pub mod movielens;
 pub mod plot;
+pub mod prompt;
 pub mod report;

@@ -32,6 +32,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Eval(args) => eval(args),
+        Command::Prompt(args) => greedy::prompt::render_prompt(&args).and_then(|text| {
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+            Ok(())
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 use greedy::cli::{Cli, Command, EvalArgs};
-use greedy::eval::{run_eval, EvalSettings};
+use greedy::eval::{EvalSettings, run_eval};
 use greedy::report::{summary_json_lines, summary_table, write_run_files};
 
 fn eval(args: EvalArgs) -> Result<()> {
@@ -23,7 +23,11 @@ fn eval(args: EvalArgs) -> Result<()> {
     if !args.json
         && let Some(dir) = &args.out
     {
-        writeln!(stdout, "\nwrote {}/{{episodes.jsonl, summary.json, regret.png/svg, coverage.png/svg}}", dir.display())?;
+        writeln!(
+            stdout,
+            "\nwrote {}/{{episodes.jsonl, summary.json, regret.png/svg, coverage.png/svg}}",
+            dir.display()
+        )?;
     }
     Ok(())
 }

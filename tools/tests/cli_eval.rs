@@ -7,11 +7,38 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 const MAB_FORM: &[&str] = &[
-    "eval", "--env", "mab", "--dist", "gaussian", "--arms", "10", "--sigma", "1", "--agent", "ucb", "--agent", "random",
-    "--episodes", "64", "--seed", "1",
+    "eval",
+    "--env",
+    "mab",
+    "--dist",
+    "gaussian",
+    "--arms",
+    "10",
+    "--sigma",
+    "1",
+    "--agent",
+    "ucb",
+    "--agent",
+    "random",
+    "--episodes",
+    "64",
+    "--seed",
+    "1",
 ];
-const TTT_FORM: &[&str] =
-    &["eval", "--env", "ttt", "--opponent", "random", "--agent", "minimax", "--episodes", "200", "--seed", "1", "--json"];
+const TTT_FORM: &[&str] = &[
+    "eval",
+    "--env",
+    "ttt",
+    "--opponent",
+    "random",
+    "--agent",
+    "minimax",
+    "--episodes",
+    "200",
+    "--seed",
+    "1",
+    "--json",
+];
 
 fn greedy(args: &[&str], threads: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_greedy"));
@@ -48,7 +75,8 @@ fn json_lines(stdout: &[u8]) -> Vec<Value> {
         .collect()
 }
 
-const FILES: [&str; 6] = ["episodes.jsonl", "summary.json", "regret.png", "regret.svg", "coverage.png", "coverage.svg"];
+const FILES: [&str; 6] =
+    ["episodes.jsonl", "summary.json", "regret.png", "regret.svg", "coverage.png", "coverage.svg"];
 
 fn read_all(dir: &Path) -> Vec<Vec<u8>> {
     FILES.iter().map(|f| std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"))).collect()
@@ -64,7 +92,22 @@ fn mab_form_writes_every_file() {
     let episodes = std::fs::read_to_string(dir.join("episodes.jsonl")).unwrap();
     assert_eq!(episodes.lines().count(), 64 * 2);
     let first: Value = serde_json::from_str(episodes.lines().next().unwrap()).unwrap();
-    for key in ["agent", "env", "episode", "scenario_seed", "episode_seed", "actions", "rewards", "regret", "final_regret", "coverage", "return", "suffix_failure", "min_frac", "greedy_frac"] {
+    for key in [
+        "agent",
+        "env",
+        "episode",
+        "scenario_seed",
+        "episode_seed",
+        "actions",
+        "rewards",
+        "regret",
+        "final_regret",
+        "coverage",
+        "return",
+        "suffix_failure",
+        "min_frac",
+        "greedy_frac",
+    ] {
         assert!(first.get(key).is_some(), "episode record lacks {key}: {first}");
     }
     assert_eq!(first["actions"].as_array().unwrap().len(), 50);
@@ -74,12 +117,19 @@ fn mab_form_writes_every_file() {
     }
     for svg in ["regret.svg", "coverage.svg"] {
         let text = std::fs::read_to_string(dir.join(svg)).unwrap();
-        assert!(text.starts_with("<svg") && text.contains("ucb") && text.contains("random"), "{svg} lacks the legend");
+        assert!(
+            text.starts_with("<svg") && text.contains("ucb") && text.contains("random"),
+            "{svg} lacks the legend"
+        );
     }
     let summary: Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["agents"].as_array().unwrap().len(), 2);
     assert_eq!(summary["settings"]["seed"], 1);
-    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
     assert!(leftovers.is_empty(), "temporary files left behind");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -92,7 +142,17 @@ fn mab_json_has_fields_and_curves_and_ucb_beats_random() {
     let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 2);
     for v in &lines {
-        for key in ["agent", "env", "episodes", "mean_regret", "regret_ci95", "mean_coverage", "mean_return", "regret_curve", "coverage_curve"] {
+        for key in [
+            "agent",
+            "env",
+            "episodes",
+            "mean_regret",
+            "regret_ci95",
+            "mean_coverage",
+            "mean_return",
+            "regret_curve",
+            "coverage_curve",
+        ] {
             assert!(v.get(key).is_some(), "summary lacks {key}");
         }
         assert_eq!(v["env"], "mab");
@@ -146,12 +206,36 @@ fn ttt_form_reports_returns() {
 
 #[test]
 fn cb_and_wrappers_run() {
-    let lines = json_lines(&ok(&["eval", "--env", "cb", "--movies", "5", "--users", "50", "--episodes", "16", "--json"], None).stdout);
-    assert_eq!(lines.len(), 2);
-    assert!(lines[0]["mean_regret"].as_f64().unwrap() < lines[1]["mean_regret"].as_f64().unwrap(), "linucb beats random");
     let lines = json_lines(
-        &ok(&["eval", "--arms", "5", "--horizon", "20", "--agent", "greedy", "--agent", "try-all:greedy", "--agent", "eps:thompson", "--episodes", "8", "--json"], None)
+        &ok(&["eval", "--env", "cb", "--movies", "5", "--users", "50", "--episodes", "16", "--json"], None)
             .stdout,
+    );
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines[0]["mean_regret"].as_f64().unwrap() < lines[1]["mean_regret"].as_f64().unwrap(),
+        "linucb beats random"
+    );
+    let lines = json_lines(
+        &ok(
+            &[
+                "eval",
+                "--arms",
+                "5",
+                "--horizon",
+                "20",
+                "--agent",
+                "greedy",
+                "--agent",
+                "try-all:greedy",
+                "--agent",
+                "eps:thompson",
+                "--episodes",
+                "8",
+                "--json",
+            ],
+            None,
+        )
+        .stdout,
     );
     assert_eq!(lines[1]["agent"], "try-all:greedy");
     assert_eq!(lines[1]["mean_coverage"].as_f64().unwrap(), 1.0, "try-all plays every arm");
@@ -163,8 +247,13 @@ fn config_file_gives_settings_and_flags_override_it() {
     let dir = scratch("config");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("exp.json");
-    std::fs::write(&file, r#"{"env": "mab", "arms": 5, "horizon": 30, "agent": ["ucb"], "episodes": 4, "json": true}"#).unwrap();
-    let lines = json_lines(&ok(&["eval", "--config", file.to_str().unwrap(), "--horizon", "12"], None).stdout);
+    std::fs::write(
+        &file,
+        r#"{"env": "mab", "arms": 5, "horizon": 30, "agent": ["ucb"], "episodes": 4, "json": true}"#,
+    )
+    .unwrap();
+    let lines =
+        json_lines(&ok(&["eval", "--config", file.to_str().unwrap(), "--horizon", "12"], None).stdout);
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["episodes"], 4);
     assert_eq!(lines[0]["regret_curve"].as_array().unwrap().len(), 12);

@@ -12,12 +12,16 @@ fn text(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-const FORM: &[&str] = &["prompt", "--env", "mab", "--arms", "5", "--agent", "random", "--steps", "10", "--seed", "1"];
+const FORM: &[&str] =
+    &["prompt", "--env", "mab", "--arms", "5", "--agent", "random", "--steps", "10", "--seed", "1"];
 
 #[test]
 fn mab_prompt_has_the_history_and_chat_turns() {
     let t = text(FORM);
-    assert!(t.starts_with("<start_of_turn>user\n") && t.ends_with("<end_of_turn>\n<start_of_turn>model\n"), "{t}");
+    assert!(
+        t.starts_with("<start_of_turn>user\n") && t.ends_with("<end_of_turn>\n<start_of_turn>model\n"),
+        "{t}"
+    );
     assert_eq!(t.lines().filter(|l| l.starts_with("Step=")).count(), 10);
     assert!(t.contains("Step=9 Action=") && !t.contains("Step=10 Action="));
     assert!(t.contains("step 10") && t.contains("5 buttons") && t.contains("ACTION=X"));

@@ -175,8 +175,10 @@ impl EvalArgs {
 
 /// Reads an experiment file (JSON).
 pub fn load_config(path: &Path) -> Result<EvalArgs> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("--config: cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("--config: {} is not a valid experiment file", path.display()))
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("--config: cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("--config: {} is not a valid experiment file", path.display()))
 }
 
 const EVAL_EXAMPLES: &str = "\

@@ -2,8 +2,8 @@
 
 use clap::Args;
 
-use crate::cli::eval::{DistKind, FirstKind, LabelKind, OpponentKind};
 use crate::cli::EvalArgs;
+use crate::cli::eval::{DistKind, FirstKind, LabelKind, OpponentKind};
 use crate::eval::EnvKind;
 
 /// `greedy prompt` arguments.

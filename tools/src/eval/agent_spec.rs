@@ -76,7 +76,12 @@ pub fn allowed_agents(env: EnvKind) -> String {
 impl AgentSpec {
     /// Parses `text` for environment `env`; the error says what is allowed.
     pub fn parse(text: &str, env: EnvKind) -> Result<AgentSpec, String> {
-        let bad = |why: String| format!("invalid value '{text}' for --agent: {why} (allowed for --env {env}: {})", allowed_agents(env));
+        let bad = |why: String| {
+            format!(
+                "invalid value '{text}' for --agent: {why} (allowed for --env {env}: {})",
+                allowed_agents(env)
+            )
+        };
         let parts: Vec<&str> = text.split(':').map(str::trim).collect();
         let (base_name, wrapper_names) = parts.split_last().expect("split gives at least one part");
         let mut wrappers = Vec::new();

@@ -1,8 +1,9 @@
 //! Building an `env_core::agents` bandit policy from an [`AgentSpec`].
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use env_core::agents::{
-    BanditPolicy, BetaThompson, EpsilonExplore, EpsilonGreedy, GaussianThompson, Greedy, TryAll, Ucb, UniformRandom,
+    BanditPolicy, BetaThompson, EpsilonExplore, EpsilonGreedy, GaussianThompson, Greedy, TryAll, Ucb,
+    UniformRandom,
 };
 use env_core::{ArmDistribution, MabConfig, Rng};
 
@@ -37,7 +38,9 @@ pub fn build_bandit_policy(spec: &AgentSpec, config: &MabConfig, epsilon: f64) -
             ArmDistribution::Gaussian { sigma } => {
                 Box::new(GaussianThompson::new(0.5, 1.0, sigma.max(1e-3)).context("thompson settings")?)
             }
-            ArmDistribution::Bernoulli { .. } => Box::new(BetaThompson::new(1.0, 1.0).context("thompson settings")?),
+            ArmDistribution::Bernoulli { .. } => {
+                Box::new(BetaThompson::new(1.0, 1.0).context("thompson settings")?)
+            }
         },
         BaseAgent::EpsGreedy => Box::new(EpsilonGreedy::new(epsilon).context("--epsilon")?),
         BaseAgent::Greedy => Box::new(Greedy::new()),

@@ -1,9 +1,9 @@
 //! The contextual bandit: its tables (synthetic or MovieLens-1M) and one episode of one agent.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use env_core::cb::{
-    fill_synthetic, CbTables, ContextualBandit, ContextualPolicy, DefaultLinUcb, MovieProfile, UniformRandom,
-    UserProfile, DEFAULT_ALPHA, DEFAULT_DIM, DEFAULT_NOISE_SD,
+    CbTables, ContextualBandit, ContextualPolicy, DEFAULT_ALPHA, DEFAULT_DIM, DEFAULT_NOISE_SD,
+    DefaultLinUcb, MovieProfile, UniformRandom, UserProfile, fill_synthetic,
 };
 use env_core::metrics;
 use env_core::rng::derive_seed;
@@ -32,14 +32,21 @@ impl CbData {
         match &settings.movielens {
             Some(dir) => {
                 let options = MovieLensOptions { top_k: settings.movies, dim, ..MovieLensOptions::default() };
-                let ml = movielens::load(dir, &options).with_context(|| format!("--movielens {}", dir.display()))?;
+                let ml = movielens::load(dir, &options)
+                    .with_context(|| format!("--movielens {}", dir.display()))?;
                 Ok(CbData { users: ml.users, movies: ml.movies, dim: ml.dim, noise_sd: DEFAULT_NOISE_SD })
             }
             None => {
                 let mut users = vec![UserProfile::default(); settings.users];
                 let mut movies = vec![MovieProfile::default(); settings.movies];
-                fill_synthetic(&mut users, &mut movies, dim, DEFAULT_NOISE_SD, derive_seed(seed, TABLE_STREAM))
-                    .context("building the synthetic tables")?;
+                fill_synthetic(
+                    &mut users,
+                    &mut movies,
+                    dim,
+                    DEFAULT_NOISE_SD,
+                    derive_seed(seed, TABLE_STREAM),
+                )
+                .context("building the synthetic tables")?;
                 Ok(CbData { users, movies, dim, noise_sd: DEFAULT_NOISE_SD })
             }
         }
@@ -61,13 +68,27 @@ fn policy(spec: &AgentSpec) -> Result<Box<dyn ContextualPolicy + Send>> {
 
 /// Plays episode `index` of `agent` on `data` for `horizon` steps and measures regret (against
 /// each step's best movie for its user) and coverage.
-pub fn run_cb_episode(data: &CbData, horizon: usize, agent: &AgentSpec, seed: u64, index: u64) -> Result<EpisodeRecord> {
+pub fn run_cb_episode(
+    data: &CbData,
+    horizon: usize,
+    agent: &AgentSpec,
+    seed: u64,
+    index: u64,
+) -> Result<EpisodeRecord> {
     let seeds = EpisodeSeeds::new(seed, index);
     let mut env = ContextualBandit::new(data.tables()?, horizon)?;
     let mut policy = policy(agent)?;
-    let (mut actions, mut regret, mut rewards) = (vec![0usize; horizon], vec![0.0; horizon], vec![0.0; horizon]);
-    let steps = env_core::cb::run_cb_episode(&mut env, policy.as_mut(), seeds.episode, &mut actions, &mut regret, &mut rewards)
-        .with_context(|| format!("agent {agent} failed in episode {index}"))?;
+    let (mut actions, mut regret, mut rewards) =
+        (vec![0usize; horizon], vec![0.0; horizon], vec![0.0; horizon]);
+    let steps = env_core::cb::run_cb_episode(
+        &mut env,
+        policy.as_mut(),
+        seeds.episode,
+        &mut actions,
+        &mut regret,
+        &mut rewards,
+    )
+    .with_context(|| format!("agent {agent} failed in episode {index}"))?;
     actions.truncate(steps);
     regret.truncate(steps);
     rewards.truncate(steps);

@@ -10,7 +10,13 @@ use crate::eval::{AgentSpec, EpisodeRecord, EpisodeSeeds};
 
 /// Plays episode `index` of `agent` on the bandit `config` and measures it. Suffix failure is
 /// taken at the middle of the episode: the best arm is never pulled in steps `T/2..T`.
-pub fn run_mab_episode(config: &MabConfig, agent: &AgentSpec, epsilon: f64, seed: u64, index: u64) -> Result<EpisodeRecord> {
+pub fn run_mab_episode(
+    config: &MabConfig,
+    agent: &AgentSpec,
+    epsilon: f64,
+    seed: u64,
+    index: u64,
+) -> Result<EpisodeRecord> {
     let seeds = EpisodeSeeds::new(seed, index);
     let mut env = MultiArmedBandit::new(*config, seeds.scenario).context("building the bandit")?;
     let mut policy = build_bandit_policy(agent, config, epsilon)?;

@@ -8,13 +8,13 @@
 
 pub mod agent_spec;
 pub mod bandit_agents;
-pub mod episode;
 pub mod cb;
+pub mod episode;
 pub mod mab;
-pub mod ttt;
 pub mod runner;
 pub mod settings;
 pub mod summary;
+pub mod ttt;
 
 use std::fmt;
 
@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use agent_spec::{AgentSpec, BaseAgent, Wrapper};
 pub use episode::EpisodeRecord;
-pub use runner::{run_eval, EvalOutput};
+pub use runner::{EvalOutput, run_eval};
 pub use settings::{EnvSettings, EvalSettings};
 pub use summary::AgentSummary;
 

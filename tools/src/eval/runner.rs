@@ -1,10 +1,10 @@
 //! The parallel runner: every (agent, episode) pair is an independent job on rayon's pool.
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::eval::cb::{run_cb_episode, CbData};
+use crate::eval::cb::{CbData, run_cb_episode};
 use crate::eval::mab::run_mab_episode;
 use crate::eval::ttt::run_ttt_episode;
 use crate::eval::{AgentSpec, AgentSummary, EnvSettings, EpisodeRecord, EvalSettings};
@@ -38,10 +38,19 @@ impl Prepared {
 }
 
 /// Runs one episode of one agent.
-pub fn run_episode(settings: &EvalSettings, prepared: &Prepared, agent: &AgentSpec, index: u64) -> Result<EpisodeRecord> {
+pub fn run_episode(
+    settings: &EvalSettings,
+    prepared: &Prepared,
+    agent: &AgentSpec,
+    index: u64,
+) -> Result<EpisodeRecord> {
     match (&settings.env, prepared) {
-        (EnvSettings::Mab(config), _) => run_mab_episode(config, agent, settings.epsilon, settings.seed, index),
-        (EnvSettings::Cb(cb), Prepared::Cb(data)) => run_cb_episode(data, cb.horizon, agent, settings.seed, index),
+        (EnvSettings::Mab(config), _) => {
+            run_mab_episode(config, agent, settings.epsilon, settings.seed, index)
+        }
+        (EnvSettings::Cb(cb), Prepared::Cb(data)) => {
+            run_cb_episode(data, cb.horizon, agent, settings.seed, index)
+        }
         (EnvSettings::Cb(_), Prepared::None) => bail!("the contextual bandit's tables were not prepared"),
         (EnvSettings::Ttt(ttt), _) => run_ttt_episode(ttt, agent, settings.seed, index),
     }
@@ -53,7 +62,9 @@ fn progress_bar(total: u64, show: bool) -> ProgressBar {
         return ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} episodes ({eta} left)") {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} episodes ({eta} left)",
+    ) {
         bar.set_style(style);
     }
     bar

@@ -5,11 +5,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use env_core::{ArmDistribution, LabelStyle, MabConfig};
 
-use crate::cli::eval::{DistKind, FirstKind, LabelKind, OpponentKind};
 use crate::cli::EvalArgs;
+use crate::cli::eval::{DistKind, FirstKind, LabelKind, OpponentKind};
 use crate::eval::{AgentSpec, EnvKind};
 
 /// Contextual-bandit settings.
@@ -142,13 +142,17 @@ impl EvalSettings {
                         if args.gap.is_some() {
                             bail!("--gap applies only to --dist bernoulli (use --sigma for gaussian arms)");
                         }
-                        ArmDistribution::Gaussian { sigma: check_f64("--sigma", args.sigma.unwrap_or(1.0), 0.0, 1.0e6)? }
+                        ArmDistribution::Gaussian {
+                            sigma: check_f64("--sigma", args.sigma.unwrap_or(1.0), 0.0, 1.0e6)?,
+                        }
                     }
                     DistKind::Bernoulli => {
                         if args.sigma.is_some() {
                             bail!("--sigma applies only to --dist gaussian (use --gap for bernoulli arms)");
                         }
-                        ArmDistribution::Bernoulli { gap: check_f64("--gap", args.gap.unwrap_or(0.2), 0.0, 1.0)? }
+                        ArmDistribution::Bernoulli {
+                            gap: check_f64("--gap", args.gap.unwrap_or(0.2), 0.0, 1.0)?,
+                        }
                     }
                 };
                 let labels = match args.labels.unwrap_or(LabelKind::Buttons) {
@@ -166,12 +170,17 @@ impl EvalSettings {
                 let users = check_usize("--users", args.users.unwrap_or(100), 1, 1_000_000)?;
                 let horizon = check_usize("--horizon", args.horizon.unwrap_or(50), 1, MAX_HORIZON)?;
                 if args.movielens.is_some() && args.users.is_some() {
-                    bail!("--users applies only to synthetic data, not with --movielens (which keeps every user who rated a top movie)");
+                    bail!(
+                        "--users applies only to synthetic data, not with --movielens (which keeps every user who rated a top movie)"
+                    );
                 }
                 if let Some(dir) = &args.movielens
                     && !dir.is_dir()
                 {
-                    bail!("invalid value '{}' for --movielens: not a directory (expected one with users.dat, movies.dat, ratings.dat)", dir.display());
+                    bail!(
+                        "invalid value '{}' for --movielens: not a directory (expected one with users.dat, movies.dat, ratings.dat)",
+                        dir.display()
+                    );
                 }
                 EnvSettings::Cb(CbSettings { movies, users, movielens: args.movielens.clone(), horizon })
             }
@@ -251,9 +260,13 @@ mod tests {
         assert!(e.contains("--arms") && e.contains("40") && e.contains("2..=32"), "{e}");
         let e = EvalSettings::resolve(&EvalArgs { sigma: Some(-1.0), ..mab() }).unwrap_err().to_string();
         assert!(e.contains("--sigma"), "{e}");
-        let e = EvalSettings::resolve(&EvalArgs { opponent: Some(OpponentKind::Mcts), ..mab() }).unwrap_err().to_string();
+        let e = EvalSettings::resolve(&EvalArgs { opponent: Some(OpponentKind::Mcts), ..mab() })
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--opponent"), "{e}");
-        let e = EvalSettings::resolve(&EvalArgs { agent: vec!["minimax".into()], ..mab() }).unwrap_err().to_string();
+        let e = EvalSettings::resolve(&EvalArgs { agent: vec!["minimax".into()], ..mab() })
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--agent") && e.contains("ucb"), "{e}");
         let e = EvalSettings::resolve(&EvalArgs { episodes: Some(0), ..mab() }).unwrap_err().to_string();
         assert!(e.contains("--episodes"), "{e}");

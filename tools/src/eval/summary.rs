@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use env_core::metrics::{self, GameOutcomes};
 use crate::eval::EpisodeRecord;
+use env_core::metrics::{self, GameOutcomes};
 
 /// Mean and 95% confidence half-width of each step of a set of equally long curves.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -125,7 +125,8 @@ impl AgentSummary {
             }
             g
         });
-        let share = |pick: fn(&GameOutcomes) -> u64| games.as_ref().map(|g| pick(g) as f64 / g.games().max(1) as f64);
+        let share =
+            |pick: fn(&GameOutcomes) -> u64| games.as_ref().map(|g| pick(g) as f64 / g.games().max(1) as f64);
         AgentSummary {
             agent: agent.to_string(),
             env: env.to_string(),
@@ -150,7 +151,10 @@ impl AgentSummary {
     }
 }
 
-fn collect_curves(records: &[&EpisodeRecord], f: impl Fn(&EpisodeRecord) -> Option<&[f64]>) -> Option<CurveStats> {
+fn collect_curves(
+    records: &[&EpisodeRecord],
+    f: impl Fn(&EpisodeRecord) -> Option<&[f64]>,
+) -> Option<CurveStats> {
     let curves: Option<Vec<&[f64]>> = records.iter().map(|r| f(r)).collect();
     curves.map(|c| CurveStats::of(&c))
 }

@@ -1,6 +1,6 @@
 //! One tic-tac-toe game of one agent against the configured opponent.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use env_core::agents::POLICY_STREAM;
 use env_core::ttt::{FirstMover, Mark, Opponent, TicTacToe, TttConfig, TttPlayer};
 use env_core::{Environment, Rng};
@@ -15,7 +15,9 @@ pub fn opponent(settings: &TttSettings) -> Opponent {
         OpponentKind::Random => Opponent::Random,
         OpponentKind::Minimax => Opponent::Minimax,
         OpponentKind::Mcts => Opponent::Mcts { simulations: settings.mcts_budget },
-        OpponentKind::NoisyMcts => Opponent::NoisyMcts { simulations: settings.mcts_budget, p: settings.noise_p },
+        OpponentKind::NoisyMcts => {
+            Opponent::NoisyMcts { simulations: settings.mcts_budget, p: settings.noise_p }
+        }
     }
 }
 
@@ -41,7 +43,12 @@ pub fn agent_player(spec: &AgentSpec, mcts_budget: u32) -> Result<Opponent> {
 
 /// Plays game `index` of `agent`. The agent draws from the `POLICY` sub-stream of the episode
 /// seed, the opponent from the environment's own sub-stream.
-pub fn run_ttt_episode(settings: &TttSettings, agent: &AgentSpec, seed: u64, index: u64) -> Result<EpisodeRecord> {
+pub fn run_ttt_episode(
+    settings: &TttSettings,
+    agent: &AgentSpec,
+    seed: u64,
+    index: u64,
+) -> Result<EpisodeRecord> {
     let seeds = EpisodeSeeds::new(seed, index);
     let mut env = TicTacToe::new(ttt_config(settings)).context("building tic-tac-toe")?;
     let mut player = agent_player(agent, settings.mcts_budget)?;
@@ -50,7 +57,9 @@ pub fn run_ttt_episode(settings: &TttSettings, agent: &AgentSpec, seed: u64, ind
     let mut rec = EpisodeRecord::new(agent.name(), "ttt".into(), index, seeds.scenario, seeds.episode);
     let mut outcome = None;
     while !env.is_done() {
-        let mv = player.choose(&board, Mark::Agent, &mut rng).with_context(|| format!("agent {agent} failed to move"))?;
+        let mv = player
+            .choose(&board, Mark::Agent, &mut rng)
+            .with_context(|| format!("agent {agent} failed to move"))?;
         let tr = env.step(mv).with_context(|| format!("agent {agent} played {mv}"))?;
         rec.actions.push(mv);
         rec.rewards.push(tr.reward);

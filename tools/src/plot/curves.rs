@@ -2,12 +2,12 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result, anyhow};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::io::write_atomic;
-use crate::plot::font::{ensure_registered, FAMILY};
+use crate::plot::font::{FAMILY, ensure_registered};
 
 /// One agent's curve: a mean per step and a 95% confidence half-width per step.
 #[derive(Debug, Clone)]
@@ -103,8 +103,10 @@ where
         .map_err(err)?;
     for (i, c) in plot.curves.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
-        let upper = c.mean.iter().zip(c.ci95).enumerate().map(|(t, (m, h))| ((t + 1) as f64, m + finite_or_zero(*h)));
-        let lower = c.mean.iter().zip(c.ci95).enumerate().map(|(t, (m, h))| ((t + 1) as f64, m - finite_or_zero(*h)));
+        let upper =
+            c.mean.iter().zip(c.ci95).enumerate().map(|(t, (m, h))| ((t + 1) as f64, m + finite_or_zero(*h)));
+        let lower =
+            c.mean.iter().zip(c.ci95).enumerate().map(|(t, (m, h))| ((t + 1) as f64, m - finite_or_zero(*h)));
         let mut band: Vec<(f64, f64)> = upper.collect();
         band.extend(lower.collect::<Vec<_>>().into_iter().rev());
         chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18).filled()))).map_err(err)?;

@@ -26,6 +26,13 @@ pub fn ensure_registered() {
 mod tests {
     #[test]
     fn embedded_font_is_valid() {
-        assert!(plotters::style::register_font("test-dejavu", plotters::style::FontStyle::Normal, super::DEJAVU_SANS).is_ok());
+        assert!(
+            plotters::style::register_font(
+                "test-dejavu",
+                plotters::style::FontStyle::Normal,
+                super::DEJAVU_SANS
+            )
+            .is_ok()
+        );
     }
 }

@@ -4,4 +4,4 @@
 pub mod curves;
 pub mod font;
 
-pub use curves::{write_curve_plots, Curve, CurvePlot};
+pub use curves::{Curve, CurvePlot, write_curve_plots};

@@ -1,8 +1,8 @@
 //! The bandit context after `--steps` steps of an agent.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use env_core::agents::{BanditPolicy, POLICY_STREAM};
-use env_core::prompt::{write_mab_prompt, ChatFormat, LabelPermutation, MabPromptSpec, OutputMode};
+use env_core::prompt::{ChatFormat, LabelPermutation, MabPromptSpec, OutputMode, write_mab_prompt};
 use env_core::{Environment, MabConfig, MultiArmedBandit, Rng};
 
 use crate::cli::prompt::PromptArgs;
@@ -19,7 +19,12 @@ pub fn render(
     chat: ChatFormat<'static>,
 ) -> Result<String> {
     if args.steps >= config.horizon {
-        bail!("invalid value {} for --steps: allowed 0..={} (the prompt asks for the next step within --horizon {})", args.steps, config.horizon - 1, config.horizon);
+        bail!(
+            "invalid value {} for --steps: allowed 0..={} (the prompt asks for the next step within --horizon {})",
+            args.steps,
+            config.horizon - 1,
+            config.horizon
+        );
     }
     let seeds = EpisodeSeeds::new(settings.seed, args.episode);
     let mut env = MultiArmedBandit::new(*config, seeds.scenario).context("building the bandit")?;

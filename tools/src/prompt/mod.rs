@@ -4,9 +4,9 @@
 mod mab;
 mod ttt;
 
-use anyhow::{bail, Result};
-use env_core::prompt::{ChatFormat, OutputMode};
+use anyhow::{Result, bail};
 use env_core::UcbRule;
+use env_core::prompt::{ChatFormat, OutputMode};
 
 use crate::cli::prompt::PromptArgs;
 use crate::eval::{EnvSettings, EvalSettings};
@@ -37,7 +37,11 @@ pub fn render_prompt(args: &PromptArgs) -> Result<String> {
             mab::render(config, agent, &settings, args, output, chat)
         }
         EnvSettings::Ttt(ttt) => {
-            for (flag, set) in [("--summary", args.summary), ("--randomize", args.randomize), ("--knowing-doing", args.knowing_doing)] {
+            for (flag, set) in [
+                ("--summary", args.summary),
+                ("--randomize", args.randomize),
+                ("--knowing-doing", args.knowing_doing),
+            ] {
                 if set {
                     bail!("{flag} applies only to --env mab");
                 }

@@ -1,8 +1,8 @@
 //! The tic-tac-toe context after `--steps` moves of an agent.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use env_core::agents::POLICY_STREAM;
-use env_core::prompt::{write_ttt_prompt, ChatFormat, OutputMode, TttPromptSpec};
+use env_core::prompt::{ChatFormat, OutputMode, TttPromptSpec, write_ttt_prompt};
 use env_core::ttt::{Mark, TicTacToe, TttPlayer};
 use env_core::{Environment, Rng};
 
@@ -28,7 +28,10 @@ pub fn render(
     let (mut states, mut actions, mut rewards) = (Vec::new(), Vec::new(), Vec::new());
     for done in 0..args.steps {
         if env.is_done() {
-            bail!("invalid value {} for --steps: this game ended after {done} moves of the agent", args.steps);
+            bail!(
+                "invalid value {} for --steps: this game ended after {done} moves of the agent",
+                args.steps
+            );
         }
         let mv = player.choose(&board, Mark::Agent, &mut rng)?;
         let tr = env.step(mv)?;
@@ -38,11 +41,16 @@ pub fn render(
         board = tr.observation;
     }
     if env.is_done() {
-        bail!("invalid value {} for --steps: the game is over by then, there is no next move to ask for", args.steps);
+        bail!(
+            "invalid value {} for --steps: the game is over by then, there is no next move to ask for",
+            args.steps
+        );
     }
-    let spec = TttPromptSpec { output, chat, show_legal_moves: !args.no_legal_moves, ..TttPromptSpec::default() };
+    let spec =
+        TttPromptSpec { output, chat, show_legal_moves: !args.no_legal_moves, ..TttPromptSpec::default() };
     let legal = board.legal_moves();
     let mut text = String::new();
-    write_ttt_prompt(&mut text, &spec, &states, &actions, &rewards, &board.values(), &legal).context("writing the prompt")?;
+    write_ttt_prompt(&mut text, &spec, &states, &actions, &rewards, &board.values(), &legal)
+        .context("writing the prompt")?;
     Ok(text)
 }

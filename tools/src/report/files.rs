@@ -3,13 +3,13 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::eval::{AgentSummary, EnvSettings, EvalOutput, EvalSettings};
 use crate::io::write_atomic;
 use plotters::chart::SeriesLabelPosition;
 
-use crate::plot::{write_curve_plots, Curve, CurvePlot};
+use crate::plot::{Curve, CurvePlot, write_curve_plots};
 
 /// Picks an agent's (mean, half-width) curves out of its summary.
 type CurvePick = fn(&AgentSummary) -> (Option<&Vec<f64>>, Option<&Vec<f64>>);
@@ -59,7 +59,8 @@ pub fn summary_json_lines(out: &EvalOutput) -> Result<String> {
 /// Writes `episodes.jsonl`, `summary.json` and, for bandits, `regret.{png,svg}` and
 /// `coverage.{png,svg}` into `dir` (created if missing), each file atomically.
 pub fn write_run_files(dir: &Path, settings: &EvalSettings, out: &EvalOutput) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("--out: cannot create directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--out: cannot create directory {}", dir.display()))?;
     let mut jsonl = String::new();
     for r in &out.records {
         jsonl.push_str(&serde_json::to_string(r)?);
@@ -84,11 +85,25 @@ pub fn write_run_files(dir: &Path, settings: &EvalSettings, out: &EvalOutput) ->
     if !regret.is_empty() {
         let env = settings.env.name().to_uppercase();
         let title = format!("{env}: cumulative regret (mean, 95% CI, {} episodes)", settings.episodes);
-        let plot = CurvePlot { title: &title, x_label: "step", y_label: "cumulative regret", curves: regret, y_range: None, legend: SeriesLabelPosition::UpperLeft };
+        let plot = CurvePlot {
+            title: &title,
+            x_label: "step",
+            y_label: "cumulative regret",
+            curves: regret,
+            y_range: None,
+            legend: SeriesLabelPosition::UpperLeft,
+        };
         write_curve_plots(&plot, &dir.join("regret"))?;
         let title = format!("{env}: action coverage (mean, 95% CI, {} episodes)", settings.episodes);
         let coverage = curves(|s| (s.coverage_curve.as_ref(), s.coverage_curve_ci95.as_ref()));
-        let plot = CurvePlot { title: &title, x_label: "step", y_label: "fraction of arms tried", curves: coverage, y_range: Some((0.0, 1.05)), legend: SeriesLabelPosition::LowerRight };
+        let plot = CurvePlot {
+            title: &title,
+            x_label: "step",
+            y_label: "fraction of arms tried",
+            curves: coverage,
+            y_range: Some((0.0, 1.05)),
+            legend: SeriesLabelPosition::LowerRight,
+        };
         write_curve_plots(&plot, &dir.join("coverage"))?;
     }
     Ok(())

@@ -70,7 +70,16 @@ pub fn summary_table(summaries: &[AgentSummary]) -> String {
             .collect();
         return render(&header, &rows);
     }
-    let header = ["agent", "episodes", "final regret (95% CI)", "coverage", "return", "suffix fail", "MinFrac", "GreedyFrac"];
+    let header = [
+        "agent",
+        "episodes",
+        "final regret (95% CI)",
+        "coverage",
+        "return",
+        "suffix fail",
+        "MinFrac",
+        "GreedyFrac",
+    ];
     let rows: Vec<Vec<String>> = summaries
         .iter()
         .map(|s| {

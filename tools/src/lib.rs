@@ -1,2 +1,17 @@
 //! Host-side library of the `greedy` command.
+//!
+//! - [`cli`]: the command line (clap), one file per subcommand's arguments.
+//! - [`eval`]: running baseline agents on environments over many seeded episodes, in parallel.
+//! - [`report`]: the terminal table, the JSON summaries and the per-episode JSONL.
+//! - [`plot`]: curves with 95% confidence bands, as PNG and SVG.
+//! - [`prompt`]: the exact context an LLM agent reads (`greedy prompt`).
+//! - [`io`]: atomic file writes.
+//! - [`movielens`]: loading MovieLens-1M into contextual-bandit tables.
+
+pub mod cli;
+pub mod eval;
+pub mod io;
 pub mod movielens;
+pub mod plot;
+pub mod prompt;
+pub mod report;

@@ -1,1 +1,51 @@
-fn main() {}
+//! The `greedy` command.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Parser;
+use greedy::cli::{Cli, Command, EvalArgs};
+use greedy::eval::{EvalSettings, run_eval};
+use greedy::report::{summary_json_lines, summary_table, write_run_files};
+
+fn eval(args: EvalArgs) -> Result<()> {
+    let args = args.with_config()?;
+    let settings = EvalSettings::resolve(&args)?;
+    let show_progress = !args.json && std::io::stderr().is_terminal() && std::io::stdout().is_terminal();
+    let out = run_eval(&settings, show_progress)?;
+    if let Some(dir) = &args.out {
+        write_run_files(dir, &settings, &out)?;
+    }
+    let text = if args.json { summary_json_lines(&out)? } else { summary_table(&out.summaries) };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    if !args.json
+        && let Some(dir) = &args.out
+    {
+        writeln!(
+            stdout,
+            "\nwrote {}/{{episodes.jsonl, summary.json, regret.png/svg, coverage.png/svg}}",
+            dir.display()
+        )?;
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Eval(args) => eval(args),
+        Command::Prompt(args) => greedy::prompt::render_prompt(&args).and_then(|text| {
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+            Ok(())
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

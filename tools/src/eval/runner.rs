@@ -1,0 +1,103 @@
+//! The parallel runner: every (agent, episode) pair is an independent job on rayon's pool.
+
+use anyhow::{Result, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+
+use crate::eval::cb::{CbData, run_cb_episode};
+use crate::eval::mab::run_mab_episode;
+use crate::eval::ttt::run_ttt_episode;
+use crate::eval::{AgentSpec, AgentSummary, EnvSettings, EpisodeRecord, EvalSettings};
+
+/// The result of a run: every episode (agent-major, then episode order) and one summary per agent.
+#[derive(Debug, Clone)]
+pub struct EvalOutput {
+    /// All episodes, grouped by agent in the order the agents were given.
+    pub records: Vec<EpisodeRecord>,
+    /// One summary per agent, same order.
+    pub summaries: Vec<AgentSummary>,
+}
+
+/// What episodes share, built once per run (the contextual bandit's tables).
+#[derive(Debug, Clone)]
+pub enum Prepared {
+    /// Nothing to prepare.
+    None,
+    /// The contextual bandit's tables.
+    Cb(CbData),
+}
+
+impl Prepared {
+    /// Prepares what the environment of `settings` needs.
+    pub fn new(settings: &EvalSettings) -> Result<Prepared> {
+        Ok(match &settings.env {
+            EnvSettings::Cb(cb) => Prepared::Cb(CbData::prepare(cb, settings.seed)?),
+            _ => Prepared::None,
+        })
+    }
+}
+
+/// Runs one episode of one agent.
+pub fn run_episode(
+    settings: &EvalSettings,
+    prepared: &Prepared,
+    agent: &AgentSpec,
+    index: u64,
+) -> Result<EpisodeRecord> {
+    match (&settings.env, prepared) {
+        (EnvSettings::Mab(config), _) => {
+            run_mab_episode(config, agent, settings.epsilon, settings.seed, index)
+        }
+        (EnvSettings::Cb(cb), Prepared::Cb(data)) => {
+            run_cb_episode(data, cb.horizon, agent, settings.seed, index)
+        }
+        (EnvSettings::Cb(_), Prepared::None) => bail!("the contextual bandit's tables were not prepared"),
+        (EnvSettings::Ttt(ttt), _) => run_ttt_episode(ttt, agent, settings.seed, index),
+    }
+}
+
+/// A progress bar on stderr, or a hidden one when `show` is false.
+fn progress_bar(total: u64, show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} episodes ({eta} left)",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Runs every agent for `settings.episodes` episodes in parallel. The output does not depend on
+/// the number of threads: each episode's randomness comes from its own seeds, and the results
+/// are collected in job order.
+pub fn run_eval(settings: &EvalSettings, show_progress: bool) -> Result<EvalOutput> {
+    let episodes = settings.episodes as u64;
+    let jobs: Vec<(usize, u64)> =
+        (0..settings.agents.len()).flat_map(|a| (0..episodes).map(move |i| (a, i))).collect();
+    let prepared = Prepared::new(settings)?;
+    let bar = progress_bar(jobs.len() as u64, show_progress);
+    let records: Vec<EpisodeRecord> = jobs
+        .par_iter()
+        .map(|&(a, i)| {
+            let rec = run_episode(settings, &prepared, &settings.agents[a], i);
+            bar.inc(1);
+            rec
+        })
+        .collect::<Result<_>>()?;
+    bar.finish_and_clear();
+    let env = settings.env.name();
+    let summaries = settings
+        .agents
+        .iter()
+        .enumerate()
+        .map(|(a, spec)| {
+            let start = a * settings.episodes;
+            let mine: Vec<&EpisodeRecord> = records[start..start + settings.episodes].iter().collect();
+            AgentSummary::from_records(&spec.name(), &env, &mine)
+        })
+        .collect();
+    Ok(EvalOutput { records, summaries })
+}

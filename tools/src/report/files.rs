@@ -1,0 +1,110 @@
+//! The files of a run directory and the `--json` lines.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use crate::eval::{AgentSummary, EnvSettings, EvalOutput, EvalSettings};
+use crate::io::write_atomic;
+use plotters::chart::SeriesLabelPosition;
+
+use crate::plot::{Curve, CurvePlot, write_curve_plots};
+
+/// Picks an agent's (mean, half-width) curves out of its summary.
+type CurvePick = fn(&AgentSummary) -> (Option<&Vec<f64>>, Option<&Vec<f64>>);
+
+/// The settings of a run, as recorded in `summary.json`.
+pub fn settings_json(s: &EvalSettings) -> Value {
+    let env = match &s.env {
+        EnvSettings::Mab(c) => {
+            let (dist, param) = match c.distribution {
+                env_core::ArmDistribution::Gaussian { sigma } => ("gaussian", json!({ "sigma": sigma })),
+                env_core::ArmDistribution::Bernoulli { gap } => ("bernoulli", json!({ "gap": gap })),
+            };
+            let labels = match c.labels {
+                env_core::LabelStyle::Buttons => "buttons",
+                env_core::LabelStyle::Numeric => "numeric",
+            };
+            json!({ "env": "mab", "dist": dist, "params": param, "arms": c.arms, "horizon": c.horizon, "labels": labels })
+        }
+        EnvSettings::Cb(c) => json!({
+            "env": "cb", "movies": c.movies, "users": c.users, "horizon": c.horizon,
+            "movielens": c.movielens.as_ref().map(|p| p.display().to_string()),
+        }),
+        EnvSettings::Ttt(t) => json!({
+            "env": "ttt", "opponent": format!("{:?}", t.opponent).to_lowercase(), "mcts_budget": t.mcts_budget,
+            "noise_p": t.noise_p, "first": format!("{:?}", t.first).to_lowercase(),
+        }),
+    };
+    json!({
+        "environment": env,
+        "agents": s.agents.iter().map(|a| a.name()).collect::<Vec<_>>(),
+        "epsilon": s.epsilon,
+        "episodes": s.episodes,
+        "seed": s.seed,
+    })
+}
+
+/// One JSON object per agent, one per line (the `--json` output).
+pub fn summary_json_lines(out: &EvalOutput) -> Result<String> {
+    let mut s = String::new();
+    for summary in &out.summaries {
+        s.push_str(&serde_json::to_string(summary)?);
+        s.push('\n');
+    }
+    Ok(s)
+}
+
+/// Writes `episodes.jsonl`, `summary.json` and, for bandits, `regret.{png,svg}` and
+/// `coverage.{png,svg}` into `dir` (created if missing), each file atomically.
+pub fn write_run_files(dir: &Path, settings: &EvalSettings, out: &EvalOutput) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--out: cannot create directory {}", dir.display()))?;
+    let mut jsonl = String::new();
+    for r in &out.records {
+        jsonl.push_str(&serde_json::to_string(r)?);
+        jsonl.push('\n');
+    }
+    write_atomic(&dir.join("episodes.jsonl"), jsonl.as_bytes())?;
+    let summary = json!({ "settings": settings_json(settings), "agents": out.summaries });
+    let mut text = serde_json::to_string_pretty(&summary)?;
+    text.push('\n');
+    write_atomic(&dir.join("summary.json"), text.as_bytes())?;
+
+    let curves = |pick: CurvePick| -> Vec<Curve> {
+        out.summaries
+            .iter()
+            .filter_map(|s| match pick(s) {
+                (Some(m), Some(c)) => Some(Curve { label: &s.agent, mean: m, ci95: c }),
+                _ => None,
+            })
+            .collect()
+    };
+    let regret = curves(|s| (s.regret_curve.as_ref(), s.regret_curve_ci95.as_ref()));
+    if !regret.is_empty() {
+        let env = settings.env.name().to_uppercase();
+        let title = format!("{env}: cumulative regret (mean, 95% CI, {} episodes)", settings.episodes);
+        let plot = CurvePlot {
+            title: &title,
+            x_label: "step",
+            y_label: "cumulative regret",
+            curves: regret,
+            y_range: None,
+            legend: SeriesLabelPosition::UpperLeft,
+        };
+        write_curve_plots(&plot, &dir.join("regret"))?;
+        let title = format!("{env}: action coverage (mean, 95% CI, {} episodes)", settings.episodes);
+        let coverage = curves(|s| (s.coverage_curve.as_ref(), s.coverage_curve_ci95.as_ref()));
+        let plot = CurvePlot {
+            title: &title,
+            x_label: "step",
+            y_label: "fraction of arms tried",
+            curves: coverage,
+            y_range: Some((0.0, 1.05)),
+            legend: SeriesLabelPosition::LowerRight,
+        };
+        write_curve_plots(&plot, &dir.join("coverage"))?;
+    }
+    Ok(())
+}

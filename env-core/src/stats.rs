@@ -13,13 +13,15 @@ pub struct ArmStats {
     sums: [f64; MAX_ARMS],
     arms: usize,
     total: u32,
+    /// Arms with a non-zero count (kept so "is anything untried?" costs nothing).
+    tried: u32,
 }
 
 impl ArmStats {
     /// Empty statistics for `arms` arms (1..=32).
     pub fn new(arms: usize) -> Result<Self> {
         check_count("arms", arms, 1, MAX_ARMS)?;
-        Ok(ArmStats { counts: [0; MAX_ARMS], sums: [0.0; MAX_ARMS], arms, total: 0 })
+        Ok(ArmStats { counts: [0; MAX_ARMS], sums: [0.0; MAX_ARMS], arms, total: 0, tried: 0 })
     }
 
     /// Statistics of a history given as parallel slices of actions and rewards.
@@ -42,6 +44,7 @@ impl ArmStats {
         if !reward.is_finite() {
             return Err(Error::NotFinite { name: "reward" });
         }
+        self.tried += (self.counts[arm] == 0) as u32;
         self.counts[arm] += 1;
         self.sums[arm] += reward;
         self.total += 1;
@@ -76,11 +79,14 @@ impl ArmStats {
 
     /// Number of arms pulled at least once.
     pub fn tried(&self) -> usize {
-        self.counts().iter().filter(|&&c| c > 0).count()
+        self.tried as usize
     }
 
     /// The lowest-index arm never pulled, if any.
     pub fn first_untried(&self) -> Option<usize> {
+        if self.tried as usize == self.arms {
+            return None;
+        }
         self.counts().iter().position(|&c| c == 0)
     }
 

@@ -166,7 +166,7 @@ impl Tensor {
             let a = p.row_start * row_bytes;
             let b = ((p.row_start + p.rows) * row_bytes).min(bytes.len());
             let chunk = &bytes[a..b];
-            if chunk.len() % 4 == 0 {
+            if chunk.len().is_multiple_of(4) {
                 gpu.queue().write_buffer(&p.buffer, 0, chunk);
             } else {
                 let mut padded = chunk.to_vec();

@@ -77,16 +77,20 @@ fn zeros(name: &str, shape: &[usize]) -> Tensor {
 }
 
 fn run_matmul(g: &Gpu, m: usize, k: usize, n: usize, d: DType, rng: &mut Rng) {
+    run_matmul_path(g, m, k, n, d, rng, matmul::Path::Auto);
+}
+
+fn run_matmul_path(g: &Gpu, m: usize, k: usize, n: usize, d: DType, rng: &mut Rng, path: matmul::Path) {
     let x = rng.vec(m * k, 1.0);
     let w = rng.vec(n * k, 1.0);
     let xt = Tensor::from_f32(g, "x", &[m, k], DType::F32, &x).unwrap();
     let wt = Tensor::from_f32(g, "w", &[n, k], d, &w).unwrap();
     let yt = Tensor::zeros(g, "y", &[m, n], DType::F32).unwrap();
     let mut b = g.batch();
-    matmul::forward(&mut b, &xt, &wt, &yt).unwrap();
+    matmul::forward_with(&mut b, &xt, &wt, &yt, path).unwrap();
     b.submit().unwrap();
     let want = ops::matmul_t(&x, &round(d, &w), m, k, n);
-    assert_close(&format!("matmul {m}x{k}x{n} {d:?} ({} parts)", wt.parts().len()), &yt.to_f32(g).unwrap(), &want, 1e-5);
+    assert_close(&format!("matmul {m}x{k}x{n} {d:?} {path:?} ({} parts)", wt.parts().len()), &yt.to_f32(g).unwrap(), &want, 1e-5);
 }
 
 #[test]
@@ -95,6 +99,15 @@ fn matmul_matches_cpu_all_dtypes_and_odd_shapes() {
     for &(m, k, n) in &[(1, 7, 5), (1, 300, 257), (3, 33, 70), (4, 64, 64), (5, 17, 130), (64, 64, 64), (67, 129, 71), (130, 40, 3)] {
         for d in DTYPES {
             run_matmul(gpu(), m, k, n, d, &mut rng);
+        }
+    }
+    // Every kernel path on decode-sized M, whatever the adapter picks.
+    use matmul::Path;
+    for &(m, k, n) in &[(1, 7, 5), (2, 300, 257), (4, 65, 33)] {
+        for path in [Path::Tiled, Path::Matvec, Path::MatvecRows] {
+            for d in DTYPES {
+                run_matmul_path(gpu(), m, k, n, d, &mut rng, path);
+            }
         }
     }
 }
@@ -315,7 +328,9 @@ fn split_tensors_embedding_and_lm_head() {
             ops::softcap(&mut logits, 30.0);
             assert_close("split lm head", &lt.to_f32(&g).unwrap(), &logits, 1e-5);
             // The decode path (M = 1) over the parts as well.
-            run_matmul(&g, 1, hidden, vocab, d, &mut rng);
+            for path in [matmul::Path::Matvec, matmul::Path::MatvecRows] {
+                run_matmul_path(&g, 1, hidden, vocab, d, &mut rng, path);
+            }
         }
     }
 }

@@ -12,7 +12,7 @@ fn check(x: &Tensor, w: &Tensor, y: &Tensor) -> Result<(usize, usize), GpuError>
     x.expect_dtype(DType::F32)?;
     y.expect_dtype(DType::F32)?;
     let dim = w.numel();
-    if dim == 0 || x.numel() % dim != 0 {
+    if dim == 0 || !x.numel().is_multiple_of(dim) {
         return Err(shape_err(NAME, format!("x {:?} {:?} is not rows of w's length {dim}", x.name, x.shape)));
     }
     expect_numel(NAME, y, x.numel())?;

@@ -20,7 +20,7 @@ pub struct RopeTable {
 impl RopeTable {
     /// inv_freq_i = 1 / theta^(2i/head_dim); angle = pos * inv_freq_i (f32).
     pub fn new(gpu: &Gpu, positions: &[u32], head_dim: usize, theta: f32) -> Result<RopeTable, GpuError> {
-        if head_dim % 2 != 0 {
+        if !head_dim.is_multiple_of(2) {
             return Err(shape_err(NAME, format!("head_dim {head_dim} is odd")));
         }
         let half = head_dim / 2;

@@ -29,11 +29,14 @@ pub struct Kernel {
     pub name: String,
 }
 
+/// (file, entry point, weight-dtype code) of one pipeline.
+type PipelineKey = (&'static str, &'static str, u32);
+
 /// Compiled modules and pipelines, shared by every batch of one [`Gpu`].
 #[derive(Default)]
 pub struct Registry {
     modules: Mutex<HashMap<&'static str, Arc<wgpu::ShaderModule>>>,
-    pipelines: Mutex<HashMap<(&'static str, &'static str, u32), Arc<Kernel>>>,
+    pipelines: Mutex<HashMap<PipelineKey, Arc<Kernel>>>,
 }
 
 fn wdtype_code(d: DType) -> u32 {

@@ -230,6 +230,53 @@ fn attention_decode_against_kv_cache() {
     run_attention(&mut rng, 10, 64, 40, (30..40).collect(), AttnParams { window: Some(7), ..p });
 }
 
+/// Decode steps as a model runs them: append this step's k/v to the cache
+/// (Batch::copy) and attend, in the same batch.
+#[test]
+fn decode_steps_append_to_kv_cache_in_one_batch() {
+    let g = gpu();
+    let mut rng = Rng(8);
+    let (max_len, h, kvh, hd) = (16usize, 4usize, 2usize, 32usize);
+    let p = AttnParams { heads: h, kv_heads: kvh, head_dim: hd, scale: 0.2, softcap: Some(50.0), window: Some(4) };
+    let kc = zeros("k cache", &[max_len, kvh, hd]);
+    let vc = zeros("v cache", &[max_len, kvh, hd]);
+    let kp = Tensor::from_u32(g, "k_pos", &[max_len], &(0..max_len as u32).collect::<Vec<_>>()).unwrap();
+    let (mut ks, mut vs) = (Vec::new(), Vec::new());
+    for step in 0..7usize {
+        let (q, k, v) = (rng.vec(h * hd, 1.5), rng.vec(kvh * hd, 1.5), rng.vec(kvh * hd, 1.0));
+        ks.extend_from_slice(&k);
+        vs.extend_from_slice(&v);
+        let (qt, kt, vt) = (up("q", &[1, h, hd], DType::F32, &q), up("k", &[1, kvh, hd], DType::F32, &k), up("v", &[1, kvh, hd], DType::F32, &v));
+        let qp = Tensor::from_u32(g, "q_pos", &[1], &[step as u32]).unwrap();
+        let ot = zeros("o", &[1, h, hd]);
+        let mut b = g.batch();
+        attention::append_kv(&mut b, &kt, &kc, step).unwrap();
+        attention::append_kv(&mut b, &vt, &vc, step).unwrap();
+        attention::forward(&mut b, &qt, &kc, &vc, &qp, &kp, step + 1, &ot, &p).unwrap();
+        b.submit().unwrap();
+        let kpos: Vec<u32> = (0..=step as u32).collect();
+        let want = ops::attention(&q, &ks, &vs, &[step as u32], &kpos, &p);
+        assert_close(&format!("decode step {step}"), &ot.to_f32(g).unwrap(), &want, 2e-5);
+    }
+    let mut b = g.batch();
+    assert!(attention::append_kv(&mut b, &zeros("k", &[1, kvh, hd]), &kc, max_len).is_err());
+}
+
+/// More than 65535 workgroups: the grid is folded into 2D.
+#[test]
+fn large_grids_are_folded() {
+    let g = gpu();
+    let rows = g.limits().max_compute_workgroups_per_dimension as usize + 100;
+    let mut rng = Rng(9);
+    let x = rng.vec(rows * 2, 2.0);
+    let w = [0.1f32, -0.2];
+    let (xt, wt, yt) = (up("x", &[rows, 2], DType::F32, &x), up("w", &[2], DType::F32, &w), zeros("y", &[rows, 2]));
+    let mut b = g.batch();
+    rmsnorm::forward(&mut b, &xt, &wt, &yt, 1e-6).unwrap();
+    b.submit().unwrap();
+    assert_close("rmsnorm 2D grid", &yt.to_f32(g).unwrap(), &ops::rms_norm(&x, &w, 2, 1e-6), 1e-5);
+}
+
 #[test]
 fn elementwise_match_cpu() {
     let mut rng = Rng(11);

@@ -14,6 +14,20 @@ const NAME: &str = "attention";
 /// Largest head_dim the kernel supports.
 pub const MAX_HEAD_DIM: usize = 512;
 
+/// Record the copy of `new` ([t, kv_heads, hd] f32, e.g. this step's
+/// post-RoPE keys) into rows `row..row + t` of `cache` ([max_len, kv_heads, hd]).
+pub fn append_kv(b: &mut Batch<'_>, new: &Tensor, cache: &Tensor, row: usize) -> Result<(), GpuError> {
+    new.expect_dtype(DType::F32)?;
+    cache.expect_dtype(DType::F32)?;
+    let row_len = cache.row_len();
+    if !new.numel().is_multiple_of(row_len.max(1)) || row * row_len + new.numel() > cache.numel() {
+        return Err(shape_err(NAME, format!("cannot append {:?} {:?} at row {row} of cache {:?} {:?}", new.name, new.shape, cache.name, cache.shape)));
+    }
+    let bytes = (new.numel() * 4) as u64;
+    b.copy(new.buffer(NAME)?, 0, cache.buffer(NAME)?, (row * row_len * 4) as u64, bytes);
+    Ok(())
+}
+
 /// out [q_len, heads, hd] = softmax(mask(cap(q k^T * scale))) v over the
 /// first `kv_len` rows of k, v [.., kv_heads, hd]; q_pos u32 [q_len],
 /// k_pos u32 [>= kv_len].

@@ -1,0 +1,3 @@
+//! CPU f32 reference implementations (ground truth for the GPU kernels).
+
+pub mod ops;

@@ -3,3 +3,4 @@
 //! [`cpu::ops`].
 
 pub mod cpu;
+pub mod model;

@@ -117,7 +117,11 @@ impl Config {
                 file,
                 format!(
                     "field \"model_type\" must be \"gemma2\", \"gemma3_text\" or \"gemma3\", got {}",
-                    if other.is_empty() { "nothing".to_string() } else { format!("\"{other}\"") }
+                    if other.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        format!("\"{other}\"")
+                    }
                 ),
             )),
         }
@@ -180,14 +184,20 @@ impl<'a> Reader<'a> {
 
     fn as_usize(&self, key: &str, v: &Value) -> Result<usize> {
         v.as_u64().map(|n| n as usize).ok_or_else(|| {
-            self.err(format!("field \"{}\" must be a non-negative integer, got {v}", self.name(key)))
+            self.err(format!(
+                "field \"{}\" must be a non-negative integer, got {v}",
+                self.name(key)
+            ))
         })
     }
 
     fn as_f64(&self, key: &str, v: &Value) -> Result<f64> {
-        v.as_f64()
-            .filter(|x| x.is_finite())
-            .ok_or_else(|| self.err(format!("field \"{}\" must be a number, got {v}", self.name(key))))
+        v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
+            self.err(format!(
+                "field \"{}\" must be a number, got {v}",
+                self.name(key)
+            ))
+        })
     }
 
     /// a required positive integer
@@ -196,7 +206,10 @@ impl<'a> Reader<'a> {
             Field::Val(v) => {
                 let n = self.as_usize(key, v)?;
                 if n == 0 {
-                    return Err(self.err(format!("field \"{}\" must be positive, got 0", self.name(key))));
+                    return Err(self.err(format!(
+                        "field \"{}\" must be positive, got 0",
+                        self.name(key)
+                    )));
                 }
                 Ok(n)
             }
@@ -224,20 +237,29 @@ impl<'a> Reader<'a> {
 
     /// a number that must be there after defaults
     fn num(&self, key: &str, default: f64) -> Result<f64> {
-        self.opt_f64(key, Some(default))?
-            .ok_or_else(|| self.err(format!("field \"{}\" must be a number, got null", self.name(key))))
+        self.opt_f64(key, Some(default))?.ok_or_else(|| {
+            self.err(format!(
+                "field \"{}\" must be a number, got null",
+                self.name(key)
+            ))
+        })
     }
 
     fn bool_or(&self, key: &str, default: bool) -> Result<bool> {
         match self.field(key) {
             Field::Absent | Field::Null => Ok(default),
             Field::Val(Value::Bool(b)) => Ok(*b),
-            Field::Val(v) => Err(self.err(format!("field \"{}\" must be true or false, got {v}", self.name(key)))),
+            Field::Val(v) => Err(self.err(format!(
+                "field \"{}\" must be true or false, got {v}",
+                self.name(key)
+            ))),
         }
     }
 
     fn token_id(&self, key: &str, default: Option<u32>) -> Result<Option<u32>> {
-        Ok(self.opt_usize(key, default.map(|d| d as usize))?.map(|n| n as u32))
+        Ok(self
+            .opt_usize(key, default.map(|d| d as usize))?
+            .map(|n| n as u32))
     }
 
     /// `eos_token_id`: an int, a list of ints, or null
@@ -245,26 +267,41 @@ impl<'a> Reader<'a> {
         match self.field(key) {
             Field::Absent => Ok(default.to_vec()),
             Field::Null => Ok(Vec::new()),
-            Field::Val(Value::Array(items)) => {
-                items.iter().map(|v| self.as_usize(key, v).map(|n| n as u32)).collect()
-            }
+            Field::Val(Value::Array(items)) => items
+                .iter()
+                .map(|v| self.as_usize(key, v).map(|n| n as u32))
+                .collect(),
             Field::Val(v) => Ok(vec![self.as_usize(key, v)? as u32]),
         }
     }
 }
 
 /// RoPE parameters of one layer kind: (theta, linear factor).
-fn rope_entry(r: &Reader, key: &str, obj: &Map<String, Value>, default_theta: f64) -> Result<(f64, f64)> {
+fn rope_entry(
+    r: &Reader,
+    key: &str,
+    obj: &Map<String, Value>,
+    default_theta: f64,
+) -> Result<(f64, f64)> {
     let theta = match obj.get("rope_theta") {
         None | Some(Value::Null) => default_theta,
         Some(v) => r.as_f64(&format!("{key}.rope_theta"), v)?,
     };
-    let rope_type = obj.get("rope_type").or_else(|| obj.get("type")).and_then(Value::as_str).unwrap_or("default");
+    let rope_type = obj
+        .get("rope_type")
+        .or_else(|| obj.get("type"))
+        .and_then(Value::as_str)
+        .unwrap_or("default");
     let factor = match rope_type {
         "default" => 1.0,
         "linear" => match obj.get("factor") {
             Some(v) => r.as_f64(&format!("{key}.factor"), v)?,
-            None => return Err(r.err(format!("field \"{}\": rope_type \"linear\" needs \"factor\"", r.name(key)))),
+            None => {
+                return Err(r.err(format!(
+                    "field \"{}\": rope_type \"linear\" needs \"factor\"",
+                    r.name(key)
+                )));
+            }
         },
         other => {
             return Err(r.err(format!(
@@ -274,12 +311,20 @@ fn rope_entry(r: &Reader, key: &str, obj: &Map<String, Value>, default_theta: f6
         }
     };
     if theta <= 0.0 || factor <= 0.0 {
-        return Err(r.err(format!("field \"{}\": rope_theta and factor must be positive", r.name(key))));
+        return Err(r.err(format!(
+            "field \"{}\": rope_theta and factor must be positive",
+            r.name(key)
+        )));
     }
     Ok((theta, factor))
 }
 
-fn resolve(obj: &Map<String, Value>, file: &str, model_type: ModelType, prefix: &str) -> Result<Config> {
+fn resolve(
+    obj: &Map<String, Value>,
+    file: &str,
+    model_type: ModelType,
+    prefix: &str,
+) -> Result<Config> {
     let r = Reader { obj, file, prefix };
     let gemma2 = model_type == ModelType::Gemma2;
 
@@ -296,35 +341,63 @@ fn resolve(obj: &Map<String, Value>, file: &str, model_type: ModelType, prefix: 
             r.name("num_attention_heads")
         )));
     }
-    let head_dim = r.opt_usize("head_dim", Some(256))?.unwrap_or(hidden_size / num_heads);
+    let head_dim = r
+        .opt_usize("head_dim", Some(256))?
+        .unwrap_or(hidden_size / num_heads);
     if head_dim == 0 || head_dim % 2 != 0 {
-        return Err(r.err(format!("field \"{}\" must be a positive even number, got {head_dim}", r.name("head_dim"))));
+        return Err(r.err(format!(
+            "field \"{}\" must be a positive even number, got {head_dim}",
+            r.name("head_dim")
+        )));
     }
     let rms_norm_eps = r.num("rms_norm_eps", 1e-6)?;
     if rms_norm_eps < 0.0 {
-        return Err(r.err(format!("field \"{}\" must not be negative", r.name("rms_norm_eps"))));
+        return Err(r.err(format!(
+            "field \"{}\" must not be negative",
+            r.name("rms_norm_eps")
+        )));
     }
     let query_pre_attn_scalar = r.num("query_pre_attn_scalar", 256.0)?;
     if query_pre_attn_scalar <= 0.0 {
-        return Err(r.err(format!("field \"{}\" must be positive", r.name("query_pre_attn_scalar"))));
+        return Err(r.err(format!(
+            "field \"{}\" must be positive",
+            r.name("query_pre_attn_scalar")
+        )));
     }
     let cap = |key: &str, default: Option<f64>| -> Result<Option<f32>> {
         match r.opt_f64(key, default)? {
-            Some(c) if c <= 0.0 => Err(r.err(format!("field \"{}\" must be positive or null, got {c}", r.name(key)))),
+            Some(c) if c <= 0.0 => Err(r.err(format!(
+                "field \"{}\" must be positive or null, got {c}",
+                r.name(key)
+            ))),
             c => Ok(c.map(|c| c as f32)),
         }
     };
-    let attn_softcap = cap("attn_logit_softcapping", if gemma2 { Some(50.0) } else { None })?;
-    let final_softcap = cap("final_logit_softcapping", if gemma2 { Some(30.0) } else { None })?;
+    let attn_softcap = cap(
+        "attn_logit_softcapping",
+        if gemma2 { Some(50.0) } else { None },
+    )?;
+    let final_softcap = cap(
+        "final_logit_softcapping",
+        if gemma2 { Some(30.0) } else { None },
+    )?;
     let sliding_window = r.opt_usize("sliding_window", Some(4096))?;
     if sliding_window == Some(0) {
-        return Err(r.err(format!("field \"{}\" must be positive", r.name("sliding_window"))));
+        return Err(r.err(format!(
+            "field \"{}\" must be positive",
+            r.name("sliding_window")
+        )));
     }
 
     let act = match (r.field("hidden_activation"), r.field("hidden_act")) {
         (Field::Val(v), _) | (_, Field::Val(v)) => v
             .as_str()
-            .ok_or_else(|| r.err(format!("field \"{}\" must be a string", r.name("hidden_activation"))))?
+            .ok_or_else(|| {
+                r.err(format!(
+                    "field \"{}\" must be a string",
+                    r.name("hidden_activation")
+                ))
+            })?
             .to_string(),
         _ => "gelu_pytorch_tanh".to_string(),
     };
@@ -335,7 +408,10 @@ fn resolve(obj: &Map<String, Value>, file: &str, model_type: ModelType, prefix: 
         )));
     }
     if r.bool_or("use_bidirectional_attention", false)? {
-        return Err(r.err(format!("field \"{}\": bidirectional attention is not supported", r.name("use_bidirectional_attention"))));
+        return Err(r.err(format!(
+            "field \"{}\": bidirectional attention is not supported",
+            r.name("use_bidirectional_attention")
+        )));
     }
 
     // Layer kinds.
@@ -363,66 +439,106 @@ fn resolve(obj: &Map<String, Value>, file: &str, model_type: ModelType, prefix: 
                 .collect::<Result<_>>()?
         }
         Field::Val(v) => {
-            return Err(r.err(format!("field \"{}\" must be a list, got {v}", r.name("layer_types"))));
+            return Err(r.err(format!(
+                "field \"{}\" must be a list, got {v}",
+                r.name("layer_types")
+            )));
         }
         _ if gemma2 => (0..num_layers)
-            .map(|i| if i % 2 == 0 { LayerKind::Local } else { LayerKind::Global })
+            .map(|i| {
+                if i % 2 == 0 {
+                    LayerKind::Local
+                } else {
+                    LayerKind::Global
+                }
+            })
             .collect(),
         _ => {
-            let key = if obj.contains_key("sliding_window_pattern") { "sliding_window_pattern" } else { "_sliding_window_pattern" };
+            let key = if obj.contains_key("sliding_window_pattern") {
+                "sliding_window_pattern"
+            } else {
+                "_sliding_window_pattern"
+            };
             let pattern = r.opt_usize(key, Some(6))?.unwrap_or(6);
             if pattern == 0 {
                 return Err(r.err(format!("field \"{}\" must be positive", r.name(key))));
             }
             (0..num_layers)
-                .map(|i| if (i + 1) % pattern == 0 { LayerKind::Global } else { LayerKind::Local })
+                .map(|i| {
+                    if (i + 1) % pattern == 0 {
+                        LayerKind::Global
+                    } else {
+                        LayerKind::Local
+                    }
+                })
                 .collect()
         }
     };
 
     // RoPE: (theta, factor) for local and global layers.
     let default_global = if gemma2 { 10_000.0 } else { 1_000_000.0 };
-    let ((local_theta, local_factor), (global_theta, global_factor)) = match r.field("rope_parameters") {
-        Field::Val(Value::Object(rp)) if rp.contains_key("rope_theta") || rp.contains_key("rope_type") => {
-            // one set for every layer
-            let e = rope_entry(&r, "rope_parameters", rp, default_global)?;
-            if gemma2 {
-                (e, e)
-            } else {
-                let local = r.num("rope_local_base_freq", 10_000.0)?;
-                ((local, 1.0), e)
-            }
-        }
-        Field::Val(Value::Object(rp)) => {
-            let get = |kind: &str, default: f64| -> Result<(f64, f64)> {
-                match rp.get(kind) {
-                    Some(Value::Object(o)) => rope_entry(&r, &format!("rope_parameters.{kind}"), o, default),
-                    None | Some(Value::Null) => Ok((default, 1.0)),
-                    Some(v) => Err(r.err(format!("field \"{}\" must be an object, got {v}", r.name(&format!("rope_parameters.{kind}"))))),
+    let ((local_theta, local_factor), (global_theta, global_factor)) =
+        match r.field("rope_parameters") {
+            Field::Val(Value::Object(rp))
+                if rp.contains_key("rope_theta") || rp.contains_key("rope_type") =>
+            {
+                // one set for every layer
+                let e = rope_entry(&r, "rope_parameters", rp, default_global)?;
+                if gemma2 {
+                    (e, e)
+                } else {
+                    let local = r.num("rope_local_base_freq", 10_000.0)?;
+                    ((local, 1.0), e)
                 }
-            };
-            let local_default = if gemma2 { default_global } else { r.num("rope_local_base_freq", 10_000.0)? };
-            (get("sliding_attention", local_default)?, get("full_attention", default_global)?)
-        }
-        Field::Val(v) => {
-            return Err(r.err(format!("field \"{}\" must be an object, got {v}", r.name("rope_parameters"))));
-        }
-        _ => {
-            let theta = r.num("rope_theta", default_global)?;
-            let global = match r.field("rope_scaling") {
-                Field::Val(Value::Object(rs)) => rope_entry(&r, "rope_scaling", rs, theta)?,
-                Field::Val(v) => {
-                    return Err(r.err(format!("field \"{}\" must be an object or null, got {v}", r.name("rope_scaling"))));
-                }
-                _ => (theta, 1.0),
-            };
-            if gemma2 {
-                (global, global)
-            } else {
-                ((r.num("rope_local_base_freq", 10_000.0)?, 1.0), global)
             }
-        }
-    };
+            Field::Val(Value::Object(rp)) => {
+                let get = |kind: &str, default: f64| -> Result<(f64, f64)> {
+                    match rp.get(kind) {
+                        Some(Value::Object(o)) => {
+                            rope_entry(&r, &format!("rope_parameters.{kind}"), o, default)
+                        }
+                        None | Some(Value::Null) => Ok((default, 1.0)),
+                        Some(v) => Err(r.err(format!(
+                            "field \"{}\" must be an object, got {v}",
+                            r.name(&format!("rope_parameters.{kind}"))
+                        ))),
+                    }
+                };
+                let local_default = if gemma2 {
+                    default_global
+                } else {
+                    r.num("rope_local_base_freq", 10_000.0)?
+                };
+                (
+                    get("sliding_attention", local_default)?,
+                    get("full_attention", default_global)?,
+                )
+            }
+            Field::Val(v) => {
+                return Err(r.err(format!(
+                    "field \"{}\" must be an object, got {v}",
+                    r.name("rope_parameters")
+                )));
+            }
+            _ => {
+                let theta = r.num("rope_theta", default_global)?;
+                let global = match r.field("rope_scaling") {
+                    Field::Val(Value::Object(rs)) => rope_entry(&r, "rope_scaling", rs, theta)?,
+                    Field::Val(v) => {
+                        return Err(r.err(format!(
+                            "field \"{}\" must be an object or null, got {v}",
+                            r.name("rope_scaling")
+                        )));
+                    }
+                    _ => (theta, 1.0),
+                };
+                if gemma2 {
+                    (global, global)
+                } else {
+                    ((r.num("rope_local_base_freq", 10_000.0)?, 1.0), global)
+                }
+            }
+        };
     if local_theta <= 0.0 || global_theta <= 0.0 {
         return Err(r.err("rope theta must be positive".to_string()));
     }
@@ -512,15 +628,26 @@ mod tests {
     }
 
     fn locals(c: &Config) -> Vec<usize> {
-        c.layers.iter().enumerate().filter(|(_, l)| l.kind == LayerKind::Local).map(|(i, _)| i).collect()
+        c.layers
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.kind == LayerKind::Local)
+            .map(|(i, _)| i)
+            .collect()
     }
 
     #[test]
     fn gemma2_2b_older_form() {
         let c = parse(GEMMA2_2B).unwrap();
         assert_eq!(c.model_type, ModelType::Gemma2);
-        assert_eq!((c.hidden_size, c.intermediate_size, c.num_layers), (2304, 9216, 26));
-        assert_eq!((c.num_heads, c.num_kv_heads, c.head_dim, c.vocab_size), (8, 4, 256, 256000));
+        assert_eq!(
+            (c.hidden_size, c.intermediate_size, c.num_layers),
+            (2304, 9216, 26)
+        );
+        assert_eq!(
+            (c.num_heads, c.num_kv_heads, c.head_dim, c.vocab_size),
+            (8, 4, 256, 256000)
+        );
         assert_eq!(c.gqa_group(), 2);
         assert_eq!(c.attn_softcap, Some(50.0));
         assert_eq!(c.final_softcap, Some(30.0));
@@ -561,11 +688,19 @@ mod tests {
     fn gemma3_270m() {
         let c = parse(GEMMA3_270M).unwrap();
         assert_eq!(c.model_type, ModelType::Gemma3Text);
-        assert_eq!((c.hidden_size, c.intermediate_size, c.num_layers), (640, 2048, 18));
-        assert_eq!((c.num_heads, c.num_kv_heads, c.head_dim, c.vocab_size), (4, 1, 256, 262144));
+        assert_eq!(
+            (c.hidden_size, c.intermediate_size, c.num_layers),
+            (640, 2048, 18)
+        );
+        assert_eq!(
+            (c.num_heads, c.num_kv_heads, c.head_dim, c.vocab_size),
+            (4, 1, 256, 262144)
+        );
         assert!(c.qk_norm);
         assert_eq!((c.attn_softcap, c.final_softcap), (None, None));
-        let globals: Vec<usize> = (0..18).filter(|i| c.layers[*i].kind == LayerKind::Global).collect();
+        let globals: Vec<usize> = (0..18)
+            .filter(|i| c.layers[*i].kind == LayerKind::Global)
+            .collect();
         assert_eq!(globals, vec![5, 11, 17]);
         assert_eq!(c.layers[5].rope_theta, 1e6);
         assert_eq!(c.layers[0].rope_theta, 1e4);
@@ -582,8 +717,14 @@ mod tests {
             "rope_scaling":{"rope_type":"linear","factor":8.0},"sliding_window":512}"#;
         let c = parse(s).unwrap();
         assert_eq!(locals(&c), vec![0, 1, 2, 3, 4, 6]);
-        assert_eq!((c.layers[5].rope_theta, c.layers[5].rope_factor), (1e6, 8.0));
-        assert_eq!((c.layers[0].rope_theta, c.layers[0].rope_factor), (1e4, 1.0));
+        assert_eq!(
+            (c.layers[5].rope_theta, c.layers[5].rope_factor),
+            (1e6, 8.0)
+        );
+        assert_eq!(
+            (c.layers[0].rope_theta, c.layers[0].rope_factor),
+            (1e4, 1.0)
+        );
         assert_eq!((c.attn_softcap, c.final_softcap), (None, None));
     }
 
@@ -597,7 +738,10 @@ mod tests {
             "sliding_window":4,"attn_logit_softcapping":null,"final_logit_softcapping":null}"#;
         let c = parse(s).unwrap();
         assert_eq!(locals(&c), vec![0, 1]);
-        assert_eq!((c.layers[2].rope_theta, c.layers[2].rope_factor), (1e6, 8.0));
+        assert_eq!(
+            (c.layers[2].rope_theta, c.layers[2].rope_factor),
+            (1e6, 8.0)
+        );
         assert_eq!(c.layers[0].rope_theta, 1e4);
         assert_eq!(c.layers[0].window, Some(4));
     }
@@ -608,7 +752,11 @@ mod tests {
             "hidden_size":32,"intermediate_size":64,"num_hidden_layers":2,"num_attention_heads":2,
             "num_key_value_heads":3}}"#;
         let e = parse(s).unwrap_err();
-        assert!(e.to_string().contains("\"text_config.num_key_value_heads\""), "{e}");
+        assert!(
+            e.to_string()
+                .contains("\"text_config.num_key_value_heads\""),
+            "{e}"
+        );
     }
 
     #[test]
@@ -619,34 +767,91 @@ mod tests {
             "config.json: field \"num_key_value_heads\" must divide \"num_attention_heads\" (8 / 3)"
         );
         let missing = GEMMA2_2B.replace("\"hidden_size\": 2304,", "");
-        assert_eq!(parse(&missing).unwrap_err().to_string(), "config.json: missing field \"hidden_size\"");
+        assert_eq!(
+            parse(&missing).unwrap_err().to_string(),
+            "config.json: missing field \"hidden_size\""
+        );
         let wrong_type = GEMMA2_2B.replace("\"vocab_size\": 256000", "\"vocab_size\": \"big\"");
-        assert!(parse(&wrong_type).unwrap_err().to_string().contains("field \"vocab_size\" must be a non-negative integer"));
-        let act = GEMMA2_2B.replace("\"hidden_activation\": \"gelu_pytorch_tanh\"", "\"hidden_activation\": \"relu\"");
-        assert!(parse(&act).unwrap_err().to_string().contains("\"hidden_activation\" must be \"gelu_pytorch_tanh\""));
+        assert!(
+            parse(&wrong_type)
+                .unwrap_err()
+                .to_string()
+                .contains("field \"vocab_size\" must be a non-negative integer")
+        );
+        let act = GEMMA2_2B.replace(
+            "\"hidden_activation\": \"gelu_pytorch_tanh\"",
+            "\"hidden_activation\": \"relu\"",
+        );
+        assert!(
+            parse(&act)
+                .unwrap_err()
+                .to_string()
+                .contains("\"hidden_activation\" must be \"gelu_pytorch_tanh\"")
+        );
         let lt = GEMMA3_270M.replace("\"num_hidden_layers\": 18", "\"num_hidden_layers\": 17");
-        assert!(parse(&lt).unwrap_err().to_string().contains("\"layer_types\" has 18 entries"));
+        assert!(
+            parse(&lt)
+                .unwrap_err()
+                .to_string()
+                .contains("\"layer_types\" has 18 entries")
+        );
         let bad_kind = GEMMA3_270M.replacen("\"sliding_attention\"", "\"chunked_attention\"", 1);
-        assert!(parse(&bad_kind).unwrap_err().to_string().contains("\"layer_types\"[0]"));
-        assert!(parse(r#"{"model_type":"llama"}"#).unwrap_err().to_string().contains("\"llama\""));
-        assert!(parse("{").unwrap_err().to_string().starts_with("config.json: not valid JSON"));
-        let yarn = GEMMA3_270M.replace("\"rope_scaling\": null", "\"rope_scaling\": {\"rope_type\": \"yarn\"}");
-        assert!(parse(&yarn).unwrap_err().to_string().contains("\"rope_scaling\": rope_type \"yarn\""));
+        assert!(
+            parse(&bad_kind)
+                .unwrap_err()
+                .to_string()
+                .contains("\"layer_types\"[0]")
+        );
+        assert!(
+            parse(r#"{"model_type":"llama"}"#)
+                .unwrap_err()
+                .to_string()
+                .contains("\"llama\"")
+        );
+        assert!(
+            parse("{")
+                .unwrap_err()
+                .to_string()
+                .starts_with("config.json: not valid JSON")
+        );
+        let yarn = GEMMA3_270M.replace(
+            "\"rope_scaling\": null",
+            "\"rope_scaling\": {\"rope_type\": \"yarn\"}",
+        );
+        assert!(
+            parse(&yarn)
+                .unwrap_err()
+                .to_string()
+                .contains("\"rope_scaling\": rope_type \"yarn\"")
+        );
     }
 
     #[test]
     fn absent_softcap_takes_default_null_disables() {
         let absent = GEMMA2_2B.replace("\"attn_logit_softcapping\": 50.0,", "");
         assert_eq!(parse(&absent).unwrap().attn_softcap, Some(50.0));
-        let null = GEMMA2_2B.replace("\"attn_logit_softcapping\": 50.0", "\"attn_logit_softcapping\": null");
+        let null = GEMMA2_2B.replace(
+            "\"attn_logit_softcapping\": 50.0",
+            "\"attn_logit_softcapping\": null",
+        );
         assert_eq!(parse(&null).unwrap().attn_softcap, None);
         let no_window = GEMMA2_2B.replace("\"sliding_window\": 4096", "\"sliding_window\": null");
-        assert!(parse(&no_window).unwrap().layers.iter().all(|l| l.window.is_none()));
+        assert!(
+            parse(&no_window)
+                .unwrap()
+                .layers
+                .iter()
+                .all(|l| l.window.is_none())
+        );
     }
 
     #[test]
     fn from_file_names_path() {
         let e = Config::from_file(Path::new("/nonexistent/config.json")).unwrap_err();
-        assert!(e.to_string().starts_with("/nonexistent/config.json: cannot read"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("/nonexistent/config.json: cannot read"),
+            "{e}"
+        );
     }
 }

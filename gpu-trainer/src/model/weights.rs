@@ -85,7 +85,11 @@ impl TensorView<'_> {
     /// The elements converted to f32 (exact for every supported dtype).
     pub fn to_f32(&self) -> Vec<f32> {
         match self.dtype {
-            DType::F32 => self.bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+            DType::F32 => self
+                .bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
             DType::BF16 => self
                 .bytes
                 .chunks_exact(2)
@@ -109,7 +113,10 @@ pub struct Weights {
 impl std::fmt::Debug for Weights {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Weights")
-            .field("files", &self.files.iter().map(|(p, _)| p).collect::<Vec<_>>())
+            .field(
+                "files",
+                &self.files.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            )
             .field("tensors", &self.tensors.len())
             .finish()
     }
@@ -134,7 +141,10 @@ impl Weights {
 
     /// Opens one `.safetensors` file.
     pub fn open_file(path: &Path) -> Result<Self> {
-        let mut w = Weights { files: Vec::new(), tensors: BTreeMap::new() };
+        let mut w = Weights {
+            files: Vec::new(),
+            tensors: BTreeMap::new(),
+        };
         w.add_file(path, None)?;
         Ok(w)
     }
@@ -143,9 +153,10 @@ impl Weights {
     /// each shard must hold exactly the tensors the `weight_map` gives it.
     pub fn open_index(index: &Path) -> Result<Self> {
         let label = file_label(index);
-        let text = std::fs::read_to_string(index).map_err(|e| ModelError::new(&label, format!("cannot read: {e}")))?;
-        let v: Value =
-            serde_json::from_str(&text).map_err(|e| ModelError::new(&label, format!("not valid JSON: {e}")))?;
+        let text = std::fs::read_to_string(index)
+            .map_err(|e| ModelError::new(&label, format!("cannot read: {e}")))?;
+        let v: Value = serde_json::from_str(&text)
+            .map_err(|e| ModelError::new(&label, format!("not valid JSON: {e}")))?;
         let Some(map) = v.get("weight_map").and_then(Value::as_object) else {
             return Err(ModelError::new(&label, "missing object \"weight_map\""));
         };
@@ -153,21 +164,36 @@ impl Weights {
         let mut shards: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (name, file) in map {
             let Some(file) = file.as_str() else {
-                return Err(ModelError::new(&label, format!("weight_map: tensor \"{name}\" must map to a file name, got {file}")));
+                return Err(ModelError::new(
+                    &label,
+                    format!("weight_map: tensor \"{name}\" must map to a file name, got {file}"),
+                ));
             };
             if file.contains('/') || file.contains('\\') || file.starts_with('.') {
-                return Err(ModelError::new(&label, format!("weight_map: tensor \"{name}\": bad shard name \"{file}\"")));
+                return Err(ModelError::new(
+                    &label,
+                    format!("weight_map: tensor \"{name}\": bad shard name \"{file}\""),
+                ));
             }
-            shards.entry(file.to_string()).or_default().push(name.clone());
+            shards
+                .entry(file.to_string())
+                .or_default()
+                .push(name.clone());
         }
         let dir = index.parent().unwrap_or(Path::new("."));
-        let mut w = Weights { files: Vec::new(), tensors: BTreeMap::new() };
+        let mut w = Weights {
+            files: Vec::new(),
+            tensors: BTreeMap::new(),
+        };
         for (file, names) in &shards {
             let path = dir.join(file);
             if !path.exists() {
                 return Err(ModelError::new(
                     &label,
-                    format!("weight_map: shard \"{file}\" (holding tensor \"{}\") does not exist", names[0]),
+                    format!(
+                        "weight_map: shard \"{file}\" (holding tensor \"{}\") does not exist",
+                        names[0]
+                    ),
                 ));
             }
             w.add_file(&path, Some(names))?;
@@ -195,7 +221,9 @@ impl Weights {
             }
             for (name, _) in &entries {
                 if !expected.contains(name) {
-                    return Err(err(format!("tensor \"{name}\" is not in the index {INDEX_FILE} for this shard")));
+                    return Err(err(format!(
+                        "tensor \"{name}\" is not in the index {INDEX_FILE} for this shard"
+                    )));
                 }
             }
         }
@@ -233,12 +261,19 @@ impl Weights {
     pub fn get(&self, name: &str) -> Option<TensorView<'_>> {
         let (key, e) = self.tensors.get_key_value(name)?;
         let (path, mmap) = &self.files[e.file];
-        Some(TensorView { name: key, dtype: e.dtype, shape: &e.shape, bytes: &mmap[e.start..e.end], file: path })
+        Some(TensorView {
+            name: key,
+            dtype: e.dtype,
+            shape: &e.shape,
+            bytes: &mmap[e.start..e.end],
+            file: path,
+        })
     }
 
     /// The tensor `name`, or an error naming it.
     pub fn tensor(&self, name: &str) -> Result<TensorView<'_>> {
-        self.get(name).ok_or_else(|| ModelError::new(self.label(), format!("missing tensor \"{name}\"")))
+        self.get(name)
+            .ok_or_else(|| ModelError::new(self.label(), format!("missing tensor \"{name}\"")))
     }
 
     /// The tensor `name` as f32 values.
@@ -250,7 +285,13 @@ impl Weights {
     pub fn to_f32_shaped(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
         let t = self.tensor(name)?;
         if t.shape != shape {
-            return Err(ModelError::at(t.file, format!("tensor \"{name}\" has shape {:?}, expected {shape:?}", t.shape)));
+            return Err(ModelError::at(
+                t.file,
+                format!(
+                    "tensor \"{name}\" has shape {:?}, expected {shape:?}",
+                    t.shape
+                ),
+            ));
         }
         Ok(t.to_f32())
     }
@@ -273,7 +314,10 @@ impl Weights {
             if t.shape != shape.as_slice() {
                 return Err(ModelError::at(
                     t.file,
-                    format!("tensor \"{name}\" has shape {:?}, config.json wants {shape:?}", t.shape),
+                    format!(
+                        "tensor \"{name}\" has shape {:?}, config.json wants {shape:?}",
+                        t.shape
+                    ),
                 ));
             }
             match dtype {
@@ -281,7 +325,11 @@ impl Weights {
                 Some((d, first)) if d != t.dtype => {
                     return Err(ModelError::at(
                         t.file,
-                        format!("tensor \"{name}\" is {} but \"{first}\" is {}", t.dtype.name(), d.name()),
+                        format!(
+                            "tensor \"{name}\" is {} but \"{first}\" is {}",
+                            t.dtype.name(),
+                            d.name()
+                        ),
                     ));
                 }
                 _ => {}
@@ -290,8 +338,15 @@ impl Weights {
         for name in self.names() {
             if !expected.iter().any(|(n, _)| n == name) {
                 let t = self.get(name).expect("listed");
-                let hint = if name == "lm_head.weight" { " (tie_word_embeddings is true)" } else { "" };
-                return Err(ModelError::at(t.file, format!("unexpected tensor \"{name}\"{hint}")));
+                let hint = if name == "lm_head.weight" {
+                    " (tie_word_embeddings is true)"
+                } else {
+                    ""
+                };
+                return Err(ModelError::at(
+                    t.file,
+                    format!("unexpected tensor \"{name}\"{hint}"),
+                ));
             }
         }
         Ok(dtype.map(|d| d.0).unwrap_or(DType::F32))
@@ -302,14 +357,29 @@ impl Weights {
 /// of a Gemma2 / Gemma3-text checkpoint, in load order.
 pub fn expected_tensors(c: &Config) -> Vec<(String, Vec<usize>)> {
     let (h, hd, ff) = (c.hidden_size, c.head_dim, c.intermediate_size);
-    let mut v = vec![("model.embed_tokens.weight".to_string(), vec![c.vocab_size, h])];
+    let mut v = vec![(
+        "model.embed_tokens.weight".to_string(),
+        vec![c.vocab_size, h],
+    )];
     for i in 0..c.num_layers {
         let p = format!("model.layers.{i}");
         v.push((format!("{p}.input_layernorm.weight"), vec![h]));
-        v.push((format!("{p}.self_attn.q_proj.weight"), vec![c.num_heads * hd, h]));
-        v.push((format!("{p}.self_attn.k_proj.weight"), vec![c.num_kv_heads * hd, h]));
-        v.push((format!("{p}.self_attn.v_proj.weight"), vec![c.num_kv_heads * hd, h]));
-        v.push((format!("{p}.self_attn.o_proj.weight"), vec![h, c.num_heads * hd]));
+        v.push((
+            format!("{p}.self_attn.q_proj.weight"),
+            vec![c.num_heads * hd, h],
+        ));
+        v.push((
+            format!("{p}.self_attn.k_proj.weight"),
+            vec![c.num_kv_heads * hd, h],
+        ));
+        v.push((
+            format!("{p}.self_attn.v_proj.weight"),
+            vec![c.num_kv_heads * hd, h],
+        ));
+        v.push((
+            format!("{p}.self_attn.o_proj.weight"),
+            vec![h, c.num_heads * hd],
+        ));
         if c.qk_norm {
             v.push((format!("{p}.self_attn.q_norm.weight"), vec![hd]));
             v.push((format!("{p}.self_attn.k_norm.weight"), vec![hd]));
@@ -333,12 +403,17 @@ pub fn expected_tensors(c: &Config) -> Vec<(String, Vec<usize>)> {
 fn parse_header(buf: &[u8], label: &str) -> Result<Vec<(String, Entry)>> {
     let err = |m: String| ModelError::new(label, m);
     if buf.len() < 8 {
-        return Err(err(format!("truncated: {} bytes, shorter than the 8-byte header length", buf.len())));
+        return Err(err(format!(
+            "truncated: {} bytes, shorter than the 8-byte header length",
+            buf.len()
+        )));
     }
     let n = u64::from_le_bytes(buf[..8].try_into().expect("8 bytes"));
     let avail = (buf.len() - 8) as u64;
     if n > avail {
-        return Err(err(format!("header length {n} is past the end of the file ({avail} bytes after the length)")));
+        return Err(err(format!(
+            "header length {n} is past the end of the file ({avail} bytes after the length)"
+        )));
     }
     let n = n as usize;
     let header: Value = serde_json::from_slice(&buf[8..8 + n])
@@ -354,13 +429,20 @@ fn parse_header(buf: &[u8], label: &str) -> Result<Vec<(String, Entry)>> {
             continue;
         }
         let terr = |m: String| err(format!("tensor \"{name}\": {m}"));
-        let dtype_s = info.get("dtype").and_then(Value::as_str).ok_or_else(|| terr("missing \"dtype\"".into()))?;
+        let dtype_s = info
+            .get("dtype")
+            .and_then(Value::as_str)
+            .ok_or_else(|| terr("missing \"dtype\"".into()))?;
         let dtype = DType::parse(dtype_s)
             .ok_or_else(|| terr(format!("dtype {dtype_s} is not supported (F32, BF16, F16)")))?;
         let shape: Vec<usize> = info
             .get("shape")
             .and_then(Value::as_array)
-            .and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect::<Option<Vec<_>>>())
+            .and_then(|a| {
+                a.iter()
+                    .map(|d| d.as_u64().map(|d| d as usize))
+                    .collect::<Option<Vec<_>>>()
+            })
             .ok_or_else(|| terr("missing or bad \"shape\"".into()))?;
         let offs = info
             .get("data_offsets")
@@ -370,10 +452,14 @@ fn parse_header(buf: &[u8], label: &str) -> Result<Vec<(String, Entry)>> {
             .ok_or_else(|| terr("missing or bad \"data_offsets\" (want [begin, end])".into()))?;
         let (b, e) = (offs[0], offs[1]);
         if b > e {
-            return Err(terr(format!("data_offsets [{b}, {e}] end before they begin")));
+            return Err(terr(format!(
+                "data_offsets [{b}, {e}] end before they begin"
+            )));
         }
         if e > data_len as u64 {
-            return Err(terr(format!("data_offsets [{b}, {e}] reach past the end of the data ({data_len} bytes)")));
+            return Err(terr(format!(
+                "data_offsets [{b}, {e}] reach past the end of the data ({data_len} bytes)"
+            )));
         }
         let numel = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
         let want = numel.and_then(|n| n.checked_mul(dtype.size()));
@@ -381,12 +467,19 @@ fn parse_header(buf: &[u8], label: &str) -> Result<Vec<(String, Entry)>> {
             return Err(terr(format!(
                 "data_offsets [{b}, {e}] hold {} bytes but shape {shape:?} of {dtype_s} needs {}",
                 e - b,
-                want.map(|w| w.to_string()).unwrap_or_else(|| "too many".into())
+                want.map(|w| w.to_string())
+                    .unwrap_or_else(|| "too many".into())
             )));
         }
         out.push((
             name.clone(),
-            Entry { file: 0, dtype, shape, start: data_start + b as usize, end: data_start + e as usize },
+            Entry {
+                file: 0,
+                dtype,
+                shape,
+                start: data_start + b as usize,
+                end: data_start + e as usize,
+            },
         ));
     }
     // no two tensors may share bytes
@@ -403,7 +496,10 @@ fn parse_header(buf: &[u8], label: &str) -> Result<Vec<(String, Entry)>> {
 
 /// Writes a safetensors file (used by tests and tools); tensors are written
 /// in the order given, f32 data as little-endian.
-pub fn write_safetensors(path: &Path, tensors: &[(&str, DType, &[usize], &[u8])]) -> std::io::Result<()> {
+pub fn write_safetensors(
+    path: &Path,
+    tensors: &[(&str, DType, &[usize], &[u8])],
+) -> std::io::Result<()> {
     let mut header = serde_json::Map::new();
     let mut off = 0usize;
     for (name, dtype, shape, bytes) in tensors {
@@ -414,7 +510,7 @@ pub fn write_safetensors(path: &Path, tensors: &[(&str, DType, &[usize], &[u8])]
         off += bytes.len();
     }
     let mut h = serde_json::to_vec(&Value::Object(header)).expect("json");
-    while h.len() % 8 != 0 {
+    while !h.len().is_multiple_of(8) {
         h.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + h.len() + off);
@@ -459,8 +555,14 @@ mod tests {
     fn reads_f32_bf16_f16() {
         let d = tmpdir("dtypes");
         let p = d.join("m.safetensors");
-        let bf: Vec<u8> = [1.5f32, -2.0].iter().flat_map(|&x| half::bf16::from_f32(x).to_bits().to_le_bytes()).collect();
-        let hf: Vec<u8> = [0.25f32, 3.0].iter().flat_map(|&x| half::f16::from_f32(x).to_bits().to_le_bytes()).collect();
+        let bf: Vec<u8> = [1.5f32, -2.0]
+            .iter()
+            .flat_map(|&x| half::bf16::from_f32(x).to_bits().to_le_bytes())
+            .collect();
+        let hf: Vec<u8> = [0.25f32, 3.0]
+            .iter()
+            .flat_map(|&x| half::f16::from_f32(x).to_bits().to_le_bytes())
+            .collect();
         write_safetensors(
             &p,
             &[
@@ -476,9 +578,22 @@ mod tests {
         assert_eq!(w.to_f32("b").unwrap(), vec![1.5, -2.0]);
         assert_eq!(w.to_f32("c").unwrap(), vec![0.25, 3.0]);
         let b = w.tensor("b").unwrap();
-        assert_eq!((b.dtype, b.shape, b.bytes), (DType::BF16, &[2usize][..], &bf[..]));
-        assert!(w.tensor("zz").unwrap_err().to_string().contains("missing tensor \"zz\""));
-        assert!(w.to_f32_shaped("a", &[4]).unwrap_err().to_string().contains("tensor \"a\" has shape [2, 2]"));
+        assert_eq!(
+            (b.dtype, b.shape, b.bytes),
+            (DType::BF16, &[2usize][..], &bf[..])
+        );
+        assert!(
+            w.tensor("zz")
+                .unwrap_err()
+                .to_string()
+                .contains("missing tensor \"zz\"")
+        );
+        assert!(
+            w.to_f32_shaped("a", &[4])
+                .unwrap_err()
+                .to_string()
+                .contains("tensor \"a\" has shape [2, 2]")
+        );
     }
 
     #[test]
@@ -488,22 +603,53 @@ mod tests {
         let f = p.display().to_string();
 
         std::fs::write(&p, [1u8, 2, 3]).unwrap();
-        assert!(open_err(&p).starts_with(&format!("{f}: truncated")), "{}", open_err(&p));
+        assert!(
+            open_err(&p).starts_with(&format!("{f}: truncated")),
+            "{}",
+            open_err(&p)
+        );
 
         raw_file(&p, "{}", &[], Some(1000));
-        assert!(open_err(&p).contains("header length 1000 is past the end"), "{}", open_err(&p));
+        assert!(
+            open_err(&p).contains("header length 1000 is past the end"),
+            "{}",
+            open_err(&p)
+        );
 
         raw_file(&p, "{not json", &[], None);
         assert!(open_err(&p).contains("header is not valid JSON"));
 
-        raw_file(&p, r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, &[0; 4], None);
+        raw_file(
+            &p,
+            r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+            &[0; 4],
+            None,
+        );
         let e = open_err(&p);
-        assert!(e.starts_with(&f) && e.contains("tensor \"w\": data_offsets [0, 8] reach past the end of the data (4 bytes)"), "{e}");
+        assert!(
+            e.starts_with(&f)
+                && e.contains(
+                    "tensor \"w\": data_offsets [0, 8] reach past the end of the data (4 bytes)"
+                ),
+            "{e}"
+        );
 
-        raw_file(&p, r#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, &[0; 8], None);
-        assert!(open_err(&p).contains("tensor \"w\": data_offsets [0, 8] hold 8 bytes but shape [3] of F32 needs 12"));
+        raw_file(
+            &p,
+            r#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#,
+            &[0; 8],
+            None,
+        );
+        assert!(open_err(&p).contains(
+            "tensor \"w\": data_offsets [0, 8] hold 8 bytes but shape [3] of F32 needs 12"
+        ));
 
-        raw_file(&p, r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}"#, &[0; 8], None);
+        raw_file(
+            &p,
+            r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}"#,
+            &[0; 8],
+            None,
+        );
         assert!(open_err(&p).contains("tensor \"w\": data_offsets [4, 0] end before they begin"));
 
         raw_file(
@@ -515,7 +661,12 @@ mod tests {
         let e = open_err(&p);
         assert!(e.contains("tensors \"x\" and \"y\" overlap"), "{e}");
 
-        raw_file(&p, r#"{"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, &[0; 8], None);
+        raw_file(
+            &p,
+            r#"{"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#,
+            &[0; 8],
+            None,
+        );
         assert!(open_err(&p).contains("tensor \"w\": dtype I64 is not supported"));
 
         raw_file(&p, r#"{"w":{"dtype":"F32","shape":[1]}}"#, &[0; 4], None);
@@ -542,33 +693,76 @@ mod tests {
     #[test]
     fn sharded_index() {
         let d = tmpdir("shard");
-        write_safetensors(&d.join("s1.safetensors"), &[("a", DType::F32, &[1], &f32_bytes(&[1.0]))]).unwrap();
-        write_safetensors(&d.join("s2.safetensors"), &[("b", DType::F32, &[1], &f32_bytes(&[2.0]))]).unwrap();
+        write_safetensors(
+            &d.join("s1.safetensors"),
+            &[("a", DType::F32, &[1], &f32_bytes(&[1.0]))],
+        )
+        .unwrap();
+        write_safetensors(
+            &d.join("s2.safetensors"),
+            &[("b", DType::F32, &[1], &f32_bytes(&[2.0]))],
+        )
+        .unwrap();
         let idx = d.join(INDEX_FILE);
-        std::fs::write(&idx, r#"{"metadata":{},"weight_map":{"a":"s1.safetensors","b":"s2.safetensors"}}"#).unwrap();
+        std::fs::write(
+            &idx,
+            r#"{"metadata":{},"weight_map":{"a":"s1.safetensors","b":"s2.safetensors"}}"#,
+        )
+        .unwrap();
         let w = Weights::open_dir(&d).unwrap();
         assert_eq!(w.to_f32("b").unwrap(), vec![2.0]);
         assert_eq!(w.files().count(), 2);
 
-        std::fs::write(&idx, r#"{"weight_map":{"a":"s1.safetensors","b":"s1.safetensors"}}"#).unwrap();
+        std::fs::write(
+            &idx,
+            r#"{"weight_map":{"a":"s1.safetensors","b":"s1.safetensors"}}"#,
+        )
+        .unwrap();
         let e = Weights::open_dir(&d).unwrap_err().to_string();
-        assert!(e.contains("s1.safetensors") && e.contains("tensor \"b\" is missing"), "{e}");
+        assert!(
+            e.contains("s1.safetensors") && e.contains("tensor \"b\" is missing"),
+            "{e}"
+        );
 
         // a shard file the index does not mention is not opened
         std::fs::write(&idx, r#"{"weight_map":{"a":"s1.safetensors"}}"#).unwrap();
         assert_eq!(Weights::open_dir(&d).unwrap().len(), 1);
 
-        std::fs::write(&idx, r#"{"weight_map":{"a":"s1.safetensors","b":"s3.safetensors"}}"#).unwrap();
+        std::fs::write(
+            &idx,
+            r#"{"weight_map":{"a":"s1.safetensors","b":"s3.safetensors"}}"#,
+        )
+        .unwrap();
         let e = Weights::open_dir(&d).unwrap_err().to_string();
-        assert!(e.contains(INDEX_FILE) && e.contains("shard \"s3.safetensors\" (holding tensor \"b\") does not exist"), "{e}");
+        assert!(
+            e.contains(INDEX_FILE)
+                && e.contains("shard \"s3.safetensors\" (holding tensor \"b\") does not exist"),
+            "{e}"
+        );
 
-        write_safetensors(&d.join("s2.safetensors"), &[("a", DType::F32, &[1], &f32_bytes(&[2.0]))]).unwrap();
-        std::fs::write(&idx, r#"{"weight_map":{"a":"s1.safetensors","b":"s2.safetensors"}}"#).unwrap();
+        write_safetensors(
+            &d.join("s2.safetensors"),
+            &[("a", DType::F32, &[1], &f32_bytes(&[2.0]))],
+        )
+        .unwrap();
+        std::fs::write(
+            &idx,
+            r#"{"weight_map":{"a":"s1.safetensors","b":"s2.safetensors"}}"#,
+        )
+        .unwrap();
         let e = Weights::open_dir(&d).unwrap_err().to_string();
-        assert!(e.contains("s2.safetensors") && e.contains("tensor \"b\" is missing"), "{e}");
+        assert!(
+            e.contains("s2.safetensors") && e.contains("tensor \"b\" is missing"),
+            "{e}"
+        );
 
         std::fs::write(&idx, r#"{"metadata":{}}"#).unwrap();
-        assert!(Weights::open_dir(&d).unwrap_err().to_string().contains("missing object \"weight_map\""));
+        assert!(
+            Weights::open_dir(&d)
+                .unwrap_err()
+                .to_string()
+                .contains("missing object \"weight_map\"")
+        );
     }
 
     fn tiny_config(tied: bool) -> Config {
@@ -580,7 +774,13 @@ mod tests {
         Config::from_json_str(&s, "config.json").unwrap()
     }
 
-    fn write_model(path: &Path, c: &Config, skip: Option<&str>, extra: Option<&str>, reshape: Option<&str>) {
+    fn write_model(
+        path: &Path,
+        c: &Config,
+        skip: Option<&str>,
+        extra: Option<&str>,
+        reshape: Option<&str>,
+    ) {
         let mut specs = expected_tensors(c);
         specs.retain(|(n, _)| Some(n.as_str()) != skip);
         if let Some(x) = extra {
@@ -591,9 +791,15 @@ mod tests {
                 s[0] += 1;
             }
         }
-        let data: Vec<Vec<u8>> = specs.iter().map(|(_, s)| f32_bytes(&vec![0.5; s.iter().product()])).collect();
-        let list: Vec<(&str, DType, &[usize], &[u8])> =
-            specs.iter().zip(&data).map(|((n, s), d)| (n.as_str(), DType::F32, s.as_slice(), d.as_slice())).collect();
+        let data: Vec<Vec<u8>> = specs
+            .iter()
+            .map(|(_, s)| f32_bytes(&vec![0.5; s.iter().product()]))
+            .collect();
+        let list: Vec<(&str, DType, &[usize], &[u8])> = specs
+            .iter()
+            .zip(&data)
+            .map(|((n, s), d)| (n.as_str(), DType::F32, s.as_slice(), d.as_slice()))
+            .collect();
         write_safetensors(path, &list).unwrap();
     }
 
@@ -603,24 +809,66 @@ mod tests {
         let p = d.join("model.safetensors");
         let c = tiny_config(true);
         write_model(&p, &c, None, None, None);
-        assert_eq!(Weights::open_file(&p).unwrap().check(&c).unwrap(), DType::F32);
-        assert!(expected_tensors(&c).iter().any(|(n, _)| n == "model.layers.0.self_attn.q_norm.weight"));
+        assert_eq!(
+            Weights::open_file(&p).unwrap().check(&c).unwrap(),
+            DType::F32
+        );
+        assert!(
+            expected_tensors(&c)
+                .iter()
+                .any(|(n, _)| n == "model.layers.0.self_attn.q_norm.weight")
+        );
 
-        write_model(&p, &c, Some("model.layers.0.self_attn.k_norm.weight"), None, None);
-        let e = Weights::open_file(&p).unwrap().check(&c).unwrap_err().to_string();
-        assert!(e.contains("model.safetensors") && e.contains("missing tensor \"model.layers.0.self_attn.k_norm.weight\""), "{e}");
+        write_model(
+            &p,
+            &c,
+            Some("model.layers.0.self_attn.k_norm.weight"),
+            None,
+            None,
+        );
+        let e = Weights::open_file(&p)
+            .unwrap()
+            .check(&c)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("model.safetensors")
+                && e.contains("missing tensor \"model.layers.0.self_attn.k_norm.weight\""),
+            "{e}"
+        );
 
         write_model(&p, &c, None, Some("lm_head.weight"), None);
-        let e = Weights::open_file(&p).unwrap().check(&c).unwrap_err().to_string();
-        assert!(e.contains("unexpected tensor \"lm_head.weight\" (tie_word_embeddings is true)"), "{e}");
+        let e = Weights::open_file(&p)
+            .unwrap()
+            .check(&c)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unexpected tensor \"lm_head.weight\" (tie_word_embeddings is true)"),
+            "{e}"
+        );
 
-        write_model(&p, &c, None, None, Some("model.layers.0.mlp.up_proj.weight"));
-        let e = Weights::open_file(&p).unwrap().check(&c).unwrap_err().to_string();
+        write_model(
+            &p,
+            &c,
+            None,
+            None,
+            Some("model.layers.0.mlp.up_proj.weight"),
+        );
+        let e = Weights::open_file(&p)
+            .unwrap()
+            .check(&c)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("tensor \"model.layers.0.mlp.up_proj.weight\" has shape [7, 4], config.json wants [6, 4]"), "{e}");
 
         let untied = tiny_config(false);
         write_model(&p, &c, None, None, None);
-        let e = Weights::open_file(&p).unwrap().check(&untied).unwrap_err().to_string();
+        let e = Weights::open_file(&p)
+            .unwrap()
+            .check(&untied)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("missing tensor \"lm_head.weight\""), "{e}");
     }
 }

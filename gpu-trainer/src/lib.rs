@@ -1,6 +1,20 @@
-//! `gpu-trainer`: Gemma2 / Gemma3-text forward (later backward) through WGSL
-//! compute shaders on wgpu, each checked against the CPU f32 reference in
-//! [`cpu::ops`].
+//! `gpu-trainer`: Gemma2 / Gemma3-text forward (later backward) through the
+//! project's own WGSL compute shaders on wgpu (Vulkan, Metal, DX12), each
+//! kernel checked against the CPU f32 reference in [`cpu::ops`].
+//!
+//! - [`runtime`]: adapter choice (`GREEDY_ADAPTER`), device with real limits,
+//!   kernel registry, [`runtime::Batch`] (many dispatches, one submit).
+//! - [`tensor`]: [`tensor::Tensor`] (f32 / f16 / bf16 / u32, split into row
+//!   parts past one storage binding).
+//! - [`kernels`]: one module per shaders/<name>.wgsl, forward now, backward beside it.
+//! - [`cpu`]: the f32 reference (ops, and the full model forward in [`cpu::model`]).
+//! - [`model`]: loading HuggingFace checkpoints: config.json, safetensors, tokenizer.json.
 
 pub mod cpu;
+pub mod kernels;
 pub mod model;
+pub mod runtime;
+pub mod tensor;
+
+pub use runtime::{Batch, Gpu, GpuError, GpuOptions};
+pub use tensor::{DType, Tensor};

@@ -1,0 +1,86 @@
+//! Y = X W^T (shaders/matmul.wgsl). X f32 [M, K]; W [N, K] in f32/f16/bf16,
+//! possibly split into row parts (the tied LM head over a 256000-row table):
+//! one dispatch per part writes its column range of Y. M <= 4 uses the
+//! `matvec` decode kernel, larger M the 64x64 register-tiled kernel.
+
+use super::{Params, expect_numel, shape_err};
+use crate::runtime::{Batch, GpuError};
+use crate::tensor::{DType, Tensor};
+
+const NAME: &str = "matmul";
+
+/// Largest M that takes the decode (`matvec`) path.
+pub const MATVEC_MAX_M: usize = 4;
+
+/// Which matmul kernel to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Path {
+    /// `Matvec` / `MatvecRows` for M <= [`MATVEC_MAX_M`] (by adapter type), `Tiled` otherwise.
+    Auto,
+    /// 64x64 register/shared-memory tiled kernel (any M).
+    Tiled,
+    /// Decode kernel for GPUs: 32 threads share each column's K (M <= 4).
+    Matvec,
+    /// Decode kernel for CPU adapters: one thread per column, no barriers (M <= 4).
+    MatvecRows,
+}
+
+/// Y[m, n] = sum_k X[m, k] W[n, k]; `y` is f32 [M, N].
+pub fn forward(b: &mut Batch<'_>, x: &Tensor, w: &Tensor, y: &Tensor) -> Result<(), GpuError> {
+    forward_with(b, x, w, y, Path::Auto)
+}
+
+/// [`forward`] with an explicit kernel choice (tests, benchmarks).
+pub fn forward_with(b: &mut Batch<'_>, x: &Tensor, w: &Tensor, y: &Tensor, path: Path) -> Result<(), GpuError> {
+    x.expect_dtype(DType::F32)?;
+    y.expect_dtype(DType::F32)?;
+    if w.dtype == DType::U32 {
+        return Err(shape_err(NAME, format!("weight {:?} is u32", w.name)));
+    }
+    let k = w.row_len();
+    let n = w.rows();
+    if k == 0 || !x.numel().is_multiple_of(k) {
+        return Err(shape_err(NAME, format!("X {:?} {:?} is not [M, {k}] for W {:?} {:?}", x.name, x.shape, w.name, w.shape)));
+    }
+    let m = x.numel() / k;
+    expect_numel(NAME, y, m * n)?;
+    let xb = x.buffer(NAME)?;
+    let yb = y.buffer(NAME)?;
+    let gpu = b.gpu();
+    // Decode: on CPU adapters (lavapipe) barriers dominate, so one thread per
+    // column there; on GPUs 32 threads share a column's K (coalesced reads).
+    let cpu = gpu.adapter_info().device_type == wgpu::DeviceType::Cpu;
+    let path = match path {
+        Path::Auto if m > MATVEC_MAX_M => Path::Tiled,
+        Path::Auto if cpu => Path::MatvecRows,
+        Path::Auto => Path::Matvec,
+        Path::Matvec | Path::MatvecRows if m > MATVEC_MAX_M => {
+            return Err(shape_err(NAME, format!("{path:?} needs M <= {MATVEC_MAX_M}, got {m}")));
+        }
+        p => p,
+    };
+    let entry = match path {
+        Path::MatvecRows => "matvec_rows",
+        Path::Matvec => "matvec",
+        _ => "matmul_tiled",
+    };
+    let kernel = gpu.registry.kernel(gpu, NAME, entry, w.dtype)?;
+    for part in w.parts() {
+        let p = Params::default().u(0, m).u(1, k).u(2, part.rows).u(3, n).u(4, part.row_start);
+        let groups = if entry == "matvec_rows" {
+            b.grid(part.rows.div_ceil(64) as u64)
+        } else if entry == "matvec" {
+            b.grid(part.rows.div_ceil(8) as u64)
+        } else {
+            let gx = part.rows.div_ceil(64) as u32;
+            let gy = m.div_ceil(64) as u32;
+            let max = gpu.limits().max_compute_workgroups_per_dimension;
+            if gx > max || gy > max {
+                return Err(shape_err(NAME, format!("{m}x{n} output needs {gx}x{gy} workgroups, over {max}")));
+            }
+            [gx, gy, 1]
+        };
+        b.dispatch(kernel.clone(), p.bytes(), &[(1, xb), (2, &part.buffer), (3, yb)], groups);
+    }
+    Ok(())
+}

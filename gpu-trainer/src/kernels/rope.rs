@@ -1,0 +1,51 @@
+//! RoPE, half-split layout, in place (shaders/rope.wgsl). The cos/sin of
+//! every (token, pair) are computed on the host with exactly the CPU
+//! reference's f32 math ([`RopeTable`]) so GPU sin/cos accuracy at large
+//! angles never matters; the kernel only rotates.
+
+use super::{Params, expect_numel, grid256, shape_err};
+use crate::runtime::{Batch, Gpu, GpuError};
+use crate::tensor::{DType, Tensor};
+
+const NAME: &str = "rope";
+
+/// cos/sin table [tokens, head_dim/2, 2] for one set of positions.
+#[derive(Clone, Debug)]
+pub struct RopeTable {
+    pub table: Tensor,
+    pub tokens: usize,
+    pub head_dim: usize,
+}
+
+impl RopeTable {
+    /// inv_freq_i = 1 / theta^(2i/head_dim); angle = pos * inv_freq_i (f32).
+    pub fn new(gpu: &Gpu, positions: &[u32], head_dim: usize, theta: f32) -> Result<RopeTable, GpuError> {
+        if !head_dim.is_multiple_of(2) {
+            return Err(shape_err(NAME, format!("head_dim {head_dim} is odd")));
+        }
+        let half = head_dim / 2;
+        let inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / theta.powf((2 * i) as f32 / head_dim as f32)).collect();
+        let mut cs = Vec::with_capacity(positions.len() * head_dim);
+        for &pos in positions {
+            for &f in &inv_freq {
+                let (s, c) = (pos as f32 * f).sin_cos();
+                cs.push(c);
+                cs.push(s);
+            }
+        }
+        let table = Tensor::from_f32(gpu, "rope cos/sin", &[positions.len(), half, 2], DType::F32, &cs)?;
+        Ok(RopeTable { table, tokens: positions.len(), head_dim })
+    }
+}
+
+/// Rotate x [tokens, heads, head_dim] in place by the table's angles.
+pub fn forward(b: &mut Batch<'_>, x: &Tensor, table: &RopeTable, heads: usize) -> Result<(), GpuError> {
+    x.expect_dtype(DType::F32)?;
+    expect_numel(NAME, x, table.tokens * heads * table.head_dim)?;
+    let gpu = b.gpu();
+    let kernel = gpu.registry.kernel(gpu, NAME, "rope_fwd", DType::F32)?;
+    let p = Params::default().u(0, table.tokens).u(1, heads).u(2, table.head_dim);
+    let groups = grid256(b, table.tokens * heads * table.head_dim / 2);
+    b.dispatch(kernel, p.bytes(), &[(1, table.table.buffer(NAME)?), (2, x.buffer(NAME)?)], groups);
+    Ok(())
+}

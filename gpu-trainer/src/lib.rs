@@ -7,10 +7,12 @@
 //! - [`tensor`]: [`tensor::Tensor`] (f32 / f16 / bf16 / u32, split into row
 //!   parts past one storage binding).
 //! - [`kernels`]: one module per shaders/<name>.wgsl, forward now, backward beside it.
-//! - [`cpu`]: the f32 reference.
+//! - [`cpu`]: the f32 reference (ops, and the full model forward in [`cpu::model`]).
+//! - [`model`]: loading HuggingFace checkpoints: config.json, safetensors, tokenizer.json.
 
 pub mod cpu;
 pub mod kernels;
+pub mod model;
 pub mod runtime;
 pub mod tensor;
 

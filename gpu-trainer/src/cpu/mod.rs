@@ -1,3 +1,4 @@
 //! CPU f32 reference implementations (ground truth for the GPU kernels).
 
+pub mod model;
 pub mod ops;

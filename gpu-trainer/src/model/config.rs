@@ -1,0 +1,857 @@
+//! `config.json` of a HuggingFace Gemma2 (`model_type: "gemma2"`) or Gemma3
+//! text (`"gemma3_text"`, or `"gemma3"` with a `text_config`) checkpoint,
+//! resolved into one [`Config`]: per-layer kind, RoPE theta and window, the
+//! softcaps, the attention scale, the special token ids.
+//!
+//! Both the older and the newer forms that transformers writes are read:
+//! * older: `rope_theta` (+ `rope_local_base_freq`, `rope_scaling` for
+//!   Gemma3), no `layer_types` (Gemma2: even layers local; Gemma3: every
+//!   `sliding_window_pattern`-th layer global);
+//! * newer: `rope_parameters` (flat `{rope_theta, rope_type}` or keyed by layer
+//!   type `{"sliding_attention": {...}, "full_attention": {...}}`) and
+//!   `layer_types`.
+//!
+//! As in transformers, a key that is absent takes the model's default, while a
+//! key present as `null` means "none" (`attn_logit_softcapping: null`: no cap).
+
+use super::{ModelError, Result};
+use serde_json::{Map, Value};
+use std::path::Path;
+
+/// Which architecture the checkpoint is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelType {
+    Gemma2,
+    /// Gemma3 text-only decoder (q_norm / k_norm, two RoPE thetas)
+    Gemma3Text,
+}
+
+/// Attention kind of one layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerKind {
+    /// sliding-window attention (`"sliding_attention"`)
+    Local,
+    /// full causal attention (`"full_attention"`)
+    Global,
+}
+
+/// What differs between layers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerConfig {
+    pub kind: LayerKind,
+    /// RoPE base of this layer
+    pub rope_theta: f32,
+    /// linear RoPE scaling factor (positions divided by it); 1.0 = none
+    pub rope_factor: f32,
+    /// sliding window W (a key j is kept for query i iff j > i - W); `None` on
+    /// global layers, or when the config has `sliding_window: null`
+    pub window: Option<usize>,
+}
+
+/// A resolved model configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub model_type: ModelType,
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub intermediate_size: usize,
+    pub num_layers: usize,
+    pub num_heads: usize,
+    pub num_kv_heads: usize,
+    pub head_dim: usize,
+    pub rms_norm_eps: f32,
+    /// scores are multiplied by `query_pre_attn_scalar^-0.5` ([`Config::attn_scale`])
+    pub query_pre_attn_scalar: f32,
+    /// `attn_logit_softcapping` (Gemma2: 50; Gemma3: none)
+    pub attn_softcap: Option<f32>,
+    /// `final_logit_softcapping` (Gemma2: 30; Gemma3: none)
+    pub final_softcap: Option<f32>,
+    /// `sliding_window` as written (`None` when null)
+    pub sliding_window: Option<usize>,
+    pub layers: Vec<LayerConfig>,
+    /// per-head RMSNorm of q and k before RoPE (Gemma3)
+    pub qk_norm: bool,
+    /// `lm_head` is the embedding table (no `lm_head.weight` tensor)
+    pub tie_word_embeddings: bool,
+    pub bos_token_id: Option<u32>,
+    /// `eos_token_id` (an int or a list in config.json)
+    pub eos_token_ids: Vec<u32>,
+    pub pad_token_id: Option<u32>,
+    /// always `gelu_pytorch_tanh` (anything else is rejected)
+    pub hidden_activation: String,
+    pub max_position_embeddings: Option<usize>,
+}
+
+impl Config {
+    /// Reads and resolves `path` (a `config.json`).
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ModelError::at(path, format!("cannot read: {e}")))?;
+        Self::from_json_str(&text, &file_label(path))
+    }
+
+    /// Reads `config.json` from a model directory.
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        Self::from_file(&dir.join("config.json"))
+    }
+
+    /// Resolves the JSON text of a config; `file` is the name used in errors.
+    pub fn from_json_str(text: &str, file: &str) -> Result<Self> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| ModelError::new(file, format!("not valid JSON: {e}")))?;
+        let Value::Object(top) = value else {
+            return Err(ModelError::new(file, "the top level must be a JSON object"));
+        };
+        let model_type = top.get("model_type").and_then(Value::as_str).unwrap_or("");
+        match model_type {
+            "gemma2" => resolve(&top, file, ModelType::Gemma2, ""),
+            "gemma3_text" => resolve(&top, file, ModelType::Gemma3Text, ""),
+            "gemma3" => match top.get("text_config") {
+                Some(Value::Object(tc)) => resolve(tc, file, ModelType::Gemma3Text, "text_config."),
+                _ => Err(ModelError::new(
+                    file,
+                    "field \"model_type\" is \"gemma3\" but there is no object \"text_config\"",
+                )),
+            },
+            other => Err(ModelError::new(
+                file,
+                format!(
+                    "field \"model_type\" must be \"gemma2\", \"gemma3_text\" or \"gemma3\", got {}",
+                    if other.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        format!("\"{other}\"")
+                    }
+                ),
+            )),
+        }
+    }
+
+    /// `query_pre_attn_scalar^-0.5`, the factor on q.k (computed in f64, rounded once).
+    pub fn attn_scale(&self) -> f32 {
+        (self.query_pre_attn_scalar as f64).powf(-0.5) as f32
+    }
+
+    /// `sqrt(hidden_size)` rounded to f32, the factor on embeddings.
+    pub fn embed_scale(&self) -> f32 {
+        (self.hidden_size as f64).sqrt() as f32
+    }
+
+    /// `num_heads / num_kv_heads` query heads per kv head.
+    pub fn gqa_group(&self) -> usize {
+        self.num_heads / self.num_kv_heads
+    }
+
+    /// Is `id` one of the ids that end generation (`eos_token_id`)?
+    pub fn is_eos(&self, id: u32) -> bool {
+        self.eos_token_ids.contains(&id)
+    }
+}
+
+pub(crate) fn file_label(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// A key of the JSON object: absent, `null`, or a value.
+enum Field<'a> {
+    Absent,
+    Null,
+    Val(&'a Value),
+}
+
+struct Reader<'a> {
+    obj: &'a Map<String, Value>,
+    file: &'a str,
+    prefix: &'a str,
+}
+
+impl<'a> Reader<'a> {
+    fn err(&self, msg: String) -> ModelError {
+        ModelError::new(self.file, msg)
+    }
+
+    fn name(&self, key: &str) -> String {
+        format!("{}{}", self.prefix, key)
+    }
+
+    fn field(&self, key: &str) -> Field<'a> {
+        match self.obj.get(key) {
+            None => Field::Absent,
+            Some(Value::Null) => Field::Null,
+            Some(v) => Field::Val(v),
+        }
+    }
+
+    fn as_usize(&self, key: &str, v: &Value) -> Result<usize> {
+        v.as_u64().map(|n| n as usize).ok_or_else(|| {
+            self.err(format!(
+                "field \"{}\" must be a non-negative integer, got {v}",
+                self.name(key)
+            ))
+        })
+    }
+
+    fn as_f64(&self, key: &str, v: &Value) -> Result<f64> {
+        v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
+            self.err(format!(
+                "field \"{}\" must be a number, got {v}",
+                self.name(key)
+            ))
+        })
+    }
+
+    /// a required positive integer
+    fn dim(&self, key: &str) -> Result<usize> {
+        match self.field(key) {
+            Field::Val(v) => {
+                let n = self.as_usize(key, v)?;
+                if n == 0 {
+                    return Err(self.err(format!(
+                        "field \"{}\" must be positive, got 0",
+                        self.name(key)
+                    )));
+                }
+                Ok(n)
+            }
+            _ => Err(self.err(format!("missing field \"{}\"", self.name(key)))),
+        }
+    }
+
+    /// an optional integer: absent -> default; null -> None
+    fn opt_usize(&self, key: &str, default: Option<usize>) -> Result<Option<usize>> {
+        match self.field(key) {
+            Field::Absent => Ok(default),
+            Field::Null => Ok(None),
+            Field::Val(v) => self.as_usize(key, v).map(Some),
+        }
+    }
+
+    /// an optional number: absent -> default; null -> None
+    fn opt_f64(&self, key: &str, default: Option<f64>) -> Result<Option<f64>> {
+        match self.field(key) {
+            Field::Absent => Ok(default),
+            Field::Null => Ok(None),
+            Field::Val(v) => self.as_f64(key, v).map(Some),
+        }
+    }
+
+    /// a number that must be there after defaults
+    fn num(&self, key: &str, default: f64) -> Result<f64> {
+        self.opt_f64(key, Some(default))?.ok_or_else(|| {
+            self.err(format!(
+                "field \"{}\" must be a number, got null",
+                self.name(key)
+            ))
+        })
+    }
+
+    fn bool_or(&self, key: &str, default: bool) -> Result<bool> {
+        match self.field(key) {
+            Field::Absent | Field::Null => Ok(default),
+            Field::Val(Value::Bool(b)) => Ok(*b),
+            Field::Val(v) => Err(self.err(format!(
+                "field \"{}\" must be true or false, got {v}",
+                self.name(key)
+            ))),
+        }
+    }
+
+    fn token_id(&self, key: &str, default: Option<u32>) -> Result<Option<u32>> {
+        Ok(self
+            .opt_usize(key, default.map(|d| d as usize))?
+            .map(|n| n as u32))
+    }
+
+    /// `eos_token_id`: an int, a list of ints, or null
+    fn token_ids(&self, key: &str, default: &[u32]) -> Result<Vec<u32>> {
+        match self.field(key) {
+            Field::Absent => Ok(default.to_vec()),
+            Field::Null => Ok(Vec::new()),
+            Field::Val(Value::Array(items)) => items
+                .iter()
+                .map(|v| self.as_usize(key, v).map(|n| n as u32))
+                .collect(),
+            Field::Val(v) => Ok(vec![self.as_usize(key, v)? as u32]),
+        }
+    }
+}
+
+/// RoPE parameters of one layer kind: (theta, linear factor).
+fn rope_entry(
+    r: &Reader,
+    key: &str,
+    obj: &Map<String, Value>,
+    default_theta: f64,
+) -> Result<(f64, f64)> {
+    let theta = match obj.get("rope_theta") {
+        None | Some(Value::Null) => default_theta,
+        Some(v) => r.as_f64(&format!("{key}.rope_theta"), v)?,
+    };
+    let rope_type = obj
+        .get("rope_type")
+        .or_else(|| obj.get("type"))
+        .and_then(Value::as_str)
+        .unwrap_or("default");
+    let factor = match rope_type {
+        "default" => 1.0,
+        "linear" => match obj.get("factor") {
+            Some(v) => r.as_f64(&format!("{key}.factor"), v)?,
+            None => {
+                return Err(r.err(format!(
+                    "field \"{}\": rope_type \"linear\" needs \"factor\"",
+                    r.name(key)
+                )));
+            }
+        },
+        other => {
+            return Err(r.err(format!(
+                "field \"{}\": rope_type \"{other}\" is not supported (only \"default\" and \"linear\")",
+                r.name(key)
+            )));
+        }
+    };
+    if theta <= 0.0 || factor <= 0.0 {
+        return Err(r.err(format!(
+            "field \"{}\": rope_theta and factor must be positive",
+            r.name(key)
+        )));
+    }
+    Ok((theta, factor))
+}
+
+fn resolve(
+    obj: &Map<String, Value>,
+    file: &str,
+    model_type: ModelType,
+    prefix: &str,
+) -> Result<Config> {
+    let r = Reader { obj, file, prefix };
+    let gemma2 = model_type == ModelType::Gemma2;
+
+    let vocab_size = r.dim("vocab_size")?;
+    let hidden_size = r.dim("hidden_size")?;
+    let intermediate_size = r.dim("intermediate_size")?;
+    let num_layers = r.dim("num_hidden_layers")?;
+    let num_heads = r.dim("num_attention_heads")?;
+    let num_kv_heads = r.dim("num_key_value_heads")?;
+    if num_heads % num_kv_heads != 0 {
+        return Err(r.err(format!(
+            "field \"{}\" must divide \"{}\" ({num_heads} / {num_kv_heads})",
+            r.name("num_key_value_heads"),
+            r.name("num_attention_heads")
+        )));
+    }
+    let head_dim = r
+        .opt_usize("head_dim", Some(256))?
+        .unwrap_or(hidden_size / num_heads);
+    if head_dim == 0 || head_dim % 2 != 0 {
+        return Err(r.err(format!(
+            "field \"{}\" must be a positive even number, got {head_dim}",
+            r.name("head_dim")
+        )));
+    }
+    let rms_norm_eps = r.num("rms_norm_eps", 1e-6)?;
+    if rms_norm_eps < 0.0 {
+        return Err(r.err(format!(
+            "field \"{}\" must not be negative",
+            r.name("rms_norm_eps")
+        )));
+    }
+    let query_pre_attn_scalar = r.num("query_pre_attn_scalar", 256.0)?;
+    if query_pre_attn_scalar <= 0.0 {
+        return Err(r.err(format!(
+            "field \"{}\" must be positive",
+            r.name("query_pre_attn_scalar")
+        )));
+    }
+    let cap = |key: &str, default: Option<f64>| -> Result<Option<f32>> {
+        match r.opt_f64(key, default)? {
+            Some(c) if c <= 0.0 => Err(r.err(format!(
+                "field \"{}\" must be positive or null, got {c}",
+                r.name(key)
+            ))),
+            c => Ok(c.map(|c| c as f32)),
+        }
+    };
+    let attn_softcap = cap(
+        "attn_logit_softcapping",
+        if gemma2 { Some(50.0) } else { None },
+    )?;
+    let final_softcap = cap(
+        "final_logit_softcapping",
+        if gemma2 { Some(30.0) } else { None },
+    )?;
+    let sliding_window = r.opt_usize("sliding_window", Some(4096))?;
+    if sliding_window == Some(0) {
+        return Err(r.err(format!(
+            "field \"{}\" must be positive",
+            r.name("sliding_window")
+        )));
+    }
+
+    let act = match (r.field("hidden_activation"), r.field("hidden_act")) {
+        (Field::Val(v), _) | (_, Field::Val(v)) => v
+            .as_str()
+            .ok_or_else(|| {
+                r.err(format!(
+                    "field \"{}\" must be a string",
+                    r.name("hidden_activation")
+                ))
+            })?
+            .to_string(),
+        _ => "gelu_pytorch_tanh".to_string(),
+    };
+    if act != "gelu_pytorch_tanh" {
+        return Err(r.err(format!(
+            "field \"{}\" must be \"gelu_pytorch_tanh\", got \"{act}\"",
+            r.name("hidden_activation")
+        )));
+    }
+    if r.bool_or("use_bidirectional_attention", false)? {
+        return Err(r.err(format!(
+            "field \"{}\": bidirectional attention is not supported",
+            r.name("use_bidirectional_attention")
+        )));
+    }
+
+    // Layer kinds.
+    let kinds: Vec<LayerKind> = match r.field("layer_types") {
+        Field::Val(Value::Array(items)) => {
+            if items.len() != num_layers {
+                return Err(r.err(format!(
+                    "field \"{}\" has {} entries but \"{}\" is {num_layers}",
+                    r.name("layer_types"),
+                    items.len(),
+                    r.name("num_hidden_layers")
+                )));
+            }
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match v.as_str() {
+                    Some("sliding_attention") => Ok(LayerKind::Local),
+                    Some("full_attention") => Ok(LayerKind::Global),
+                    _ => Err(r.err(format!(
+                        "field \"{}\"[{i}] must be \"sliding_attention\" or \"full_attention\", got {v}",
+                        r.name("layer_types")
+                    ))),
+                })
+                .collect::<Result<_>>()?
+        }
+        Field::Val(v) => {
+            return Err(r.err(format!(
+                "field \"{}\" must be a list, got {v}",
+                r.name("layer_types")
+            )));
+        }
+        _ if gemma2 => (0..num_layers)
+            .map(|i| {
+                if i % 2 == 0 {
+                    LayerKind::Local
+                } else {
+                    LayerKind::Global
+                }
+            })
+            .collect(),
+        _ => {
+            let key = if obj.contains_key("sliding_window_pattern") {
+                "sliding_window_pattern"
+            } else {
+                "_sliding_window_pattern"
+            };
+            let pattern = r.opt_usize(key, Some(6))?.unwrap_or(6);
+            if pattern == 0 {
+                return Err(r.err(format!("field \"{}\" must be positive", r.name(key))));
+            }
+            (0..num_layers)
+                .map(|i| {
+                    if (i + 1) % pattern == 0 {
+                        LayerKind::Global
+                    } else {
+                        LayerKind::Local
+                    }
+                })
+                .collect()
+        }
+    };
+
+    // RoPE: (theta, factor) for local and global layers.
+    let default_global = if gemma2 { 10_000.0 } else { 1_000_000.0 };
+    let ((local_theta, local_factor), (global_theta, global_factor)) =
+        match r.field("rope_parameters") {
+            Field::Val(Value::Object(rp))
+                if rp.contains_key("rope_theta") || rp.contains_key("rope_type") =>
+            {
+                // one set for every layer
+                let e = rope_entry(&r, "rope_parameters", rp, default_global)?;
+                if gemma2 {
+                    (e, e)
+                } else {
+                    let local = r.num("rope_local_base_freq", 10_000.0)?;
+                    ((local, 1.0), e)
+                }
+            }
+            Field::Val(Value::Object(rp)) => {
+                let get = |kind: &str, default: f64| -> Result<(f64, f64)> {
+                    match rp.get(kind) {
+                        Some(Value::Object(o)) => {
+                            rope_entry(&r, &format!("rope_parameters.{kind}"), o, default)
+                        }
+                        None | Some(Value::Null) => Ok((default, 1.0)),
+                        Some(v) => Err(r.err(format!(
+                            "field \"{}\" must be an object, got {v}",
+                            r.name(&format!("rope_parameters.{kind}"))
+                        ))),
+                    }
+                };
+                let local_default = if gemma2 {
+                    default_global
+                } else {
+                    r.num("rope_local_base_freq", 10_000.0)?
+                };
+                (
+                    get("sliding_attention", local_default)?,
+                    get("full_attention", default_global)?,
+                )
+            }
+            Field::Val(v) => {
+                return Err(r.err(format!(
+                    "field \"{}\" must be an object, got {v}",
+                    r.name("rope_parameters")
+                )));
+            }
+            _ => {
+                let theta = r.num("rope_theta", default_global)?;
+                let global = match r.field("rope_scaling") {
+                    Field::Val(Value::Object(rs)) => rope_entry(&r, "rope_scaling", rs, theta)?,
+                    Field::Val(v) => {
+                        return Err(r.err(format!(
+                            "field \"{}\" must be an object or null, got {v}",
+                            r.name("rope_scaling")
+                        )));
+                    }
+                    _ => (theta, 1.0),
+                };
+                if gemma2 {
+                    (global, global)
+                } else {
+                    ((r.num("rope_local_base_freq", 10_000.0)?, 1.0), global)
+                }
+            }
+        };
+    if local_theta <= 0.0 || global_theta <= 0.0 {
+        return Err(r.err("rope theta must be positive".to_string()));
+    }
+
+    let layers = kinds
+        .into_iter()
+        .map(|kind| match kind {
+            LayerKind::Local => LayerConfig {
+                kind,
+                rope_theta: local_theta as f32,
+                rope_factor: local_factor as f32,
+                window: sliding_window,
+            },
+            LayerKind::Global => LayerConfig {
+                kind,
+                rope_theta: global_theta as f32,
+                rope_factor: global_factor as f32,
+                window: None,
+            },
+        })
+        .collect();
+
+    Ok(Config {
+        model_type,
+        vocab_size,
+        hidden_size,
+        intermediate_size,
+        num_layers,
+        num_heads,
+        num_kv_heads,
+        head_dim,
+        rms_norm_eps: rms_norm_eps as f32,
+        query_pre_attn_scalar: query_pre_attn_scalar as f32,
+        attn_softcap,
+        final_softcap,
+        sliding_window,
+        layers,
+        qk_norm: model_type == ModelType::Gemma3Text,
+        tie_word_embeddings: r.bool_or("tie_word_embeddings", true)?,
+        bos_token_id: r.token_id("bos_token_id", Some(2))?,
+        eos_token_ids: r.token_ids("eos_token_id", &[1])?,
+        pad_token_id: r.token_id("pad_token_id", Some(0))?,
+        hidden_activation: act,
+        max_position_embeddings: r.opt_usize("max_position_embeddings", None)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The published gemma-2-2b-it config.json (older form).
+    const GEMMA2_2B: &str = r#"{
+      "architectures": ["Gemma2ForCausalLM"],
+      "attention_bias": false, "attention_dropout": 0.0,
+      "attn_logit_softcapping": 50.0, "bos_token_id": 2, "cache_implementation": "hybrid",
+      "eos_token_id": [1, 107], "final_logit_softcapping": 30.0, "head_dim": 256,
+      "hidden_act": "gelu_pytorch_tanh", "hidden_activation": "gelu_pytorch_tanh",
+      "hidden_size": 2304, "initializer_range": 0.02, "intermediate_size": 9216,
+      "max_position_embeddings": 8192, "model_type": "gemma2", "num_attention_heads": 8,
+      "num_hidden_layers": 26, "num_key_value_heads": 4, "pad_token_id": 0,
+      "query_pre_attn_scalar": 256, "rms_norm_eps": 1e-06, "rope_theta": 10000.0,
+      "sliding_window": 4096, "torch_dtype": "float32", "transformers_version": "4.42.4",
+      "use_cache": true, "vocab_size": 256000
+    }"#;
+
+    /// The published gemma-3-270m config.json.
+    const GEMMA3_270M: &str = r#"{
+      "_sliding_window_pattern": 6, "architectures": ["Gemma3ForCausalLM"],
+      "attention_bias": false, "attention_dropout": 0.0, "attn_logit_softcapping": null,
+      "bos_token_id": 2, "eos_token_id": 1, "final_logit_softcapping": null, "head_dim": 256,
+      "hidden_activation": "gelu_pytorch_tanh", "hidden_size": 640, "initializer_range": 0.02,
+      "intermediate_size": 2048,
+      "layer_types": ["sliding_attention","sliding_attention","sliding_attention","sliding_attention","sliding_attention","full_attention",
+                      "sliding_attention","sliding_attention","sliding_attention","sliding_attention","sliding_attention","full_attention",
+                      "sliding_attention","sliding_attention","sliding_attention","sliding_attention","sliding_attention","full_attention"],
+      "max_position_embeddings": 32768, "model_type": "gemma3_text", "num_attention_heads": 4,
+      "num_hidden_layers": 18, "num_key_value_heads": 1, "pad_token_id": 0,
+      "query_pre_attn_scalar": 256, "rms_norm_eps": 1e-06, "rope_local_base_freq": 10000.0,
+      "rope_scaling": null, "rope_theta": 1000000.0, "sliding_window": 512,
+      "torch_dtype": "bfloat16", "transformers_version": "4.55.0.dev0",
+      "use_bidirectional_attention": false, "use_cache": true, "vocab_size": 262144
+    }"#;
+
+    fn parse(s: &str) -> Result<Config> {
+        Config::from_json_str(s, "config.json")
+    }
+
+    fn locals(c: &Config) -> Vec<usize> {
+        c.layers
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.kind == LayerKind::Local)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    #[test]
+    fn gemma2_2b_older_form() {
+        let c = parse(GEMMA2_2B).unwrap();
+        assert_eq!(c.model_type, ModelType::Gemma2);
+        assert_eq!(
+            (c.hidden_size, c.intermediate_size, c.num_layers),
+            (2304, 9216, 26)
+        );
+        assert_eq!(
+            (c.num_heads, c.num_kv_heads, c.head_dim, c.vocab_size),
+            (8, 4, 256, 256000)
+        );
+        assert_eq!(c.gqa_group(), 2);
+        assert_eq!(c.attn_softcap, Some(50.0));
+        assert_eq!(c.final_softcap, Some(30.0));
+        assert_eq!(c.attn_scale(), 1.0 / 16.0);
+        assert_eq!(locals(&c), (0..26).step_by(2).collect::<Vec<_>>());
+        for (i, l) in c.layers.iter().enumerate() {
+            assert_eq!(l.rope_theta, 10000.0);
+            assert_eq!(l.rope_factor, 1.0);
+            assert_eq!(l.window, if i % 2 == 0 { Some(4096) } else { None });
+        }
+        assert!(!c.qk_norm && c.tie_word_embeddings);
+        assert_eq!(c.eos_token_ids, vec![1, 107]);
+        assert!(c.is_eos(107) && !c.is_eos(2));
+        assert_eq!(c.bos_token_id, Some(2));
+        assert_eq!(c.rms_norm_eps, 1e-6);
+        assert_eq!(c.embed_scale(), (2304f64).sqrt() as f32);
+    }
+
+    #[test]
+    fn gemma2_newer_form_with_layer_types_and_rope_parameters() {
+        let s = r#"{"model_type":"gemma2","vocab_size":256,"hidden_size":64,"intermediate_size":128,
+            "num_hidden_layers":4,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":16,
+            "query_pre_attn_scalar":24,"sliding_window":8,"attn_logit_softcapping":5.0,
+            "final_logit_softcapping":3.0,"eos_token_id":1,
+            "layer_types":["sliding_attention","full_attention","full_attention","sliding_attention"],
+            "rope_parameters":{"rope_theta":500.0,"rope_type":"default"}}"#;
+        let c = parse(s).unwrap();
+        assert_eq!(locals(&c), vec![0, 3]);
+        assert!(c.layers.iter().all(|l| l.rope_theta == 500.0));
+        assert_eq!(c.layers[3].window, Some(8));
+        assert_eq!(c.layers[1].window, None);
+        assert_eq!(c.attn_scale(), (24f64).powf(-0.5) as f32);
+        assert_eq!((c.attn_softcap, c.final_softcap), (Some(5.0), Some(3.0)));
+        assert_eq!(c.eos_token_ids, vec![1]);
+    }
+
+    #[test]
+    fn gemma3_270m() {
+        let c = parse(GEMMA3_270M).unwrap();
+        assert_eq!(c.model_type, ModelType::Gemma3Text);
+        assert_eq!(
+            (c.hidden_size, c.intermediate_size, c.num_layers),
+            (640, 2048, 18)
+        );
+        assert_eq!(
+            (c.num_heads, c.num_kv_heads, c.head_dim, c.vocab_size),
+            (4, 1, 256, 262144)
+        );
+        assert!(c.qk_norm);
+        assert_eq!((c.attn_softcap, c.final_softcap), (None, None));
+        let globals: Vec<usize> = (0..18)
+            .filter(|i| c.layers[*i].kind == LayerKind::Global)
+            .collect();
+        assert_eq!(globals, vec![5, 11, 17]);
+        assert_eq!(c.layers[5].rope_theta, 1e6);
+        assert_eq!(c.layers[0].rope_theta, 1e4);
+        assert_eq!(c.layers[0].window, Some(512));
+        assert_eq!(c.layers[5].window, None);
+        assert_eq!(c.eos_token_ids, vec![1]);
+    }
+
+    #[test]
+    fn gemma3_older_form_pattern_and_scaling() {
+        let s = r#"{"model_type":"gemma3_text","vocab_size":100,"hidden_size":32,"intermediate_size":64,
+            "num_hidden_layers":7,"num_attention_heads":2,"num_key_value_heads":1,"head_dim":16,
+            "sliding_window_pattern":6,"rope_theta":1000000.0,"rope_local_base_freq":10000.0,
+            "rope_scaling":{"rope_type":"linear","factor":8.0},"sliding_window":512}"#;
+        let c = parse(s).unwrap();
+        assert_eq!(locals(&c), vec![0, 1, 2, 3, 4, 6]);
+        assert_eq!(
+            (c.layers[5].rope_theta, c.layers[5].rope_factor),
+            (1e6, 8.0)
+        );
+        assert_eq!(
+            (c.layers[0].rope_theta, c.layers[0].rope_factor),
+            (1e4, 1.0)
+        );
+        assert_eq!((c.attn_softcap, c.final_softcap), (None, None));
+    }
+
+    #[test]
+    fn gemma3_newer_rope_parameters_per_layer_type() {
+        let s = r#"{"model_type":"gemma3_text","vocab_size":100,"hidden_size":32,"intermediate_size":64,
+            "num_hidden_layers":3,"num_attention_heads":2,"num_key_value_heads":1,"head_dim":16,
+            "layer_types":["sliding_attention","sliding_attention","full_attention"],
+            "rope_parameters":{"sliding_attention":{"rope_type":"default","rope_theta":10000.0},
+                               "full_attention":{"rope_type":"linear","factor":8.0,"rope_theta":1000000.0}},
+            "sliding_window":4,"attn_logit_softcapping":null,"final_logit_softcapping":null}"#;
+        let c = parse(s).unwrap();
+        assert_eq!(locals(&c), vec![0, 1]);
+        assert_eq!(
+            (c.layers[2].rope_theta, c.layers[2].rope_factor),
+            (1e6, 8.0)
+        );
+        assert_eq!(c.layers[0].rope_theta, 1e4);
+        assert_eq!(c.layers[0].window, Some(4));
+    }
+
+    #[test]
+    fn multimodal_gemma3_uses_text_config() {
+        let s = r#"{"model_type":"gemma3","text_config":{"model_type":"gemma3_text","vocab_size":100,
+            "hidden_size":32,"intermediate_size":64,"num_hidden_layers":2,"num_attention_heads":2,
+            "num_key_value_heads":3}}"#;
+        let e = parse(s).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("\"text_config.num_key_value_heads\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn errors_name_file_and_field() {
+        let bad_gqa = GEMMA2_2B.replace("\"num_key_value_heads\": 4", "\"num_key_value_heads\": 3");
+        assert_eq!(
+            parse(&bad_gqa).unwrap_err().to_string(),
+            "config.json: field \"num_key_value_heads\" must divide \"num_attention_heads\" (8 / 3)"
+        );
+        let missing = GEMMA2_2B.replace("\"hidden_size\": 2304,", "");
+        assert_eq!(
+            parse(&missing).unwrap_err().to_string(),
+            "config.json: missing field \"hidden_size\""
+        );
+        let wrong_type = GEMMA2_2B.replace("\"vocab_size\": 256000", "\"vocab_size\": \"big\"");
+        assert!(
+            parse(&wrong_type)
+                .unwrap_err()
+                .to_string()
+                .contains("field \"vocab_size\" must be a non-negative integer")
+        );
+        let act = GEMMA2_2B.replace(
+            "\"hidden_activation\": \"gelu_pytorch_tanh\"",
+            "\"hidden_activation\": \"relu\"",
+        );
+        assert!(
+            parse(&act)
+                .unwrap_err()
+                .to_string()
+                .contains("\"hidden_activation\" must be \"gelu_pytorch_tanh\"")
+        );
+        let lt = GEMMA3_270M.replace("\"num_hidden_layers\": 18", "\"num_hidden_layers\": 17");
+        assert!(
+            parse(&lt)
+                .unwrap_err()
+                .to_string()
+                .contains("\"layer_types\" has 18 entries")
+        );
+        let bad_kind = GEMMA3_270M.replacen("\"sliding_attention\"", "\"chunked_attention\"", 1);
+        assert!(
+            parse(&bad_kind)
+                .unwrap_err()
+                .to_string()
+                .contains("\"layer_types\"[0]")
+        );
+        assert!(
+            parse(r#"{"model_type":"llama"}"#)
+                .unwrap_err()
+                .to_string()
+                .contains("\"llama\"")
+        );
+        assert!(
+            parse("{")
+                .unwrap_err()
+                .to_string()
+                .starts_with("config.json: not valid JSON")
+        );
+        let yarn = GEMMA3_270M.replace(
+            "\"rope_scaling\": null",
+            "\"rope_scaling\": {\"rope_type\": \"yarn\"}",
+        );
+        assert!(
+            parse(&yarn)
+                .unwrap_err()
+                .to_string()
+                .contains("\"rope_scaling\": rope_type \"yarn\"")
+        );
+    }
+
+    #[test]
+    fn absent_softcap_takes_default_null_disables() {
+        let absent = GEMMA2_2B.replace("\"attn_logit_softcapping\": 50.0,", "");
+        assert_eq!(parse(&absent).unwrap().attn_softcap, Some(50.0));
+        let null = GEMMA2_2B.replace(
+            "\"attn_logit_softcapping\": 50.0",
+            "\"attn_logit_softcapping\": null",
+        );
+        assert_eq!(parse(&null).unwrap().attn_softcap, None);
+        let no_window = GEMMA2_2B.replace("\"sliding_window\": 4096", "\"sliding_window\": null");
+        assert!(
+            parse(&no_window)
+                .unwrap()
+                .layers
+                .iter()
+                .all(|l| l.window.is_none())
+        );
+    }
+
+    #[test]
+    fn from_file_names_path() {
+        let e = Config::from_file(Path::new("/nonexistent/config.json")).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("/nonexistent/config.json: cannot read"),
+            "{e}"
+        );
+    }
+}

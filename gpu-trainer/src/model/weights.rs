@@ -1,0 +1,874 @@
+//! Safetensors checkpoints, single-file (`model.safetensors`) or sharded
+//! (`model.safetensors.index.json` + its shards), memory-mapped.
+//!
+//! The format: an 8-byte little-endian header length N, N bytes of JSON
+//! `{name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {..}}`,
+//! then the data; offsets are relative to the start of the data. Everything is
+//! checked on open (header length, JSON, dtype, offsets inside the data, byte
+//! count = shape x dtype size, no two tensors overlapping), and
+//! [`Weights::check`] checks names and shapes against a [`Config`].
+//!
+//! [`TensorView::bytes`] gives the raw little-endian bytes (for uploading
+//! bf16/f16 to the GPU as they are); [`Weights::to_f32`] converts to f32.
+
+use super::config::{Config, file_label};
+use super::{ModelError, Result};
+use memmap2::Mmap;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Element type of a stored tensor (the ones Gemma checkpoints use).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DType {
+    F32,
+    BF16,
+    F16,
+}
+
+impl DType {
+    /// bytes per element
+    pub fn size(self) -> usize {
+        match self {
+            DType::F32 => 4,
+            DType::BF16 | DType::F16 => 2,
+        }
+    }
+
+    /// the safetensors name ("F32", "BF16", "F16")
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "F32",
+            DType::BF16 => "BF16",
+            DType::F16 => "F16",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "F32" => Some(DType::F32),
+            "BF16" => Some(DType::BF16),
+            "F16" => Some(DType::F16),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    file: usize,
+    dtype: DType,
+    shape: Vec<usize>,
+    /// absolute byte range in the file
+    start: usize,
+    end: usize,
+}
+
+/// One tensor, borrowed from the mapped file.
+#[derive(Clone, Copy, Debug)]
+pub struct TensorView<'a> {
+    pub name: &'a str,
+    pub dtype: DType,
+    pub shape: &'a [usize],
+    /// raw little-endian element bytes, `numel * dtype.size()` long
+    pub bytes: &'a [u8],
+    /// the file it is stored in
+    pub file: &'a Path,
+}
+
+impl TensorView<'_> {
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// The elements converted to f32 (exact for every supported dtype).
+    pub fn to_f32(&self) -> Vec<f32> {
+        match self.dtype {
+            DType::F32 => self
+                .bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            DType::BF16 => self
+                .bytes
+                .chunks_exact(2)
+                .map(|b| half::bf16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32())
+                .collect(),
+            DType::F16 => self
+                .bytes
+                .chunks_exact(2)
+                .map(|b| half::f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32())
+                .collect(),
+        }
+    }
+}
+
+/// The tensors of a checkpoint, memory-mapped.
+pub struct Weights {
+    files: Vec<(PathBuf, Mmap)>,
+    tensors: BTreeMap<String, Entry>,
+}
+
+impl std::fmt::Debug for Weights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Weights")
+            .field(
+                "files",
+                &self.files.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            )
+            .field("tensors", &self.tensors.len())
+            .finish()
+    }
+}
+
+/// Name of the index of a sharded checkpoint.
+pub const INDEX_FILE: &str = "model.safetensors.index.json";
+/// Name of a single-file checkpoint.
+pub const SINGLE_FILE: &str = "model.safetensors";
+
+impl Weights {
+    /// Opens a model directory: `model.safetensors.index.json` if present,
+    /// otherwise `model.safetensors`.
+    pub fn open_dir(dir: &Path) -> Result<Self> {
+        let index = dir.join(INDEX_FILE);
+        if index.exists() {
+            Self::open_index(&index)
+        } else {
+            Self::open_file(&dir.join(SINGLE_FILE))
+        }
+    }
+
+    /// Opens one `.safetensors` file.
+    pub fn open_file(path: &Path) -> Result<Self> {
+        let mut w = Weights {
+            files: Vec::new(),
+            tensors: BTreeMap::new(),
+        };
+        w.add_file(path, None)?;
+        Ok(w)
+    }
+
+    /// Opens a sharded checkpoint from its `model.safetensors.index.json`;
+    /// each shard must hold exactly the tensors the `weight_map` gives it.
+    pub fn open_index(index: &Path) -> Result<Self> {
+        let label = file_label(index);
+        let text = std::fs::read_to_string(index)
+            .map_err(|e| ModelError::new(&label, format!("cannot read: {e}")))?;
+        let v: Value = serde_json::from_str(&text)
+            .map_err(|e| ModelError::new(&label, format!("not valid JSON: {e}")))?;
+        let Some(map) = v.get("weight_map").and_then(Value::as_object) else {
+            return Err(ModelError::new(&label, "missing object \"weight_map\""));
+        };
+        // shard file -> tensor names it should hold
+        let mut shards: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (name, file) in map {
+            let Some(file) = file.as_str() else {
+                return Err(ModelError::new(
+                    &label,
+                    format!("weight_map: tensor \"{name}\" must map to a file name, got {file}"),
+                ));
+            };
+            if file.contains('/') || file.contains('\\') || file.starts_with('.') {
+                return Err(ModelError::new(
+                    &label,
+                    format!("weight_map: tensor \"{name}\": bad shard name \"{file}\""),
+                ));
+            }
+            shards
+                .entry(file.to_string())
+                .or_default()
+                .push(name.clone());
+        }
+        let dir = index.parent().unwrap_or(Path::new("."));
+        let mut w = Weights {
+            files: Vec::new(),
+            tensors: BTreeMap::new(),
+        };
+        for (file, names) in &shards {
+            let path = dir.join(file);
+            if !path.exists() {
+                return Err(ModelError::new(
+                    &label,
+                    format!(
+                        "weight_map: shard \"{file}\" (holding tensor \"{}\") does not exist",
+                        names[0]
+                    ),
+                ));
+            }
+            w.add_file(&path, Some(names))?;
+        }
+        Ok(w)
+    }
+
+    fn add_file(&mut self, path: &Path, expected: Option<&[String]>) -> Result<()> {
+        let label = file_label(path);
+        let err = |m: String| ModelError::new(&label, m);
+        let f = File::open(path).map_err(|e| err(format!("cannot open: {e}")))?;
+        // SAFETY: the file is opened read-only and we never hand out a
+        // mutable view; as with every memory-mapped loader, the checkpoint
+        // must not be truncated or rewritten while the model is loaded.
+        let mmap = unsafe { Mmap::map(&f) }.map_err(|e| err(format!("cannot memory-map: {e}")))?;
+        let entries = parse_header(&mmap, &label)?;
+        let file_idx = self.files.len();
+        if let Some(expected) = expected {
+            for name in expected {
+                if !entries.iter().any(|(n, _)| n == name) {
+                    return Err(err(format!(
+                        "tensor \"{name}\" is missing (the index {INDEX_FILE} puts it in this shard)"
+                    )));
+                }
+            }
+            for (name, _) in &entries {
+                if !expected.contains(name) {
+                    return Err(err(format!(
+                        "tensor \"{name}\" is not in the index {INDEX_FILE} for this shard"
+                    )));
+                }
+            }
+        }
+        for (name, mut e) in entries {
+            e.file = file_idx;
+            if let Some(prev) = self.tensors.get(&name) {
+                let other = file_label(&self.files[prev.file].0);
+                return Err(err(format!("tensor \"{name}\" is also in {other}")));
+            }
+            self.tensors.insert(name, e);
+        }
+        self.files.push((path.to_path_buf(), mmap));
+        Ok(())
+    }
+
+    /// Tensor names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.tensors.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tensors.is_empty()
+    }
+
+    /// The files opened (one, or the shards).
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(|(p, _)| p.as_path())
+    }
+
+    /// The tensor `name`, if present.
+    pub fn get(&self, name: &str) -> Option<TensorView<'_>> {
+        let (key, e) = self.tensors.get_key_value(name)?;
+        let (path, mmap) = &self.files[e.file];
+        Some(TensorView {
+            name: key,
+            dtype: e.dtype,
+            shape: &e.shape,
+            bytes: &mmap[e.start..e.end],
+            file: path,
+        })
+    }
+
+    /// The tensor `name`, or an error naming it.
+    pub fn tensor(&self, name: &str) -> Result<TensorView<'_>> {
+        self.get(name)
+            .ok_or_else(|| ModelError::new(self.label(), format!("missing tensor \"{name}\"")))
+    }
+
+    /// The tensor `name` as f32 values.
+    pub fn to_f32(&self, name: &str) -> Result<Vec<f32>> {
+        Ok(self.tensor(name)?.to_f32())
+    }
+
+    /// The tensor `name` as f32, checking its shape.
+    pub fn to_f32_shaped(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let t = self.tensor(name)?;
+        if t.shape != shape {
+            return Err(ModelError::at(
+                t.file,
+                format!(
+                    "tensor \"{name}\" has shape {:?}, expected {shape:?}",
+                    t.shape
+                ),
+            ));
+        }
+        Ok(t.to_f32())
+    }
+
+    fn label(&self) -> String {
+        match self.files.as_slice() {
+            [(p, _)] => file_label(p),
+            [(p, _), ..] => file_label(&p.with_file_name(INDEX_FILE)),
+            [] => "(no file)".to_string(),
+        }
+    }
+
+    /// Checks that the tensors are exactly those `config` needs (names and
+    /// shapes, see [`expected_tensors`]), all of one dtype. Returns that dtype.
+    pub fn check(&self, config: &Config) -> Result<DType> {
+        let expected = expected_tensors(config);
+        let mut dtype: Option<(DType, &str)> = None;
+        for (name, shape) in &expected {
+            let t = self.tensor(name)?;
+            if t.shape != shape.as_slice() {
+                return Err(ModelError::at(
+                    t.file,
+                    format!(
+                        "tensor \"{name}\" has shape {:?}, config.json wants {shape:?}",
+                        t.shape
+                    ),
+                ));
+            }
+            match dtype {
+                None => dtype = Some((t.dtype, t.name)),
+                Some((d, first)) if d != t.dtype => {
+                    return Err(ModelError::at(
+                        t.file,
+                        format!(
+                            "tensor \"{name}\" is {} but \"{first}\" is {}",
+                            t.dtype.name(),
+                            d.name()
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        for name in self.names() {
+            if !expected.iter().any(|(n, _)| n == name) {
+                let t = self.get(name).expect("listed");
+                let hint = if name == "lm_head.weight" {
+                    " (tie_word_embeddings is true)"
+                } else {
+                    ""
+                };
+                return Err(ModelError::at(
+                    t.file,
+                    format!("unexpected tensor \"{name}\"{hint}"),
+                ));
+            }
+        }
+        Ok(dtype.map(|d| d.0).unwrap_or(DType::F32))
+    }
+}
+
+/// HuggingFace names and shapes ([out, in] for projections) of every tensor
+/// of a Gemma2 / Gemma3-text checkpoint, in load order.
+pub fn expected_tensors(c: &Config) -> Vec<(String, Vec<usize>)> {
+    let (h, hd, ff) = (c.hidden_size, c.head_dim, c.intermediate_size);
+    let mut v = vec![(
+        "model.embed_tokens.weight".to_string(),
+        vec![c.vocab_size, h],
+    )];
+    for i in 0..c.num_layers {
+        let p = format!("model.layers.{i}");
+        v.push((format!("{p}.input_layernorm.weight"), vec![h]));
+        v.push((
+            format!("{p}.self_attn.q_proj.weight"),
+            vec![c.num_heads * hd, h],
+        ));
+        v.push((
+            format!("{p}.self_attn.k_proj.weight"),
+            vec![c.num_kv_heads * hd, h],
+        ));
+        v.push((
+            format!("{p}.self_attn.v_proj.weight"),
+            vec![c.num_kv_heads * hd, h],
+        ));
+        v.push((
+            format!("{p}.self_attn.o_proj.weight"),
+            vec![h, c.num_heads * hd],
+        ));
+        if c.qk_norm {
+            v.push((format!("{p}.self_attn.q_norm.weight"), vec![hd]));
+            v.push((format!("{p}.self_attn.k_norm.weight"), vec![hd]));
+        }
+        v.push((format!("{p}.post_attention_layernorm.weight"), vec![h]));
+        v.push((format!("{p}.pre_feedforward_layernorm.weight"), vec![h]));
+        v.push((format!("{p}.mlp.gate_proj.weight"), vec![ff, h]));
+        v.push((format!("{p}.mlp.up_proj.weight"), vec![ff, h]));
+        v.push((format!("{p}.mlp.down_proj.weight"), vec![h, ff]));
+        v.push((format!("{p}.post_feedforward_layernorm.weight"), vec![h]));
+    }
+    v.push(("model.norm.weight".to_string(), vec![h]));
+    if !c.tie_word_embeddings {
+        v.push(("lm_head.weight".to_string(), vec![c.vocab_size, h]));
+    }
+    v
+}
+
+/// Parses and validates a safetensors header; returns the tensors with
+/// absolute byte ranges (file index 0).
+fn parse_header(buf: &[u8], label: &str) -> Result<Vec<(String, Entry)>> {
+    let err = |m: String| ModelError::new(label, m);
+    if buf.len() < 8 {
+        return Err(err(format!(
+            "truncated: {} bytes, shorter than the 8-byte header length",
+            buf.len()
+        )));
+    }
+    let n = u64::from_le_bytes(buf[..8].try_into().expect("8 bytes"));
+    let avail = (buf.len() - 8) as u64;
+    if n > avail {
+        return Err(err(format!(
+            "header length {n} is past the end of the file ({avail} bytes after the length)"
+        )));
+    }
+    let n = n as usize;
+    let header: Value = serde_json::from_slice(&buf[8..8 + n])
+        .map_err(|e| err(format!("header is not valid JSON: {e}")))?;
+    let Value::Object(map) = header else {
+        return Err(err("header must be a JSON object".to_string()));
+    };
+    let data_start = 8 + n;
+    let data_len = buf.len() - data_start;
+    let mut out = Vec::with_capacity(map.len());
+    for (name, info) in &map {
+        if name == "__metadata__" {
+            continue;
+        }
+        let terr = |m: String| err(format!("tensor \"{name}\": {m}"));
+        let dtype_s = info
+            .get("dtype")
+            .and_then(Value::as_str)
+            .ok_or_else(|| terr("missing \"dtype\"".into()))?;
+        let dtype = DType::parse(dtype_s)
+            .ok_or_else(|| terr(format!("dtype {dtype_s} is not supported (F32, BF16, F16)")))?;
+        let shape: Vec<usize> = info
+            .get("shape")
+            .and_then(Value::as_array)
+            .and_then(|a| {
+                a.iter()
+                    .map(|d| d.as_u64().map(|d| d as usize))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| terr("missing or bad \"shape\"".into()))?;
+        let offs = info
+            .get("data_offsets")
+            .and_then(Value::as_array)
+            .and_then(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<_>>>())
+            .filter(|a| a.len() == 2)
+            .ok_or_else(|| terr("missing or bad \"data_offsets\" (want [begin, end])".into()))?;
+        let (b, e) = (offs[0], offs[1]);
+        if b > e {
+            return Err(terr(format!(
+                "data_offsets [{b}, {e}] end before they begin"
+            )));
+        }
+        if e > data_len as u64 {
+            return Err(terr(format!(
+                "data_offsets [{b}, {e}] reach past the end of the data ({data_len} bytes)"
+            )));
+        }
+        let numel = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        let want = numel.and_then(|n| n.checked_mul(dtype.size()));
+        if want != Some((e - b) as usize) {
+            return Err(terr(format!(
+                "data_offsets [{b}, {e}] hold {} bytes but shape {shape:?} of {dtype_s} needs {}",
+                e - b,
+                want.map(|w| w.to_string())
+                    .unwrap_or_else(|| "too many".into())
+            )));
+        }
+        out.push((
+            name.clone(),
+            Entry {
+                file: 0,
+                dtype,
+                shape,
+                start: data_start + b as usize,
+                end: data_start + e as usize,
+            },
+        ));
+    }
+    // no two tensors may share bytes
+    let mut by_start: Vec<&(String, Entry)> = out.iter().collect();
+    by_start.sort_by_key(|(_, e)| (e.start, e.end));
+    for pair in by_start.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if b.1.start < a.1.end && b.1.end > b.1.start {
+            return Err(err(format!("tensors \"{}\" and \"{}\" overlap", a.0, b.0)));
+        }
+    }
+    Ok(out)
+}
+
+/// Writes a safetensors file (used by tests and tools); tensors are written
+/// in the order given, f32 data as little-endian.
+pub fn write_safetensors(
+    path: &Path,
+    tensors: &[(&str, DType, &[usize], &[u8])],
+) -> std::io::Result<()> {
+    let mut header = serde_json::Map::new();
+    let mut off = 0usize;
+    for (name, dtype, shape, bytes) in tensors {
+        header.insert(
+            name.to_string(),
+            serde_json::json!({"dtype": dtype.name(), "shape": shape, "data_offsets": [off, off + bytes.len()]}),
+        );
+        off += bytes.len();
+    }
+    let mut h = serde_json::to_vec(&Value::Object(header)).expect("json");
+    while !h.len().is_multiple_of(8) {
+        h.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + h.len() + off);
+    out.extend_from_slice(&(h.len() as u64).to_le_bytes());
+    out.extend_from_slice(&h);
+    for (_, _, _, bytes) in tensors {
+        out.extend_from_slice(bytes);
+    }
+    std::fs::write(path, out)
+}
+
+/// f32 values as little-endian bytes.
+pub fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("gt-weights-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// a hand-written file: 8-byte length, header text, data
+    fn raw_file(path: &Path, header: &str, data: &[u8], len_override: Option<u64>) {
+        let mut out = Vec::new();
+        out.extend_from_slice(&len_override.unwrap_or(header.len() as u64).to_le_bytes());
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(data);
+        std::fs::write(path, out).unwrap();
+    }
+
+    fn open_err(path: &Path) -> String {
+        Weights::open_file(path).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn reads_f32_bf16_f16() {
+        let d = tmpdir("dtypes");
+        let p = d.join("m.safetensors");
+        let bf: Vec<u8> = [1.5f32, -2.0]
+            .iter()
+            .flat_map(|&x| half::bf16::from_f32(x).to_bits().to_le_bytes())
+            .collect();
+        let hf: Vec<u8> = [0.25f32, 3.0]
+            .iter()
+            .flat_map(|&x| half::f16::from_f32(x).to_bits().to_le_bytes())
+            .collect();
+        write_safetensors(
+            &p,
+            &[
+                ("a", DType::F32, &[2, 2], &f32_bytes(&[1.0, 2.0, 3.0, 4.0])),
+                ("b", DType::BF16, &[2], &bf),
+                ("c", DType::F16, &[2], &hf),
+            ],
+        )
+        .unwrap();
+        let w = Weights::open_file(&p).unwrap();
+        assert_eq!(w.names().collect::<Vec<_>>(), vec!["a", "b", "c"]);
+        assert_eq!(w.to_f32("a").unwrap(), vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(w.to_f32("b").unwrap(), vec![1.5, -2.0]);
+        assert_eq!(w.to_f32("c").unwrap(), vec![0.25, 3.0]);
+        let b = w.tensor("b").unwrap();
+        assert_eq!(
+            (b.dtype, b.shape, b.bytes),
+            (DType::BF16, &[2usize][..], &bf[..])
+        );
+        assert!(
+            w.tensor("zz")
+                .unwrap_err()
+                .to_string()
+                .contains("missing tensor \"zz\"")
+        );
+        assert!(
+            w.to_f32_shaped("a", &[4])
+                .unwrap_err()
+                .to_string()
+                .contains("tensor \"a\" has shape [2, 2]")
+        );
+    }
+
+    #[test]
+    fn malformed_files_name_file_and_tensor() {
+        let d = tmpdir("bad");
+        let p = d.join("bad.safetensors");
+        let f = p.display().to_string();
+
+        std::fs::write(&p, [1u8, 2, 3]).unwrap();
+        assert!(
+            open_err(&p).starts_with(&format!("{f}: truncated")),
+            "{}",
+            open_err(&p)
+        );
+
+        raw_file(&p, "{}", &[], Some(1000));
+        assert!(
+            open_err(&p).contains("header length 1000 is past the end"),
+            "{}",
+            open_err(&p)
+        );
+
+        raw_file(&p, "{not json", &[], None);
+        assert!(open_err(&p).contains("header is not valid JSON"));
+
+        raw_file(
+            &p,
+            r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+            &[0; 4],
+            None,
+        );
+        let e = open_err(&p);
+        assert!(
+            e.starts_with(&f)
+                && e.contains(
+                    "tensor \"w\": data_offsets [0, 8] reach past the end of the data (4 bytes)"
+                ),
+            "{e}"
+        );
+
+        raw_file(
+            &p,
+            r#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#,
+            &[0; 8],
+            None,
+        );
+        assert!(open_err(&p).contains(
+            "tensor \"w\": data_offsets [0, 8] hold 8 bytes but shape [3] of F32 needs 12"
+        ));
+
+        raw_file(
+            &p,
+            r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}"#,
+            &[0; 8],
+            None,
+        );
+        assert!(open_err(&p).contains("tensor \"w\": data_offsets [4, 0] end before they begin"));
+
+        raw_file(
+            &p,
+            r#"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+            &[0; 12],
+            None,
+        );
+        let e = open_err(&p);
+        assert!(e.contains("tensors \"x\" and \"y\" overlap"), "{e}");
+
+        raw_file(
+            &p,
+            r#"{"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#,
+            &[0; 8],
+            None,
+        );
+        assert!(open_err(&p).contains("tensor \"w\": dtype I64 is not supported"));
+
+        raw_file(&p, r#"{"w":{"dtype":"F32","shape":[1]}}"#, &[0; 4], None);
+        assert!(open_err(&p).contains("tensor \"w\": missing or bad \"data_offsets\""));
+
+        assert!(open_err(&d.join("nope.safetensors")).contains("nope.safetensors: cannot open"));
+    }
+
+    #[test]
+    fn metadata_is_ignored_and_empty_tensors_ok() {
+        let d = tmpdir("meta");
+        let p = d.join("m.safetensors");
+        raw_file(
+            &p,
+            r#"{"__metadata__":{"format":"pt"},"e":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+            &1.0f32.to_le_bytes(),
+            None,
+        );
+        let w = Weights::open_file(&p).unwrap();
+        assert_eq!(w.len(), 2);
+        assert_eq!(w.to_f32("w").unwrap(), vec![1.0]);
+    }
+
+    #[test]
+    fn sharded_index() {
+        let d = tmpdir("shard");
+        write_safetensors(
+            &d.join("s1.safetensors"),
+            &[("a", DType::F32, &[1], &f32_bytes(&[1.0]))],
+        )
+        .unwrap();
+        write_safetensors(
+            &d.join("s2.safetensors"),
+            &[("b", DType::F32, &[1], &f32_bytes(&[2.0]))],
+        )
+        .unwrap();
+        let idx = d.join(INDEX_FILE);
+        std::fs::write(
+            &idx,
+            r#"{"metadata":{},"weight_map":{"a":"s1.safetensors","b":"s2.safetensors"}}"#,
+        )
+        .unwrap();
+        let w = Weights::open_dir(&d).unwrap();
+        assert_eq!(w.to_f32("b").unwrap(), vec![2.0]);
+        assert_eq!(w.files().count(), 2);
+
+        std::fs::write(
+            &idx,
+            r#"{"weight_map":{"a":"s1.safetensors","b":"s1.safetensors"}}"#,
+        )
+        .unwrap();
+        let e = Weights::open_dir(&d).unwrap_err().to_string();
+        assert!(
+            e.contains("s1.safetensors") && e.contains("tensor \"b\" is missing"),
+            "{e}"
+        );
+
+        // a shard file the index does not mention is not opened
+        std::fs::write(&idx, r#"{"weight_map":{"a":"s1.safetensors"}}"#).unwrap();
+        assert_eq!(Weights::open_dir(&d).unwrap().len(), 1);
+
+        std::fs::write(
+            &idx,
+            r#"{"weight_map":{"a":"s1.safetensors","b":"s3.safetensors"}}"#,
+        )
+        .unwrap();
+        let e = Weights::open_dir(&d).unwrap_err().to_string();
+        assert!(
+            e.contains(INDEX_FILE)
+                && e.contains("shard \"s3.safetensors\" (holding tensor \"b\") does not exist"),
+            "{e}"
+        );
+
+        write_safetensors(
+            &d.join("s2.safetensors"),
+            &[("a", DType::F32, &[1], &f32_bytes(&[2.0]))],
+        )
+        .unwrap();
+        std::fs::write(
+            &idx,
+            r#"{"weight_map":{"a":"s1.safetensors","b":"s2.safetensors"}}"#,
+        )
+        .unwrap();
+        let e = Weights::open_dir(&d).unwrap_err().to_string();
+        assert!(
+            e.contains("s2.safetensors") && e.contains("tensor \"b\" is missing"),
+            "{e}"
+        );
+
+        std::fs::write(&idx, r#"{"metadata":{}}"#).unwrap();
+        assert!(
+            Weights::open_dir(&d)
+                .unwrap_err()
+                .to_string()
+                .contains("missing object \"weight_map\"")
+        );
+    }
+
+    fn tiny_config(tied: bool) -> Config {
+        let s = format!(
+            r#"{{"model_type":"gemma3_text","vocab_size":5,"hidden_size":4,"intermediate_size":6,
+            "num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":1,"head_dim":2,
+            "tie_word_embeddings":{tied}}}"#
+        );
+        Config::from_json_str(&s, "config.json").unwrap()
+    }
+
+    fn write_model(
+        path: &Path,
+        c: &Config,
+        skip: Option<&str>,
+        extra: Option<&str>,
+        reshape: Option<&str>,
+    ) {
+        let mut specs = expected_tensors(c);
+        specs.retain(|(n, _)| Some(n.as_str()) != skip);
+        if let Some(x) = extra {
+            specs.push((x.to_string(), vec![1]));
+        }
+        for (n, s) in specs.iter_mut() {
+            if Some(n.as_str()) == reshape {
+                s[0] += 1;
+            }
+        }
+        let data: Vec<Vec<u8>> = specs
+            .iter()
+            .map(|(_, s)| f32_bytes(&vec![0.5; s.iter().product()]))
+            .collect();
+        let list: Vec<(&str, DType, &[usize], &[u8])> = specs
+            .iter()
+            .zip(&data)
+            .map(|((n, s), d)| (n.as_str(), DType::F32, s.as_slice(), d.as_slice()))
+            .collect();
+        write_safetensors(path, &list).unwrap();
+    }
+
+    #[test]
+    fn check_against_config() {
+        let d = tmpdir("check");
+        let p = d.join("model.safetensors");
+        let c = tiny_config(true);
+        write_model(&p, &c, None, None, None);
+        assert_eq!(
+            Weights::open_file(&p).unwrap().check(&c).unwrap(),
+            DType::F32
+        );
+        assert!(
+            expected_tensors(&c)
+                .iter()
+                .any(|(n, _)| n == "model.layers.0.self_attn.q_norm.weight")
+        );
+
+        write_model(
+            &p,
+            &c,
+            Some("model.layers.0.self_attn.k_norm.weight"),
+            None,
+            None,
+        );
+        let e = Weights::open_file(&p)
+            .unwrap()
+            .check(&c)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("model.safetensors")
+                && e.contains("missing tensor \"model.layers.0.self_attn.k_norm.weight\""),
+            "{e}"
+        );
+
+        write_model(&p, &c, None, Some("lm_head.weight"), None);
+        let e = Weights::open_file(&p)
+            .unwrap()
+            .check(&c)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unexpected tensor \"lm_head.weight\" (tie_word_embeddings is true)"),
+            "{e}"
+        );
+
+        write_model(
+            &p,
+            &c,
+            None,
+            None,
+            Some("model.layers.0.mlp.up_proj.weight"),
+        );
+        let e = Weights::open_file(&p)
+            .unwrap()
+            .check(&c)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tensor \"model.layers.0.mlp.up_proj.weight\" has shape [7, 4], config.json wants [6, 4]"), "{e}");
+
+        let untied = tiny_config(false);
+        write_model(&p, &c, None, None, None);
+        let e = Weights::open_file(&p)
+            .unwrap()
+            .check(&untied)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing tensor \"lm_head.weight\""), "{e}");
+    }
+}

@@ -21,9 +21,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use env_core::cb::profile::{Gender, Genres, MovieProfile, UserProfile, LOCATION_CAPACITY, OCCUPATIONS, TITLE_CAPACITY};
-use env_core::cb::{CbTables, RatingSvd, MAX_DIM};
 use env_core::MAX_ARMS;
+use env_core::cb::profile::{
+    Gender, Genres, LOCATION_CAPACITY, MovieProfile, OCCUPATIONS, TITLE_CAPACITY, UserProfile,
+};
+use env_core::cb::{CbTables, MAX_DIM, RatingSvd};
 
 /// How a missing (user, movie) rating enters the matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -182,7 +184,8 @@ pub fn load(dir: &Path, options: &MovieLensOptions) -> Result<MovieLens> {
 
 /// Reads a file and decodes it as Latin-1 (every byte is the code point of the same value).
 pub fn read_latin1(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| MovieLensError::Io { path: path.to_path_buf(), message: e.to_string() })?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| MovieLensError::Io { path: path.to_path_buf(), message: e.to_string() })?;
     Ok(latin1(&bytes))
 }
 
@@ -211,7 +214,11 @@ fn records<'t, const N: usize>(
             count += 1;
         }
         if count != N {
-            return Some(Err(line_error(file, i + 1, format!("expected {N} fields separated by \"::\", found {count}"))));
+            return Some(Err(line_error(
+                file,
+                i + 1,
+                format!("expected {N} fields separated by \"::\", found {count}"),
+            )));
         }
         Some(Ok((i + 1, fields)))
     })
@@ -241,7 +248,11 @@ pub fn parse_users(text: &str) -> Result<Vec<RawUser>> {
         }
         let zip = zip.trim();
         if zip.len() > LOCATION_CAPACITY {
-            return Err(line_error(F, line, format!("zip-code {zip:?} is longer than {LOCATION_CAPACITY} bytes")));
+            return Err(line_error(
+                F,
+                line,
+                format!("zip-code {zip:?} is longer than {LOCATION_CAPACITY} bytes"),
+            ));
         }
         out.push(RawUser { id, gender, age, occupation, zip: zip.to_string() });
     }
@@ -286,14 +297,22 @@ pub fn parse_ratings(text: &str) -> Result<Vec<RawRating>> {
 }
 
 /// Builds the tables from parsed files (steps 2-4 of the module docs).
-pub fn build(users: &[RawUser], movies: &[RawMovie], ratings: &[RawRating], options: &MovieLensOptions) -> Result<MovieLens> {
+pub fn build(
+    users: &[RawUser],
+    movies: &[RawMovie],
+    ratings: &[RawRating],
+    options: &MovieLensOptions,
+) -> Result<MovieLens> {
     let k = options.top_k;
     if k == 0 || k > MAX_ARMS {
         return Err(MovieLensError::Data(format!("top_k = {k} is out of range (expected 1 ..= {MAX_ARMS})")));
     }
     let max_dim = MAX_DIM.min(k);
     if options.dim == 0 || options.dim > max_dim {
-        return Err(MovieLensError::Data(format!("dim = {} is out of range (expected 1 ..= {max_dim})", options.dim)));
+        return Err(MovieLensError::Data(format!(
+            "dim = {} is out of range (expected 1 ..= {max_dim})",
+            options.dim
+        )));
     }
     let mut user_index = HashMap::new();
     for (i, u) in users.iter().enumerate() {
@@ -313,7 +332,11 @@ pub fn build(users: &[RawUser], movies: &[RawMovie], ratings: &[RawRating], opti
     let mut sums = vec![0.0f64; movies.len()];
     for r in ratings {
         let Some(&m) = movie_index.get(&r.movie) else {
-            return Err(line_error("ratings.dat", r.line, format!("MovieID {} is not in movies.dat", r.movie)));
+            return Err(line_error(
+                "ratings.dat",
+                r.line,
+                format!("MovieID {} is not in movies.dat", r.movie),
+            ));
         };
         if !user_index.contains_key(&r.user) {
             return Err(line_error("ratings.dat", r.line, format!("UserID {} is not in users.dat", r.user)));
@@ -323,7 +346,10 @@ pub fn build(users: &[RawUser], movies: &[RawMovie], ratings: &[RawRating], opti
     }
     let mut order: Vec<usize> = (0..movies.len()).filter(|&m| counts[m] > 0).collect();
     if order.len() < k {
-        return Err(MovieLensError::Data(format!("only {} movies have ratings; top_k = {k} needs more", order.len())));
+        return Err(MovieLensError::Data(format!(
+            "only {} movies have ratings; top_k = {k} needs more",
+            order.len()
+        )));
     }
     order.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(movies[a].id.cmp(&movies[b].id)));
     order.truncate(k);
@@ -357,7 +383,8 @@ pub fn build(users: &[RawUser], movies: &[RawMovie], ratings: &[RawRating], opti
             Imputation::Zero => 0.0,
         })
         .collect();
-    let kept: Vec<usize> = (0..users.len()).filter(|&u| rated[u] >= options.min_user_ratings.max(1)).collect();
+    let kept: Vec<usize> =
+        (0..users.len()).filter(|&u| rated[u] >= options.min_user_ratings.max(1)).collect();
     if kept.is_empty() {
         return Err(MovieLensError::Data(format!(
             "no user rated at least {} of the top {k} movies",

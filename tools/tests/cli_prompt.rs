@@ -54,3 +54,19 @@ fn bad_steps_are_named() {
     let out = greedy(&["prompt", "--env", "ttt", "--summary"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--summary"));
 }
+
+#[test]
+fn cb_prompt_shows_the_users_history_and_the_current_user() {
+    let args = ["prompt", "--env", "cb", "--agent", "linucb", "--movies", "4", "--steps", "3", "--seed", "2"];
+    let out = text(&args);
+    assert_eq!(out.matches("\nStep=").count(), 3, "{out}");
+    assert_eq!(out.matches("User=(age ").count(), 3, "{out}");
+    assert!(out.contains("Current user: age "), "{out}");
+    assert!(out.starts_with("<start_of_turn>user\n"), "{out}");
+    assert_eq!(out, text(&args), "deterministic");
+    let bad = greedy(&["prompt", "--env", "cb", "--steps", "50"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--steps"));
+    let bad = greedy(&["prompt", "--env", "cb", "--summary"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--summary"));
+}

@@ -10,7 +10,7 @@ use crate::eval::EnvKind;
 #[derive(Debug, Clone, Args)]
 #[command(after_help = PROMPT_EXAMPLES)]
 pub struct PromptArgs {
-    /// Environment (mab or ttt).
+    /// Environment (mab, cb or ttt).
     #[arg(long, value_enum, default_value = "mab")]
     pub env: EnvKind,
     /// MAB: reward distribution [default: gaussian].
@@ -37,6 +37,15 @@ pub struct PromptArgs {
     /// Exploration rate of eps-greedy and `eps:` [default: 0.1].
     #[arg(long, allow_negative_numbers = true)]
     pub epsilon: Option<f64>,
+    /// CB: number of movies (arms), 2..=32 [default: 10].
+    #[arg(long)]
+    pub movies: Option<usize>,
+    /// CB: number of users in the synthetic table [default: 100].
+    #[arg(long)]
+    pub users: Option<usize>,
+    /// CB: directory with MovieLens-1M users.dat, movies.dat, ratings.dat (else synthetic data).
+    #[arg(long, value_name = "DIR")]
+    pub movielens: Option<std::path::PathBuf>,
     /// TTT: opponent [default: random].
     #[arg(long, value_enum)]
     pub opponent: Option<OpponentKind>,
@@ -99,6 +108,9 @@ impl PromptArgs {
             labels: self.labels,
             agent: vec![self.agent.clone()],
             epsilon: self.epsilon,
+            movies: self.movies,
+            users: self.users,
+            movielens: self.movielens.clone(),
             opponent: self.opponent,
             mcts_budget: self.mcts_budget,
             noise_p: self.noise_p,
@@ -120,6 +132,9 @@ Examples:
 
   # The knowing-doing probe
   greedy prompt --arms 5 --agent greedy --steps 8 --knowing-doing
+
+  # A MovieLens-style contextual bandit after 5 LinUCB steps (synthetic tables)
+  greedy prompt --env cb --agent linucb --movies 5 --steps 5
 
   # Tic-tac-toe after two moves of a random agent against MCTS
   greedy prompt --env ttt --opponent mcts --steps 2";

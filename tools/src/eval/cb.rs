@@ -58,7 +58,7 @@ impl CbData {
     }
 }
 
-fn policy(spec: &AgentSpec) -> Result<Box<dyn ContextualPolicy + Send>> {
+pub(crate) fn policy(spec: &AgentSpec) -> Result<Box<dyn ContextualPolicy + Send>> {
     Ok(match spec.base {
         BaseAgent::LinUcb => Box::new(DefaultLinUcb::new(DEFAULT_ALPHA, false)?),
         BaseAgent::Random => Box::new(UniformRandom::new()),

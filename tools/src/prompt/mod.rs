@@ -1,6 +1,7 @@
 //! `greedy prompt`: plays a history with a baseline agent, then prints the exact context an LLM
 //! agent would read at that point (written by `env_core::prompt`).
 
+mod cb;
 mod mab;
 mod ttt;
 
@@ -48,6 +49,18 @@ pub fn render_prompt(args: &PromptArgs) -> Result<String> {
             }
             ttt::render(ttt, agent, &settings, args, output, chat)
         }
-        EnvSettings::Cb(_) => bail!("--env cb is not supported by greedy prompt yet (allowed: mab, ttt)"),
+        EnvSettings::Cb(cb) => {
+            for (flag, set) in [
+                ("--summary", args.summary),
+                ("--randomize", args.randomize),
+                ("--knowing-doing", args.knowing_doing),
+                ("--no-legal-moves", args.no_legal_moves),
+            ] {
+                if set {
+                    bail!("{flag} does not apply to --env cb");
+                }
+            }
+            cb::render(cb, agent, &settings, args, output, chat)
+        }
     }
 }

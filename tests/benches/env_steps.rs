@@ -8,6 +8,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use env_core::agents::{run_bandit_episode, BanditPolicy, Ucb};
 use env_core::Environment;
+use env_core::prompt::{write_mab_prompt, MabPromptSpec};
 use env_core::{MabConfig, MultiArmedBandit};
 use std::hint::black_box;
 
@@ -72,5 +73,34 @@ fn step_parts(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, mab_ucb_steps, step_parts);
+/// Prompt renders per second: the full chat-wrapped MAB context with chain-of-thought after 49
+/// steps (the longest a 50-step episode shows), into a reused fixed-capacity buffer.
+fn prompt_renders(c: &mut Criterion) {
+    let mut group = c.benchmark_group("prompt");
+    group.throughput(Throughput::Elements(1));
+    let config = MabConfig::default();
+    let mut env = MultiArmedBandit::new(config, 3).expect("valid config");
+    let (mut actions, mut rewards) = ([0usize; HORIZON], [0f64; HORIZON]);
+    run_bandit_episode(&mut env, &mut Ucb::paper(), 3, &mut actions, &mut rewards).expect("episode");
+    let spec = MabPromptSpec::new(&config);
+    let mut buf = heapless::String::<4096>::new();
+    group.bench_function("mab10_cot_chat_49_steps", |b| {
+        b.iter(|| {
+            buf.clear();
+            write_mab_prompt(&mut buf, &spec, env.labels(), &actions[..49], &rewards[..49]).expect("fits");
+            black_box(buf.len())
+        })
+    });
+    let summary = MabPromptSpec { summary: true, ..MabPromptSpec::new(&config) };
+    group.bench_function("mab10_cot_chat_49_steps_summary", |b| {
+        b.iter(|| {
+            buf.clear();
+            write_mab_prompt(&mut buf, &summary, env.labels(), &actions[..49], &rewards[..49]).expect("fits");
+            black_box(buf.len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, mab_ucb_steps, step_parts, prompt_renders);
 criterion_main!(benches);

@@ -60,11 +60,12 @@ impl BanditPolicy for Ucb {
             return Ok(untried);
         }
         // Same scan as `UcbRule::choose`: the first arm with the strictly highest value.
-        let mut best = 0;
-        for (a, &v) in self.values[..stats.arms()].iter().enumerate() {
-            if v > self.values[best] {
-                best = a;
-            }
+        let values = &self.values[..stats.arms()];
+        let (mut best, mut best_v) = (0, f64::NEG_INFINITY);
+        for (a, &v) in values.iter().enumerate() {
+            let better = v > best_v;
+            best = if better { a } else { best };
+            best_v = if better { v } else { best_v };
         }
         Ok(best)
     }

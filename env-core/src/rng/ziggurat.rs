@@ -14,7 +14,7 @@ pub(super) fn standard_normal(rng: &mut Rng) -> f64 {
         let bits = rng.next_u64();
         let i = (bits & 0xff) as usize;
         // Uniform in [-1, 1) from the upper 53 bits (independent of the layer index bits).
-        let u = ((bits >> 11) as f64 * (1.0 / (1u64 << 52) as f64)) - 1.0;
+        let u = ((bits >> 11) as i64 as f64 * (1.0 / (1u64 << 52) as f64)) - 1.0;
         let x = u * ZIG_X[i];
         if x.abs() < ZIG_X[i + 1] {
             return x;

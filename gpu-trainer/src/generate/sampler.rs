@@ -108,15 +108,13 @@ pub fn sample(logits: &[f32], cfg: &SamplerConfig, rng: &mut Rng) -> (u32, f32) 
 mod tests {
     use super::*;
 
-    fn cfg(t: f32, k: Option<usize>, p: Option<f32>) -> SamplerConfig {
-        SamplerConfig { temperature: t, top_k: k, top_p: p }
-    }
-
     #[test]
     fn ordered_key_is_monotone() {
+        let nan = ordered(f64::NAN);
         let xs = [-1e300, -3.5, -0.0, 0.0, 1e-9, 2.0, 1e300];
         for w in xs.windows(2) {
             assert!(ordered(w[0]) <= ordered(w[1]), "{w:?}");
+            assert!(nan < ordered(w[0]));
         }
     }
 }

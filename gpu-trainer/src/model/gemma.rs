@@ -27,7 +27,7 @@ use crate::runtime::Gpu;
 use crate::tensor::{DType, Tensor};
 use anyhow::{Context, Result, bail};
 
-/// The weight dtype on the GPU: `None` keeps each tensor as stored.
+/// The GPU dtype of a stored checkpoint dtype.
 fn gpu_dtype(stored: crate::model::DType) -> DType {
     match stored {
         crate::model::DType::F32 => DType::F32,
@@ -133,7 +133,7 @@ impl GemmaModel {
         if let Some((i, l)) = config.layers.iter().enumerate().find(|(_, l)| l.rope_factor != 1.0) {
             bail!("layer {i}: linear RoPE scaling (factor {}) is not supported", l.rope_factor);
         }
-        if config.head_dim > kv_cache::MAX_HEAD_DIM || config.head_dim % 2 != 0 {
+        if config.head_dim > kv_cache::MAX_HEAD_DIM || !config.head_dim.is_multiple_of(2) {
             bail!("head_dim {} unsupported (even, <= {})", config.head_dim, kv_cache::MAX_HEAD_DIM);
         }
         let shapes = expected_tensors(&config);
@@ -263,7 +263,7 @@ impl GemmaModel {
             *ws = Some(self.workspace(gpu, n.max(t0), r.max(r0))?);
         }
         let w = ws.as_ref().expect("allocated");
-        let (h, hd) = (c.hidden_size, c.head_dim);
+        let hd = c.head_dim;
         let eps = c.rms_norm_eps;
 
         // host-side inputs of this step (queued writes, before the submit)
@@ -348,7 +348,6 @@ impl GemmaModel {
             elementwise::softcap_forward(&mut b, &logits, cap)?;
         }
         b.submit()?;
-        let _ = h;
         Ok(logits.to_f32(gpu)?)
     }
 }

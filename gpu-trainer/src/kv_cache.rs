@@ -28,7 +28,10 @@ pub struct KvCache {
 impl KvCache {
     /// Bytes the cache of `seqs` x `max_len` tokens takes on the GPU.
     pub fn bytes_needed(config: &Config, seqs: usize, max_len: usize) -> u64 {
-        2 * config.num_layers as u64 * seqs as u64 * max_len as u64 * (config.num_kv_heads * config.head_dim * 4) as u64
+        2 * config.num_layers as u64
+            * seqs as u64
+            * max_len as u64
+            * (config.num_kv_heads * config.head_dim * 4) as u64
     }
 
     /// Allocate for `seqs` sequences of up to `max_len` tokens (prompt +
@@ -51,7 +54,11 @@ impl KvCache {
             )
         };
         if per_layer > gpu.max_binding() {
-            bail!("{}: over the device's largest storage binding ({} bytes); use fewer sequences per batch or fewer tokens", advice(), gpu.max_binding());
+            bail!(
+                "{}: over the device's largest storage binding ({} bytes); use fewer sequences per batch or fewer tokens",
+                advice(),
+                gpu.max_binding()
+            );
         }
         let shape = [seqs * max_len, config.num_kv_heads, config.head_dim];
         let mut k = Vec::with_capacity(config.num_layers);

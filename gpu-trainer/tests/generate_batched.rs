@@ -12,7 +12,12 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn prompts() -> Vec<Vec<u32>> {
-    vec![vec![2, 15, 237, 72, 22, 43, 210], vec![2, 75], vec![2, 104, 7, 162, 177, 95, 75, 213, 47, 63, 31, 218], vec![2, 9, 9, 9]]
+    vec![
+        vec![2, 15, 237, 72, 22, 43, 210],
+        vec![2, 75],
+        vec![2, 104, 7, 162, 177, 95, 75, 213, 47, 63, 31, 218],
+        vec![2, 9, 9, 9],
+    ]
 }
 
 fn batch_equals_alone(name: &str, opts: &GenerateOptions) {
@@ -44,7 +49,14 @@ fn greedy_batch_equals_alone() {
 
 #[test]
 fn sampled_batch_equals_alone() {
-    let opts = GenerateOptions { max_new_tokens: 8, temperature: 0.9, top_k: Some(40), top_p: Some(0.95), seed: 7, stop_ids: vec![1] };
+    let opts = GenerateOptions {
+        max_new_tokens: 8,
+        temperature: 0.9,
+        top_k: Some(40),
+        top_p: Some(0.95),
+        seed: 7,
+        stop_ids: vec![1],
+    };
     batch_equals_alone("gemma2_tiny_f32", &opts);
     let opts = GenerateOptions { temperature: 1.3, top_k: None, top_p: None, seed: 11, ..opts };
     batch_equals_alone("gemma2_tiny_bf16", &opts);
@@ -54,7 +66,13 @@ fn sampled_batch_equals_alone() {
 fn sampling_is_seeded() {
     let mut e = Engine::load(&fixture("gemma2_tiny_f32"), &LoadOptions::default()).unwrap();
     let ps = prompts();
-    let o = GenerateOptions { max_new_tokens: 10, temperature: 1.0, seed: 3, stop_ids: vec![1], ..Default::default() };
+    let o = GenerateOptions {
+        max_new_tokens: 10,
+        temperature: 1.0,
+        seed: 3,
+        stop_ids: vec![1],
+        ..Default::default()
+    };
     let a = e.generate(&ps, &o).unwrap();
     assert_eq!(a, e.generate(&ps, &o).unwrap(), "same seed, same output");
     let b = e.generate(&ps, &GenerateOptions { seed: 4, ..o.clone() }).unwrap();

@@ -23,7 +23,8 @@ fn fixture(name: &str) -> PathBuf {
 
 fn reference(name: &str) -> (Vec<u32>, Vec<f32>) {
     let dir = fixture(name);
-    let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
     let ids = meta["input_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
     let w = Weights::open_file(&dir.join("reference.safetensors")).unwrap();
     (ids, w.to_f32("logits").unwrap())
@@ -47,7 +48,10 @@ fn check(name: &str, want_dtype: DType) -> f32 {
     let err_hf = max_abs_diff(&logits, &hf);
     let cpu = CpuModel::load(&fixture(name)).unwrap().forward(&ids);
     let err_cpu = max_abs_diff(&logits, &cpu);
-    println!("{name} ({want_dtype:?} on {}): max |gpu - hf| = {err_hf:.3e}, max |gpu - cpu| = {err_cpu:.3e}", e.adapter_name());
+    println!(
+        "{name} ({want_dtype:?} on {}): max |gpu - hf| = {err_hf:.3e}, max |gpu - cpu| = {err_cpu:.3e}",
+        e.adapter_name()
+    );
     assert!(err_hf <= TOL, "{name}: GPU vs HF max abs error {err_hf} > {TOL}");
     assert!(err_cpu <= TOL, "{name}: GPU vs CPU max abs error {err_cpu} > {TOL}");
     // a second call reuses the workspace and the cache: same numbers
@@ -102,7 +106,8 @@ fn f16_conversion_is_close() {
 fn split_embedding_and_tied_head_match() {
     // one binding holds 32 KiB: the 256 x 64 f32 embedding (64 KiB), also the
     // tied LM head, is split into two row parts
-    let gpu = Gpu::with_options(GpuOptions { max_binding_override: Some(32 * 1024), ..Default::default() }).unwrap();
+    let gpu = Gpu::with_options(GpuOptions { max_binding_override: Some(32 * 1024), ..Default::default() })
+        .unwrap();
     let mut e = Engine::load_on(gpu, &fixture("gemma2_tiny_f32"), WeightDType::Auto).unwrap();
     assert!(e.model().embed_tokens.parts().len() > 1, "embedding should be split");
     let (ids, hf) = reference("gemma2_tiny_f32");

@@ -74,7 +74,8 @@ fn kv_store_attention_gather_match_cpu() {
     let mut b = gpu.batch();
     kv_cache::gather_rows(&mut b, &nt, &idx, &dst).unwrap();
     b.submit().unwrap();
-    let want: Vec<f32> = [5usize, 0, 2].iter().flat_map(|&r| new[r * krow..(r + 1) * krow].to_vec()).collect();
+    let want: Vec<f32> =
+        [5usize, 0, 2].iter().flat_map(|&r| new[r * krow..(r + 1) * krow].to_vec()).collect();
     assert_eq!(dst.to_f32(&gpu).unwrap(), want);
 }
 
@@ -83,8 +84,10 @@ fn kv_store_attention_gather_match_cpu() {
 fn decode_matches_full(name: &str) {
     let e = Engine::load(&fixture(name), &LoadOptions::default()).unwrap();
     let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture(name).join("reference.json")).unwrap()).unwrap();
-    let ids: Vec<u32> = meta["input_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+        serde_json::from_str(&std::fs::read_to_string(fixture(name).join("reference.json")).unwrap())
+            .unwrap();
+    let ids: Vec<u32> =
+        meta["input_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
     let t = ids.len();
     let (gpu, model) = (e.gpu(), e.model());
     let v = model.config.vocab_size;
@@ -92,7 +95,9 @@ fn decode_matches_full(name: &str) {
     let cache = KvCache::new(gpu, &model.config, 1, t).unwrap();
     let all: Vec<u32> = (0..t as u32).collect();
     let zeros = vec![0u32; t];
-    let full = model.forward(gpu, &mut ws, &cache, Step { ids: &ids, seqs: &zeros, pos: &all, out_rows: &all }).unwrap();
+    let full = model
+        .forward(gpu, &mut ws, &cache, Step { ids: &ids, seqs: &zeros, pos: &all, out_rows: &all })
+        .unwrap();
 
     let mut worst = 0.0f32;
     for k in [1usize, 5, 9] {
@@ -100,12 +105,22 @@ fn decode_matches_full(name: &str) {
         let cache = KvCache::new(gpu, &model.config, 2, t + 3).unwrap();
         let ones = vec![1u32; k];
         let pre = model
-            .forward(gpu, &mut ws, &cache, Step { ids: &ids[..k], seqs: &ones, pos: &all[..k], out_rows: &[k as u32 - 1] })
+            .forward(
+                gpu,
+                &mut ws,
+                &cache,
+                Step { ids: &ids[..k], seqs: &ones, pos: &all[..k], out_rows: &[k as u32 - 1] },
+            )
             .unwrap();
         worst = worst.max(max_abs_diff(&pre, &full[(k - 1) * v..k * v]));
         for i in k..t {
             let row = model
-                .forward(gpu, &mut ws, &cache, Step { ids: &ids[i..=i], seqs: &[1], pos: &[i as u32], out_rows: &[0] })
+                .forward(
+                    gpu,
+                    &mut ws,
+                    &cache,
+                    Step { ids: &ids[i..=i], seqs: &[1], pos: &[i as u32], out_rows: &[0] },
+                )
                 .unwrap();
             let err = max_abs_diff(&row, &full[i * v..(i + 1) * v]);
             assert!(err <= TOL, "{name}: prefill {k}, decode position {i}: error {err}");

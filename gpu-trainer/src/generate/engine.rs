@@ -46,8 +46,10 @@ impl Engine {
             WeightDType::F16 => Some(DType::F16),
             WeightDType::BF16 => Some(DType::BF16),
         };
-        let model = GemmaModel::load(&gpu, config, &weights, dtype).with_context(|| format!("loading {}", dir.display()))?;
-        let tokenizer = if dir.join("tokenizer.json").exists() { Some(GemmaTokenizer::from_dir(dir)?) } else { None };
+        let model = GemmaModel::load(&gpu, config, &weights, dtype)
+            .with_context(|| format!("loading {}", dir.display()))?;
+        let tokenizer =
+            if dir.join("tokenizer.json").exists() { Some(GemmaTokenizer::from_dir(dir)?) } else { None };
         Ok(Engine { gpu, model, tokenizer, ws: None, cache: None })
     }
 
@@ -124,7 +126,12 @@ impl Engine {
     /// `Rng::from_stream(opts.seed, streams[i])`, so its output does not
     /// depend on the other prompts of the batch (generating it alone with the
     /// same stream gives the same ids).
-    pub fn generate_streams(&mut self, prompts: &[Vec<u32>], streams: &[u64], opts: &GenerateOptions) -> Result<Vec<Generation>> {
+    pub fn generate_streams(
+        &mut self,
+        prompts: &[Vec<u32>],
+        streams: &[u64],
+        opts: &GenerateOptions,
+    ) -> Result<Vec<Generation>> {
         let b = prompts.len();
         if streams.len() != b {
             bail!("{b} prompts but {} RNG streams", streams.len());
@@ -138,8 +145,9 @@ impl Engine {
         if opts.top_p.is_some_and(|p| !(p > 0.0 && p <= 1.0)) {
             bail!("top_p {:?} must be in (0, 1]", opts.top_p);
         }
-        let mut gens: Vec<Generation> =
-            (0..b).map(|_| Generation { ids: Vec::new(), logprobs: Vec::new(), stop: StopReason::MaxTokens }).collect();
+        let mut gens: Vec<Generation> = (0..b)
+            .map(|_| Generation { ids: Vec::new(), logprobs: Vec::new(), stop: StopReason::MaxTokens })
+            .collect();
         if b == 0 || opts.max_new_tokens == 0 {
             return Ok(gens);
         }

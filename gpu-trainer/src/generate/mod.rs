@@ -44,7 +44,14 @@ pub struct GenerateOptions {
 
 impl Default for GenerateOptions {
     fn default() -> Self {
-        GenerateOptions { max_new_tokens: 64, temperature: 0.0, top_k: None, top_p: None, seed: 0, stop_ids: Vec::new() }
+        GenerateOptions {
+            max_new_tokens: 64,
+            temperature: 0.0,
+            top_k: None,
+            top_p: None,
+            seed: 0,
+            stop_ids: Vec::new(),
+        }
     }
 }
 

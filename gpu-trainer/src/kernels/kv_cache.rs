@@ -25,14 +25,23 @@ pub const MAX_HEAD_DIM: usize = 512;
 fn check_cache(cache: &Tensor, max_len: usize) -> Result<usize, GpuError> {
     cache.expect_dtype(DType::F32)?;
     if max_len == 0 || !cache.rows().is_multiple_of(max_len) {
-        return Err(shape_err(NAME, format!("cache {:?} {:?} is not [seqs * {max_len}, ..]", cache.name, cache.shape)));
+        return Err(shape_err(
+            NAME,
+            format!("cache {:?} {:?} is not [seqs * {max_len}, ..]", cache.name, cache.shape),
+        ));
     }
     Ok(cache.rows() / max_len)
 }
 
 /// cache[tok[i].s * max_len + tok[i].p, :] = new[i, :]; `new` f32 [n, kv_heads, hd].
 /// The caller guarantees s < seqs and p < max_len (the shader does not check).
-pub fn store(b: &mut Batch<'_>, new: &Tensor, tok: &Tensor, cache: &Tensor, max_len: usize) -> Result<(), GpuError> {
+pub fn store(
+    b: &mut Batch<'_>,
+    new: &Tensor,
+    tok: &Tensor,
+    cache: &Tensor,
+    max_len: usize,
+) -> Result<(), GpuError> {
     new.expect_dtype(DType::F32)?;
     tok.expect_dtype(DType::U32)?;
     check_cache(cache, max_len)?;
@@ -43,7 +52,12 @@ pub fn store(b: &mut Batch<'_>, new: &Tensor, tok: &Tensor, cache: &Tensor, max_
     let kernel = gpu.registry.kernel(gpu, NAME, "kv_store", DType::F32)?;
     let p = Params::default().u(0, n).u(1, max_len).u(3, 1).u(4, row);
     let groups = grid256(b, n * row);
-    b.dispatch(kernel, p.bytes(), &[(1, new.buffer(NAME)?), (2, tok.buffer(NAME)?), (3, cache.buffer(NAME)?)], groups);
+    b.dispatch(
+        kernel,
+        p.bytes(),
+        &[(1, new.buffer(NAME)?), (2, tok.buffer(NAME)?), (3, cache.buffer(NAME)?)],
+        groups,
+    );
     Ok(())
 }
 
@@ -68,10 +82,16 @@ pub fn attention(
     check_cache(v, max_len)?;
     let (h, kvh, hd) = (p.heads, p.kv_heads, p.head_dim);
     if kvh == 0 || h % kvh != 0 || hd == 0 || hd > MAX_HEAD_DIM {
-        return Err(shape_err(NAME, format!("heads {h}, kv_heads {kvh}, head_dim {hd} (max {MAX_HEAD_DIM}) unsupported")));
+        return Err(shape_err(
+            NAME,
+            format!("heads {h}, kv_heads {kvh}, head_dim {hd} (max {MAX_HEAD_DIM}) unsupported"),
+        ));
     }
     if k.row_len() != kvh * hd || v.row_len() != kvh * hd {
-        return Err(shape_err(NAME, format!("cache rows are {} long, kv_heads * head_dim = {}", k.row_len(), kvh * hd)));
+        return Err(shape_err(
+            NAME,
+            format!("cache rows are {} long, kv_heads * head_dim = {}", k.row_len(), kvh * hd),
+        ));
     }
     let n = tok.numel() / 2;
     expect_numel(NAME, q, n * h * hd)?;
@@ -115,7 +135,13 @@ pub fn gather_rows(b: &mut Batch<'_>, src: &Tensor, idx: &Tensor, dst: &Tensor) 
     idx.expect_dtype(DType::U32)?;
     let d = dst.row_len();
     if src.row_len() != d {
-        return Err(shape_err(NAME, format!("gather {:?} {:?} into {:?} {:?}: row lengths differ", src.name, src.shape, dst.name, dst.shape)));
+        return Err(shape_err(
+            NAME,
+            format!(
+                "gather {:?} {:?} into {:?} {:?}: row lengths differ",
+                src.name, src.shape, dst.name, dst.shape
+            ),
+        ));
     }
     let r = idx.numel();
     expect_numel(NAME, dst, r * d)?;
@@ -123,6 +149,11 @@ pub fn gather_rows(b: &mut Batch<'_>, src: &Tensor, idx: &Tensor, dst: &Tensor) 
     let kernel = gpu.registry.kernel(gpu, NAME, "gather_rows", DType::F32)?;
     let p = Params::default().u(0, r).u(4, d);
     let groups = grid256(b, r * d);
-    b.dispatch(kernel, p.bytes(), &[(1, src.buffer(NAME)?), (2, idx.buffer(NAME)?), (3, dst.buffer(NAME)?)], groups);
+    b.dispatch(
+        kernel,
+        p.bytes(),
+        &[(1, src.buffer(NAME)?), (2, idx.buffer(NAME)?), (3, dst.buffer(NAME)?)],
+        groups,
+    );
     Ok(())
 }

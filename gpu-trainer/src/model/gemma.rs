@@ -138,7 +138,11 @@ impl GemmaModel {
         }
         let shapes = expected_tensors(&config);
         let up = |name: &str| -> Result<Tensor> {
-            let shape = &shapes.iter().find(|(n, _)| n == name).with_context(|| format!("unexpected tensor {name}"))?.1;
+            let shape = &shapes
+                .iter()
+                .find(|(n, _)| n == name)
+                .with_context(|| format!("unexpected tensor {name}"))?
+                .1;
             let t = w.tensor(name)?;
             let stored = gpu_dtype(t.dtype);
             let target = dtype.unwrap_or(stored);
@@ -205,7 +209,9 @@ impl GemmaModel {
         let (n, r) = (tokens.max(1), out_rows.max(1));
         let (h, hd, f, v) = (c.hidden_size, c.head_dim, c.intermediate_size, c.vocab_size);
         let (qd, kd) = (c.num_heads * hd, c.num_kv_heads * hd);
-        let f32t = |name: &str, shape: &[usize]| Tensor::zeros(gpu, name, shape, DType::F32).with_context(|| format!("workspace for {n} tokens"));
+        let f32t = |name: &str, shape: &[usize]| {
+            Tensor::zeros(gpu, name, shape, DType::F32).with_context(|| format!("workspace for {n} tokens"))
+        };
         let u32t = |name: &str, shape: &[usize]| Tensor::zeros(gpu, name, shape, DType::U32);
         Ok(Workspace {
             tokens: n,
@@ -235,7 +241,13 @@ impl GemmaModel {
     /// Run one step: every token's k/v goes into `cache` at (seq, pos), and
     /// the logits of `step.out_rows` come back, [out_rows, vocab] row-major.
     /// `ws` grows when the step is larger than it.
-    pub fn forward(&self, gpu: &Gpu, ws: &mut Option<Workspace>, cache: &KvCache, step: Step<'_>) -> Result<Vec<f32>> {
+    pub fn forward(
+        &self,
+        gpu: &Gpu,
+        ws: &mut Option<Workspace>,
+        cache: &KvCache,
+        step: Step<'_>,
+    ) -> Result<Vec<f32>> {
         let c = &self.config;
         let n = step.ids.len();
         let r = step.out_rows.len();
@@ -251,7 +263,11 @@ impl GemmaModel {
                 bail!("token id {id} is not below vocab_size {}", c.vocab_size);
             }
             if s >= cache.seqs || p >= cache.max_len {
-                bail!("token {i} at (sequence {s}, position {p}) is outside the KV cache ({} x {})", cache.seqs, cache.max_len);
+                bail!(
+                    "token {i} at (sequence {s}, position {p}) is outside the KV cache ({} x {})",
+                    cache.seqs,
+                    cache.max_len
+                );
             }
         }
         if let Some(&bad) = step.out_rows.iter().find(|&&o| o as usize >= n) {

@@ -104,16 +104,16 @@ fn generate_greedy_is_deterministic_and_starts_with_the_argmax() {
     let b = ok_stdout(&args);
     assert_eq!(a, b, "greedy generation must be deterministic");
     let v: Value = serde_json::from_str(&a).unwrap();
-    let gen: Vec<u32> = v["ids"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect();
+    let generated: Vec<u32> = v["ids"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect();
     let lp = v["logprobs"].as_array().unwrap();
-    assert!(!gen.is_empty() && gen.len() <= 12);
-    assert_eq!(lp.len(), gen.len());
+    assert!(!generated.is_empty() && generated.len() <= 12);
+    assert_eq!(lp.len(), generated.len());
     assert!(lp.iter().all(|x| x.as_f64().unwrap() <= 1e-6), "log-probabilities are <= 0");
 
     let logits: Value = serde_json::from_str(&ok_stdout(&["logits", "--model", m, "--ids", &prompt, "--json"])).unwrap();
     let last = rows(&logits["logits"]).pop().unwrap();
     let argmax = (0..last.len()).fold(0, |b, j| if last[j] > last[b] { j } else { b });
-    assert_eq!(gen[0] as usize, argmax, "the first greedy token is the argmax of the last logits row");
+    assert_eq!(generated[0] as usize, argmax, "the first greedy token is the argmax of the last logits row");
 
     // sampling is reproducible given the seed
     let s = ["generate", "--model", m, "--ids", &prompt, "--max-new-tokens", "8", "--temperature", "1", "--top-k", "20", "--seed", "7", "--json"];

@@ -115,7 +115,7 @@ pub fn run_llm_mab(
         let mut prompts = Vec::with_capacity(running.len());
         let mut shown = Vec::with_capacity(running.len());
         for r in &running {
-            let mut spec = base_spec.clone();
+            let mut spec = base_spec;
             if llm.randomize {
                 spec.permutation = Some(LabelPermutation::for_step(k, r.seeds.episode, t as u64)?);
             }

@@ -8,10 +8,15 @@
 //!   parts past one storage binding).
 //! - [`kernels`]: one module per shaders/<name>.wgsl, forward now, backward beside it.
 //! - [`cpu`]: the f32 reference (ops, and the full model forward in [`cpu::model`]).
-//! - [`model`]: loading HuggingFace checkpoints: config.json, safetensors, tokenizer.json.
+//! - [`model`]: loading HuggingFace checkpoints: config.json, safetensors, tokenizer.json;
+//!   [`model::gemma`]: the GPU model (one ragged-batch forward, one submit).
+//! - [`kv_cache`]: per-layer K/V for a batch of sequences of different lengths.
+//! - [`generate`]: [`generate::Engine`]: logits, batched generation, CPU sampling.
 
 pub mod cpu;
+pub mod generate;
 pub mod kernels;
+pub mod kv_cache;
 pub mod model;
 pub mod runtime;
 pub mod tensor;

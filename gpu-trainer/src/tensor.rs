@@ -88,6 +88,33 @@ impl Tensor {
         }
     }
 
+    /// A view of the first `rows` rows, sharing the buffer (no copy, no
+    /// allocation): kernels size their work from the shape, so one buffer
+    /// preallocated for the largest step serves every smaller one. Only for
+    /// unsplit tensors.
+    pub fn rows_view(&self, rows: usize) -> Result<Tensor, GpuError> {
+        match self.parts.as_slice() {
+            [p] if rows <= p.rows => {
+                let mut shape = self.shape.clone();
+                if shape.is_empty() {
+                    shape.push(rows);
+                } else {
+                    shape[0] = rows;
+                }
+                Ok(Tensor {
+                    name: self.name.clone(),
+                    shape,
+                    dtype: self.dtype,
+                    parts: vec![TensorPart { buffer: p.buffer.clone(), row_start: 0, rows }],
+                })
+            }
+            _ => Err(GpuError::Shape {
+                kernel: "rows_view",
+                message: format!("tensor {:?} {:?} ({} parts) has no {rows}-row view", self.name, self.shape, self.parts.len()),
+            }),
+        }
+    }
+
     /// Error unless the dtype is `want`.
     pub fn expect_dtype(&self, want: DType) -> Result<(), GpuError> {
         if self.dtype != want {

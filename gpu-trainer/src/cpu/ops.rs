@@ -201,6 +201,23 @@ pub fn add(a: &[f32], b: &[f32]) -> Vec<f32> {
     a.iter().zip(b).map(|(&x, &y)| x + y).collect()
 }
 
+/// Reference of the batched KV-cache attention (kernels::kv_cache): token i
+/// (sequence `tok[i].0`, position `tok[i].1`) attends to rows
+/// `s * max_len + j`, j in 0..=p, of the caches k/v [seqs * max_len, kv_heads,
+/// head_dim] (window applied as in [`attention`]); q [n, heads, head_dim].
+pub fn kv_attention(q: &[f32], k: &[f32], v: &[f32], tok: &[(u32, u32)], max_len: usize, p: &AttnParams) -> Vec<f32> {
+    let qrow = p.heads * p.head_dim;
+    let krow = p.kv_heads * p.head_dim;
+    let mut out = Vec::with_capacity(tok.len() * qrow);
+    for (i, &(s, pos)) in tok.iter().enumerate() {
+        let a = s as usize * max_len * krow;
+        let b = a + (pos as usize + 1) * krow;
+        let k_pos: Vec<u32> = (0..=pos).collect();
+        out.extend(attention(&q[i * qrow..(i + 1) * qrow], &k[a..b], &v[a..b], &[pos], &k_pos, p));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

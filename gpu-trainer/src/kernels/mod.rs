@@ -9,6 +9,7 @@
 pub mod attention;
 pub mod elementwise;
 pub mod embedding;
+pub mod kv_cache;
 pub mod matmul;
 pub mod rmsnorm;
 pub mod rope;

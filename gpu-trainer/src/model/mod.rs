@@ -6,6 +6,7 @@
 //! field or tensor: `config.json: field "num_key_value_heads" ...`.
 
 pub mod config;
+pub mod gemma;
 pub mod tokenizer;
 pub mod weights;
 

@@ -19,6 +19,7 @@ pub const SHADER_FILES: &[(&str, &str)] = &[
     ("rope", include_str!("../../../shaders/rope.wgsl")),
     ("attention", include_str!("../../../shaders/attention.wgsl")),
     ("elementwise", include_str!("../../../shaders/elementwise.wgsl")),
+    ("kv_cache", include_str!("../../../shaders/kv_cache.wgsl")),
 ];
 
 /// A compiled pipeline and the layout of its bind group 0.

@@ -1,0 +1,385 @@
+//! The Gemma2 / Gemma3-text model on the GPU (SPEC section 9), built from the
+//! project's kernels; tensor paths mirror the HuggingFace names, each with its
+//! shape. The CPU twin is [`crate::cpu::model::CpuModel`].
+//!
+//! One forward runs a ragged batch of tokens (each with its sequence and
+//! position, see [`crate::kv_cache`]) through every layer, writing their keys
+//! and values into the KV cache, and returns the logits of the requested rows
+//! only. The whole forward is recorded into ONE [`crate::Batch`] (one submit,
+//! one readback). Activations live in a [`Workspace`] preallocated for the
+//! largest step seen and reused (views of its first rows), so decode steps
+//! allocate nothing on the GPU but the readback staging buffer.
+//!
+//! Per layer: h = RMSNorm_in(x); q, k, v = h Wq^T, h Wk^T, h Wv^T; (Gemma3:
+//! per-head q_norm / k_norm); RoPE with the layer's theta (cos/sin from the
+//! host, the CPU reference's f32 math); k, v into the cache; attention with
+//! scale query_pre_attn_scalar^-0.5, softcap, causal + the window on local
+//! layers only, GQA; o Wo^T; x += RMSNorm_post_attn(o); h = RMSNorm_pre_ffw(x);
+//! x += RMSNorm_post_ffw(down(gelu_tanh(gate(h)) * up(h))). Then the final
+//! RMSNorm, the tied (or separate) head and the final softcap.
+
+use crate::cpu::ops::AttnParams;
+use crate::kernels::{elementwise, embedding, kv_cache, matmul, rmsnorm, rope};
+use crate::kv_cache::KvCache;
+use crate::model::weights::expected_tensors;
+use crate::model::{Config, Weights};
+use crate::runtime::Gpu;
+use crate::tensor::{DType, Tensor};
+use anyhow::{Context, Result, bail};
+
+/// The GPU dtype of a stored checkpoint dtype.
+fn gpu_dtype(stored: crate::model::DType) -> DType {
+    match stored {
+        crate::model::DType::F32 => DType::F32,
+        crate::model::DType::F16 => DType::F16,
+        crate::model::DType::BF16 => DType::BF16,
+    }
+}
+
+/// One decoder layer's weights on the GPU (H = hidden, D = head_dim,
+/// NH / NKV = query / kv heads, F = intermediate size; projections [out, in]).
+#[derive(Debug)]
+pub struct GemmaLayer {
+    /// [H]
+    pub input_layernorm: Tensor,
+    /// [NH * D, H]
+    pub q_proj: Tensor,
+    /// [NKV * D, H]
+    pub k_proj: Tensor,
+    /// [NKV * D, H]
+    pub v_proj: Tensor,
+    /// [H, NH * D]
+    pub o_proj: Tensor,
+    /// [D] (Gemma3)
+    pub q_norm: Option<Tensor>,
+    /// [D] (Gemma3)
+    pub k_norm: Option<Tensor>,
+    /// [H]
+    pub post_attention_layernorm: Tensor,
+    /// [H]
+    pub pre_feedforward_layernorm: Tensor,
+    /// [F, H]
+    pub gate_proj: Tensor,
+    /// [F, H]
+    pub up_proj: Tensor,
+    /// [H, F]
+    pub down_proj: Tensor,
+    /// [H]
+    pub post_feedforward_layernorm: Tensor,
+}
+
+/// The model on the GPU.
+#[derive(Debug)]
+pub struct GemmaModel {
+    pub config: Config,
+    /// model.embed_tokens.weight [V, H] (also the tied LM head; split into row
+    /// parts when one binding cannot hold it)
+    pub embed_tokens: Tensor,
+    pub layers: Vec<GemmaLayer>,
+    /// model.norm.weight [H]
+    pub norm: Tensor,
+    /// lm_head.weight [V, H] when not tied
+    pub lm_head: Option<Tensor>,
+    /// distinct RoPE thetas, and each layer's index into them
+    thetas: Vec<f32>,
+    layer_theta: Vec<usize>,
+}
+
+/// Activation buffers for up to `tokens` tokens per step and `out_rows`
+/// logits rows; each step uses views of their first rows.
+#[derive(Debug)]
+pub struct Workspace {
+    pub tokens: usize,
+    pub out_rows: usize,
+    ids: Tensor,
+    tok: Tensor,
+    rope: Vec<Tensor>,
+    x: Tensor,
+    hn: Tensor,
+    qa: Option<Tensor>,
+    ka: Option<Tensor>,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    att: Tensor,
+    o: Tensor,
+    gate: Tensor,
+    up: Tensor,
+    mlp: Tensor,
+    out_idx: Tensor,
+    xs: Tensor,
+    xn: Tensor,
+    logits: Tensor,
+}
+
+/// One forward step: a ragged batch of tokens.
+#[derive(Clone, Copy, Debug)]
+pub struct Step<'a> {
+    /// token ids [n]
+    pub ids: &'a [u32],
+    /// sequence (cache slot) of each token [n]
+    pub seqs: &'a [u32],
+    /// position of each token in its sequence [n]
+    pub pos: &'a [u32],
+    /// indices into `ids` of the rows whose logits are returned
+    pub out_rows: &'a [u32],
+}
+
+impl GemmaModel {
+    /// Upload the checkpoint's weights once. `dtype` None keeps them as
+    /// stored (bf16 stays bf16, decoded in the shaders); Some converts.
+    pub fn load(gpu: &Gpu, config: Config, w: &Weights, dtype: Option<DType>) -> Result<GemmaModel> {
+        w.check(&config)?;
+        if let Some((i, l)) = config.layers.iter().enumerate().find(|(_, l)| l.rope_factor != 1.0) {
+            bail!("layer {i}: linear RoPE scaling (factor {}) is not supported", l.rope_factor);
+        }
+        if config.head_dim > kv_cache::MAX_HEAD_DIM || !config.head_dim.is_multiple_of(2) {
+            bail!("head_dim {} unsupported (even, <= {})", config.head_dim, kv_cache::MAX_HEAD_DIM);
+        }
+        let shapes = expected_tensors(&config);
+        let up = |name: &str| -> Result<Tensor> {
+            let shape = &shapes
+                .iter()
+                .find(|(n, _)| n == name)
+                .with_context(|| format!("unexpected tensor {name}"))?
+                .1;
+            let t = w.tensor(name)?;
+            let stored = gpu_dtype(t.dtype);
+            let target = dtype.unwrap_or(stored);
+            let r = if target == stored {
+                Tensor::from_bytes(gpu, name, shape, stored, t.bytes)
+            } else {
+                Tensor::from_f32(gpu, name, shape, target, &t.to_f32())
+            };
+            r.with_context(|| format!("uploading {name}"))
+        };
+        let mut layers = Vec::with_capacity(config.num_layers);
+        for i in 0..config.num_layers {
+            let p = format!("model.layers.{i}");
+            let opt = |n: &str| -> Result<Option<Tensor>> {
+                if config.qk_norm { up(&format!("{p}.self_attn.{n}.weight")).map(Some) } else { Ok(None) }
+            };
+            layers.push(GemmaLayer {
+                input_layernorm: up(&format!("{p}.input_layernorm.weight"))?,
+                q_proj: up(&format!("{p}.self_attn.q_proj.weight"))?,
+                k_proj: up(&format!("{p}.self_attn.k_proj.weight"))?,
+                v_proj: up(&format!("{p}.self_attn.v_proj.weight"))?,
+                o_proj: up(&format!("{p}.self_attn.o_proj.weight"))?,
+                q_norm: opt("q_norm")?,
+                k_norm: opt("k_norm")?,
+                post_attention_layernorm: up(&format!("{p}.post_attention_layernorm.weight"))?,
+                pre_feedforward_layernorm: up(&format!("{p}.pre_feedforward_layernorm.weight"))?,
+                gate_proj: up(&format!("{p}.mlp.gate_proj.weight"))?,
+                up_proj: up(&format!("{p}.mlp.up_proj.weight"))?,
+                down_proj: up(&format!("{p}.mlp.down_proj.weight"))?,
+                post_feedforward_layernorm: up(&format!("{p}.post_feedforward_layernorm.weight"))?,
+            });
+        }
+        let mut thetas: Vec<f32> = Vec::new();
+        let mut layer_theta = Vec::new();
+        for l in &config.layers {
+            let i = match thetas.iter().position(|&t| t == l.rope_theta) {
+                Some(i) => i,
+                None => {
+                    thetas.push(l.rope_theta);
+                    thetas.len() - 1
+                }
+            };
+            layer_theta.push(i);
+        }
+        Ok(GemmaModel {
+            embed_tokens: up("model.embed_tokens.weight")?,
+            norm: up("model.norm.weight")?,
+            lm_head: if config.tie_word_embeddings { None } else { Some(up("lm_head.weight")?) },
+            layers,
+            thetas,
+            layer_theta,
+            config,
+        })
+    }
+
+    /// The dtype the weights have on the GPU.
+    pub fn weight_dtype(&self) -> DType {
+        self.embed_tokens.dtype
+    }
+
+    /// Allocate activations for steps of up to `tokens` tokens and `out_rows` logits rows.
+    pub fn workspace(&self, gpu: &Gpu, tokens: usize, out_rows: usize) -> Result<Workspace> {
+        let c = &self.config;
+        let (n, r) = (tokens.max(1), out_rows.max(1));
+        let (h, hd, f, v) = (c.hidden_size, c.head_dim, c.intermediate_size, c.vocab_size);
+        let (qd, kd) = (c.num_heads * hd, c.num_kv_heads * hd);
+        let f32t = |name: &str, shape: &[usize]| {
+            Tensor::zeros(gpu, name, shape, DType::F32).with_context(|| format!("workspace for {n} tokens"))
+        };
+        let u32t = |name: &str, shape: &[usize]| Tensor::zeros(gpu, name, shape, DType::U32);
+        Ok(Workspace {
+            tokens: n,
+            out_rows: r,
+            ids: u32t("ids", &[n])?,
+            tok: u32t("tok", &[n, 2])?,
+            rope: self.thetas.iter().map(|_| f32t("rope cos/sin", &[n, hd / 2, 2])).collect::<Result<_>>()?,
+            x: f32t("x", &[n, h])?,
+            hn: f32t("hn", &[n, h])?,
+            qa: if c.qk_norm { Some(f32t("q_raw", &[n, qd])?) } else { None },
+            ka: if c.qk_norm { Some(f32t("k_raw", &[n, kd])?) } else { None },
+            q: f32t("q", &[n, qd])?,
+            k: f32t("k", &[n, kd])?,
+            v: f32t("v", &[n, kd])?,
+            att: f32t("att", &[n, qd])?,
+            o: f32t("o", &[n, h])?,
+            gate: f32t("gate", &[n, f])?,
+            up: f32t("up", &[n, f])?,
+            mlp: f32t("mlp", &[n, f])?,
+            out_idx: u32t("out rows", &[r])?,
+            xs: f32t("x out rows", &[r, h])?,
+            xn: f32t("x out rows normed", &[r, h])?,
+            logits: f32t("logits", &[r, v])?,
+        })
+    }
+
+    /// Run one step: every token's k/v goes into `cache` at (seq, pos), and
+    /// the logits of `step.out_rows` come back, [out_rows, vocab] row-major.
+    /// `ws` grows when the step is larger than it.
+    pub fn forward(
+        &self,
+        gpu: &Gpu,
+        ws: &mut Option<Workspace>,
+        cache: &KvCache,
+        step: Step<'_>,
+    ) -> Result<Vec<f32>> {
+        let c = &self.config;
+        let n = step.ids.len();
+        let r = step.out_rows.len();
+        if n == 0 {
+            bail!("forward of zero tokens");
+        }
+        if step.seqs.len() != n || step.pos.len() != n {
+            bail!("step: {n} ids but {} seqs and {} positions", step.seqs.len(), step.pos.len());
+        }
+        for i in 0..n {
+            let (id, s, p) = (step.ids[i], step.seqs[i] as usize, step.pos[i] as usize);
+            if id as usize >= c.vocab_size {
+                bail!("token id {id} is not below vocab_size {}", c.vocab_size);
+            }
+            if s >= cache.seqs || p >= cache.max_len {
+                bail!(
+                    "token {i} at (sequence {s}, position {p}) is outside the KV cache ({} x {})",
+                    cache.seqs,
+                    cache.max_len
+                );
+            }
+        }
+        if let Some(&bad) = step.out_rows.iter().find(|&&o| o as usize >= n) {
+            bail!("output row {bad} of a {n}-token step");
+        }
+        if ws.as_ref().is_none_or(|w| w.tokens < n || w.out_rows < r) {
+            let (t0, r0) = ws.as_ref().map_or((0, 0), |w| (w.tokens, w.out_rows));
+            *ws = None; // free before allocating the larger one
+            *ws = Some(self.workspace(gpu, n.max(t0), r.max(r0))?);
+        }
+        let w = ws.as_ref().expect("allocated");
+        let hd = c.head_dim;
+        let eps = c.rms_norm_eps;
+
+        // host-side inputs of this step (queued writes, before the submit)
+        let ids = w.ids.rows_view(n)?;
+        ids.write_bytes(gpu, bytemuck::cast_slice(step.ids));
+        let tok = w.tok.rows_view(n)?;
+        let tv: Vec<u32> = (0..n).flat_map(|i| [step.seqs[i], step.pos[i]]).collect();
+        tok.write_bytes(gpu, bytemuck::cast_slice(&tv));
+        let mut ropes = Vec::with_capacity(self.thetas.len());
+        for (t, &theta) in w.rope.iter().zip(&self.thetas) {
+            let view = t.rows_view(n)?;
+            view.write_bytes(gpu, bytemuck::cast_slice(&rope_cos_sin(step.pos, hd, theta)));
+            ropes.push(rope::RopeTable { table: view, tokens: n, head_dim: hd });
+        }
+        let out_idx = w.out_idx.rows_view(r)?;
+        out_idx.write_bytes(gpu, bytemuck::cast_slice(step.out_rows));
+
+        let x = w.x.rows_view(n)?;
+        let hn = w.hn.rows_view(n)?;
+        let q = w.q.rows_view(n)?;
+        let k = w.k.rows_view(n)?;
+        let v = w.v.rows_view(n)?;
+        let qa = w.qa.as_ref().map(|t| t.rows_view(n)).transpose()?;
+        let ka = w.ka.as_ref().map(|t| t.rows_view(n)).transpose()?;
+        let att = w.att.rows_view(n)?;
+        let o = w.o.rows_view(n)?;
+        let gate = w.gate.rows_view(n)?;
+        let up = w.up.rows_view(n)?;
+        let mlp = w.mlp.rows_view(n)?;
+        let xs = w.xs.rows_view(r)?;
+        let xn = w.xn.rows_view(r)?;
+        let logits = w.logits.rows_view(r)?;
+
+        let mut b = gpu.batch();
+        embedding::forward(&mut b, &ids, &self.embed_tokens, &x, c.embed_scale())?;
+        for (li, (lw, lc)) in self.layers.iter().zip(&c.layers).enumerate() {
+            // attention block
+            rmsnorm::forward(&mut b, &x, &lw.input_layernorm, &hn, eps)?;
+            match (&lw.q_norm, &lw.k_norm, &qa, &ka) {
+                (Some(qn), Some(kn), Some(qa), Some(ka)) => {
+                    matmul::forward(&mut b, &hn, &lw.q_proj, qa)?;
+                    matmul::forward(&mut b, &hn, &lw.k_proj, ka)?;
+                    rmsnorm::forward(&mut b, qa, qn, &q, eps)?;
+                    rmsnorm::forward(&mut b, ka, kn, &k, eps)?;
+                }
+                _ => {
+                    matmul::forward(&mut b, &hn, &lw.q_proj, &q)?;
+                    matmul::forward(&mut b, &hn, &lw.k_proj, &k)?;
+                }
+            }
+            matmul::forward(&mut b, &hn, &lw.v_proj, &v)?;
+            let table = &ropes[self.layer_theta[li]];
+            rope::forward(&mut b, &q, table, c.num_heads)?;
+            rope::forward(&mut b, &k, table, c.num_kv_heads)?;
+            kv_cache::store(&mut b, &k, &tok, &cache.k[li], cache.max_len)?;
+            kv_cache::store(&mut b, &v, &tok, &cache.v[li], cache.max_len)?;
+            let p = AttnParams {
+                heads: c.num_heads,
+                kv_heads: c.num_kv_heads,
+                head_dim: hd,
+                scale: c.attn_scale(),
+                softcap: c.attn_softcap,
+                window: lc.window,
+            };
+            kv_cache::attention(&mut b, &q, &tok, &cache.k[li], &cache.v[li], cache.max_len, &att, &p)?;
+            matmul::forward(&mut b, &att, &lw.o_proj, &o)?;
+            rmsnorm::residual_forward(&mut b, &o, &lw.post_attention_layernorm, &x, eps)?;
+
+            // feed-forward block
+            rmsnorm::forward(&mut b, &x, &lw.pre_feedforward_layernorm, &hn, eps)?;
+            matmul::forward(&mut b, &hn, &lw.gate_proj, &gate)?;
+            matmul::forward(&mut b, &hn, &lw.up_proj, &up)?;
+            elementwise::geglu_forward(&mut b, &gate, &up, &mlp)?;
+            matmul::forward(&mut b, &mlp, &lw.down_proj, &o)?;
+            rmsnorm::residual_forward(&mut b, &o, &lw.post_feedforward_layernorm, &x, eps)?;
+        }
+        // head over the wanted rows only
+        kv_cache::gather_rows(&mut b, &x, &out_idx, &xs)?;
+        rmsnorm::forward(&mut b, &xs, &self.norm, &xn, eps)?;
+        matmul::forward(&mut b, &xn, self.lm_head.as_ref().unwrap_or(&self.embed_tokens), &logits)?;
+        if let Some(cap) = c.final_softcap {
+            elementwise::softcap_forward(&mut b, &logits, cap)?;
+        }
+        b.submit()?;
+        Ok(logits.to_f32(gpu)?)
+    }
+}
+
+/// cos/sin [tokens, head_dim/2, 2] of the positions, with exactly the CPU
+/// reference's f32 math (`rope::RopeTable::new`).
+pub fn rope_cos_sin(positions: &[u32], head_dim: usize, theta: f32) -> Vec<f32> {
+    let half = head_dim / 2;
+    let inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / theta.powf((2 * i) as f32 / head_dim as f32)).collect();
+    let mut cs = Vec::with_capacity(positions.len() * head_dim);
+    for &pos in positions {
+        for &f in &inv_freq {
+            let (s, c) = (pos as f32 * f).sin_cos();
+            cs.push(c);
+            cs.push(s);
+        }
+    }
+    cs
+}

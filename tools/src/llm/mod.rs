@@ -5,13 +5,9 @@
 
 pub mod agent;
 pub mod commands;
-#[doc(hidden)]
-pub mod standin;
 
-/// The engine API (`gpu_trainer::generate`); a CPU stand-in until the GPU engine is merged.
-pub mod generate {
-    pub use super::standin::*;
-}
+/// The engine: the GPU Gemma forward with a batched KV cache.
+pub use gpu_trainer::generate;
 
 use std::path::Path;
 

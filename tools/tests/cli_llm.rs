@@ -216,4 +216,7 @@ fn eval_llm_agent_completes_records_answers_and_is_reproducible() {
     assert!((rate - total as f64 / 6.0).abs() < 1e-12, "invalid_rate = invalid answers / steps");
     assert!(agents[1].get("invalid_rate").is_none(), "baselines have no invalid_rate");
     assert_eq!(summary["settings"]["llm"]["max_new_tokens"], 8);
+    for d in [a, b, model] {
+        let _ = std::fs::remove_dir_all(d);
+    }
 }

@@ -6,11 +6,15 @@
 //! - [`plot`]: curves with 95% confidence bands, as PNG and SVG.
 //! - [`prompt`]: the exact context an LLM agent reads (`greedy prompt`).
 //! - [`io`]: atomic file writes.
+//! - [`llm`]: running a model: `greedy logits`, `greedy generate`, the LLM agent of `greedy eval`.
+//! - [`bench`]: `greedy bench` (inference tokens/s, matmul GFLOP/s, environment steps/s).
 //! - [`movielens`]: loading MovieLens-1M into contextual-bandit tables.
 
+pub mod bench;
 pub mod cli;
 pub mod eval;
 pub mod io;
+pub mod llm;
 pub mod movielens;
 pub mod plot;
 pub mod prompt;

@@ -32,14 +32,19 @@ fn eval(args: EvalArgs) -> Result<()> {
     Ok(())
 }
 
+fn print(text: String) -> Result<()> {
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Eval(args) => eval(args),
-        Command::Prompt(args) => greedy::prompt::render_prompt(&args).and_then(|text| {
-            std::io::stdout().lock().write_all(text.as_bytes())?;
-            Ok(())
-        }),
+        Command::Prompt(args) => greedy::prompt::render_prompt(&args).and_then(print),
+        Command::Logits(args) => greedy::llm::commands::logits(&args).and_then(print),
+        Command::Generate(args) => greedy::llm::commands::generate(&args).and_then(print),
+        Command::Bench(args) => greedy::bench::run(&args).and_then(print),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -122,6 +122,42 @@ pub struct EvalArgs {
     #[arg(long, value_enum, help_heading = "Tic-tac-toe")]
     pub first: Option<FirstKind>,
 
+    /// LLM agent: model directory (config.json, safetensors, tokenizer.json).
+    #[arg(long, value_name = "DIR", help_heading = "LLM agent (--agent llm)")]
+    pub model: Option<PathBuf>,
+    /// LLM agent: weight precision on the GPU [default: auto].
+    #[arg(long, value_enum, help_heading = "LLM agent (--agent llm)")]
+    pub dtype: Option<crate::llm::DTypeArg>,
+    /// LLM agent: generation budget per step, in tokens [default: 256].
+    #[arg(long, help_heading = "LLM agent (--agent llm)")]
+    pub max_new_tokens: Option<usize>,
+    /// LLM agent: sampling temperature, 0 = greedy [default: 0].
+    #[arg(long, help_heading = "LLM agent (--agent llm)")]
+    pub temperature: Option<f32>,
+    /// LLM agent: think step by step, then `ACTION=X` (the default).
+    #[arg(long, overrides_with = "no_cot", help_heading = "LLM agent (--agent llm)")]
+    #[serde(default)]
+    pub cot: bool,
+    /// LLM agent: answer with `ACTION=X` only.
+    #[arg(long, help_heading = "LLM agent (--agent llm)")]
+    #[serde(default)]
+    pub no_cot: bool,
+    /// LLM agent: add each arm's count and mean reward after the history.
+    #[arg(long, help_heading = "LLM agent (--agent llm)")]
+    #[serde(default)]
+    pub summary: bool,
+    /// LLM agent: permute the labels every step (context randomization); answers are mapped back.
+    #[arg(long, help_heading = "LLM agent (--agent llm)")]
+    #[serde(default)]
+    pub randomize: bool,
+    /// LLM agent: plain text without Gemma's chat turns (base models); default: chat turns.
+    #[arg(long, help_heading = "LLM agent (--agent llm)")]
+    #[serde(default)]
+    pub base: bool,
+    /// LLM agent: keep at most N characters of each answer in episodes.jsonl [default: all].
+    #[arg(long, value_name = "N", help_heading = "LLM agent (--agent llm)")]
+    pub answer_chars: Option<usize>,
+
     /// Episodes per agent, 1..=1000000 [default: 64].
     #[arg(long, help_heading = "Run")]
     pub episodes: Option<usize>,
@@ -165,6 +201,16 @@ impl EvalArgs {
             mcts_budget: self.mcts_budget.or(other.mcts_budget),
             noise_p: self.noise_p.or(other.noise_p),
             first: self.first.or(other.first),
+            model: self.model.or(other.model),
+            dtype: self.dtype.or(other.dtype),
+            max_new_tokens: self.max_new_tokens.or(other.max_new_tokens),
+            temperature: self.temperature.or(other.temperature),
+            cot: self.cot || other.cot,
+            no_cot: (self.no_cot || other.no_cot) && !self.cot,
+            summary: self.summary || other.summary,
+            randomize: self.randomize || other.randomize,
+            base: self.base || other.base,
+            answer_chars: self.answer_chars.or(other.answer_chars),
             episodes: self.episodes.or(other.episodes),
             seed: self.seed.or(other.seed),
             out: self.out.or(other.out),
@@ -191,6 +237,10 @@ Examples:
 
   # Minimax against a random tic-tac-toe opponent, JSON on stdout
   greedy eval --env ttt --opponent random --agent minimax --episodes 200 --seed 1 --json
+
+  # A language model as the agent (one batched generate call per step), answers in the JSONL
+  greedy eval --env mab --arms 5 --horizon 20 --agent llm --agent ucb --model models/gemma-2-2b-it \
+      --max-new-tokens 256 --temperature 0 --episodes 16 --randomize --out runs/llm
 
   # The same settings from a file (flags override it)
   echo '{\"env\": \"mab\", \"arms\": 5, \"agent\": [\"ucb\", \"greedy\"]}' > exp.json

@@ -1,11 +1,17 @@
 //! The command line: `greedy <SUBCOMMAND>`.
 
+pub mod bench;
 pub mod eval;
+pub mod generate;
+pub mod logits;
 pub mod prompt;
 
 use clap::{Parser, Subcommand};
 
+pub use bench::BenchArgs;
 pub use eval::EvalArgs;
+pub use generate::GenerateArgs;
+pub use logits::LogitsArgs;
 pub use prompt::PromptArgs;
 
 /// Measure how agents decide on bandits and tic-tac-toe (Schmied et al. 2025, "LLMs are Greedy Agents").
@@ -24,6 +30,13 @@ pub enum Command {
     Eval(EvalArgs),
     /// Print the exact text an LLM agent reads at a given step of a given episode.
     Prompt(PromptArgs),
+    /// Print a model's logits for token ids or text (one row per position, or the top N).
+    Logits(LogitsArgs),
+    /// Generate tokens from a model (greedy or sampled), from token ids or a text prompt.
+    Generate(GenerateArgs),
+    /// Measure inference (prefill/decode tokens/s, matmul GFLOP/s) or environment steps/s,
+    /// optionally next to the Python peers.
+    Bench(BenchArgs),
 }
 
 const TOP_EXAMPLES: &str = "\
@@ -31,4 +44,8 @@ Examples:
   greedy eval --env mab --arms 10 --agent ucb --agent random --episodes 64 --seed 1 --out runs/x
   greedy eval --env ttt --opponent random --agent minimax --episodes 200 --json
   greedy prompt --env mab --arms 5 --agent random --steps 10 --seed 1
+  greedy logits --model gpu-trainer/tests/fixtures/gemma2_tiny_f32 --ids 2,17,5 --top 3
+  greedy generate --model DIR --prompt \"Hello\" --chat --max-new-tokens 40
+  greedy eval --env mab --arms 5 --agent llm --model DIR --episodes 8
+  greedy bench --model DIR --prompt-len 128 --new-tokens 32 --peer python3
   greedy eval --help";

@@ -28,6 +28,8 @@ pub enum BaseAgent {
     Minimax,
     /// Monte-Carlo tree search with `--mcts-budget` simulations (TTT).
     Mcts,
+    /// A language model (`--model DIR`) reading the env-core prompt (MAB).
+    Llm,
 }
 
 /// An exploration mechanism wrapped around an agent (SPEC section 6).
@@ -58,6 +60,7 @@ const BASES: &[(&str, BaseAgent, &[EnvKind])] = &[
     ("linucb", BaseAgent::LinUcb, &[EnvKind::Cb]),
     ("minimax", BaseAgent::Minimax, &[EnvKind::Ttt]),
     ("mcts", BaseAgent::Mcts, &[EnvKind::Ttt]),
+    ("llm", BaseAgent::Llm, &[EnvKind::Mab]),
 ];
 
 const WRAPPERS: &[(&str, Wrapper)] = &[("try-all", Wrapper::TryAll), ("eps", Wrapper::Eps)];
@@ -91,6 +94,9 @@ impl AgentSpec {
             };
             if env != EnvKind::Mab {
                 return Err(bad(format!("wrappers apply only to --env mab, not to {env}")));
+            }
+            if base_name.eq_ignore_ascii_case("llm") {
+                return Err(bad("wrappers do not apply to the llm agent".into()));
             }
             wrappers.push(*wr);
         }

@@ -53,6 +53,12 @@ pub struct EpisodeRecord {
     /// Tic-tac-toe: `win`, `draw` or `loss`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
+    /// LLM agent: answers judged invalid (a random action was played instead).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invalid_answers: Option<usize>,
+    /// LLM agent: the model's answer at each step (decoded, possibly truncated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answers: Option<Vec<String>>,
 }
 
 impl EpisodeRecord {
@@ -77,6 +83,8 @@ impl EpisodeRecord {
             min_frac: None,
             greedy_frac: None,
             outcome: None,
+            invalid_answers: None,
+            answers: None,
         }
     }
 }

@@ -27,7 +27,21 @@ pub fn run_mab_episode(
         .with_context(|| format!("agent {agent} failed in episode {index}"))?;
     actions.truncate(steps);
     rewards.truncate(steps);
-    let k = config.arms;
+    mab_record(&env, &agent.name(), index, seeds, actions, rewards)
+}
+
+/// Measures a finished episode played on `env` (regret, coverage, suffix failure, MinFrac,
+/// GreedyFrac) into a record; shared by the baseline agents and the LLM agent.
+pub fn mab_record(
+    env: &MultiArmedBandit,
+    agent: &str,
+    index: u64,
+    seeds: EpisodeSeeds,
+    actions: Vec<usize>,
+    rewards: Vec<f64>,
+) -> Result<EpisodeRecord> {
+    let steps = actions.len();
+    let k = env.config().arms;
     let means = env.means();
     let regret: Vec<f64> = actions.iter().map(|&a| env.best_mean() - means[a]).collect();
     let mut cumulative = vec![0.0; steps];
@@ -36,7 +50,7 @@ pub fn run_mab_episode(
     let final_coverage = metrics::coverage_curve(k, &actions, &mut coverage)?;
     let best = env.best_arm();
 
-    let mut rec = EpisodeRecord::new(agent.name(), "mab".into(), index, seeds.scenario, seeds.episode);
+    let mut rec = EpisodeRecord::new(agent.to_string(), "mab".into(), index, seeds.scenario, seeds.episode);
     rec.return_ = rewards.iter().sum();
     rec.final_regret = Some(final_regret);
     rec.coverage = Some(final_coverage);

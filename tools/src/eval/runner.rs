@@ -1,13 +1,13 @@
 //! The parallel runner: every (agent, episode) pair is an independent job on rayon's pool.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::eval::cb::{CbData, run_cb_episode};
 use crate::eval::mab::run_mab_episode;
 use crate::eval::ttt::run_ttt_episode;
-use crate::eval::{AgentSpec, AgentSummary, EnvSettings, EpisodeRecord, EvalSettings};
+use crate::eval::{AgentSpec, AgentSummary, BaseAgent, EnvSettings, EpisodeRecord, EvalSettings};
 
 /// The result of a run: every episode (agent-major, then episode order) and one summary per agent.
 #[derive(Debug, Clone)]
@@ -58,12 +58,16 @@ pub fn run_episode(
 
 /// A progress bar on stderr, or a hidden one when `show` is false.
 fn progress_bar(total: u64, show: bool) -> ProgressBar {
+    progress_bar_with(total, show, "episodes")
+}
+
+fn progress_bar_with(total: u64, show: bool, unit: &str) -> ProgressBar {
     if !show {
         return ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} episodes ({eta} left)",
+        &format!("{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit} ({{eta}} left) {{msg}}"),
     ) {
         bar.set_style(style);
     }
@@ -73,13 +77,31 @@ fn progress_bar(total: u64, show: bool) -> ProgressBar {
 /// Runs every agent for `settings.episodes` episodes in parallel. The output does not depend on
 /// the number of threads: each episode's randomness comes from its own seeds, and the results
 /// are collected in job order.
+///
+/// The LLM agent (`--agent llm`) runs first, on this thread: all its episodes advance together,
+/// one batched generate call per step (its own progress bar counts steps).
 pub fn run_eval(settings: &EvalSettings, show_progress: bool) -> Result<EvalOutput> {
     let episodes = settings.episodes as u64;
-    let jobs: Vec<(usize, u64)> =
-        (0..settings.agents.len()).flat_map(|a| (0..episodes).map(move |i| (a, i))).collect();
+    let is_llm = |a: usize| settings.agents[a].base == BaseAgent::Llm;
+    let mut llm_records: Vec<Vec<EpisodeRecord>> = Vec::new();
+    for a in (0..settings.agents.len()).filter(|&a| is_llm(a)) {
+        let (Some(llm), EnvSettings::Mab(config)) = (&settings.llm, &settings.env) else {
+            bail!("--agent llm plays only --env mab (and needs --model)");
+        };
+        let mut engine = crate::llm::agent::load(llm)?;
+        let bar = progress_bar_with(config.horizon as u64, show_progress, "steps");
+        let recs = crate::llm::agent::run_llm_mab(&mut engine, config, llm, settings.seed, settings.episodes, &bar)
+            .with_context(|| format!("agent {}", settings.agents[a]))?;
+        bar.finish_and_clear();
+        llm_records.push(recs);
+    }
+    let jobs: Vec<(usize, u64)> = (0..settings.agents.len())
+        .filter(|&a| !is_llm(a))
+        .flat_map(|a| (0..episodes).map(move |i| (a, i)))
+        .collect();
     let prepared = Prepared::new(settings)?;
     let bar = progress_bar(jobs.len() as u64, show_progress);
-    let records: Vec<EpisodeRecord> = jobs
+    let baseline: Vec<EpisodeRecord> = jobs
         .par_iter()
         .map(|&(a, i)| {
             let rec = run_episode(settings, &prepared, &settings.agents[a], i);
@@ -88,6 +110,17 @@ pub fn run_eval(settings: &EvalSettings, show_progress: bool) -> Result<EvalOutp
         })
         .collect::<Result<_>>()?;
     bar.finish_and_clear();
+    // agent-major order, as the agents were given
+    let mut llm_iter = llm_records.into_iter();
+    let mut base_iter = baseline.into_iter();
+    let mut records = Vec::with_capacity(settings.agents.len() * settings.episodes);
+    for a in 0..settings.agents.len() {
+        if is_llm(a) {
+            records.extend(llm_iter.next().expect("one run per llm agent"));
+        } else {
+            records.extend(base_iter.by_ref().take(settings.episodes));
+        }
+    }
     let env = settings.env.name();
     let summaries = settings
         .agents

@@ -89,6 +89,8 @@ pub struct EvalSettings {
     pub episodes: usize,
     /// Seed of the run.
     pub seed: u64,
+    /// The LLM agent's settings, when `--agent llm` is among the agents.
+    pub llm: Option<crate::llm::agent::LlmSettings>,
 }
 
 /// Largest `--episodes`.
@@ -220,7 +222,50 @@ impl EvalSettings {
             }
             agents.push(spec);
         }
-        Ok(EvalSettings { env, agents, epsilon, mcts_budget, episodes, seed })
+        let llm = Self::resolve_llm(args, &agents)?;
+        Ok(EvalSettings { env, agents, epsilon, mcts_budget, episodes, seed, llm })
+    }
+
+    /// The LLM agent's settings; its flags are rejected when no agent is `llm`.
+    fn resolve_llm(args: &EvalArgs, agents: &[AgentSpec]) -> Result<Option<crate::llm::agent::LlmSettings>> {
+        let wanted = agents.iter().any(|a| a.base == crate::eval::BaseAgent::Llm);
+        if !wanted {
+            let given = [
+                ("--model", args.model.is_some()),
+                ("--dtype", args.dtype.is_some()),
+                ("--max-new-tokens", args.max_new_tokens.is_some()),
+                ("--temperature", args.temperature.is_some()),
+                ("--cot", args.cot),
+                ("--no-cot", args.no_cot),
+                ("--summary", args.summary),
+                ("--randomize", args.randomize),
+                ("--base", args.base),
+                ("--answer-chars", args.answer_chars.is_some()),
+            ];
+            if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
+                bail!("{flag} applies only to --agent llm");
+            }
+            return Ok(None);
+        }
+        let Some(model) = args.model.clone() else {
+            bail!("--agent llm needs --model DIR (a checkpoint directory with config.json, safetensors and tokenizer.json)");
+        };
+        let max_new_tokens = check_usize("--max-new-tokens", args.max_new_tokens.unwrap_or(256), 1, 32768)?;
+        let temperature = args.temperature.unwrap_or(0.0);
+        if !temperature.is_finite() || temperature < 0.0 {
+            bail!("invalid value {temperature} for --temperature: allowed a number >= 0 (0 = greedy)");
+        }
+        Ok(Some(crate::llm::agent::LlmSettings {
+            model,
+            dtype: args.dtype.unwrap_or_default(),
+            max_new_tokens,
+            temperature,
+            cot: args.cot || !args.no_cot,
+            summary: args.summary,
+            randomize: args.randomize,
+            base: args.base,
+            answer_chars: args.answer_chars,
+        }))
     }
 
     fn reject_mab(args: &EvalArgs, kind: EnvKind) -> Result<()> {

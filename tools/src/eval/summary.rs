@@ -74,6 +74,9 @@ pub struct AgentSummary {
     /// Tic-tac-toe: fraction of games lost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loss_rate: Option<f64>,
+    /// LLM agent: fraction of answers with no valid action (over all steps of all episodes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invalid_rate: Option<f64>,
     /// Bandits: mean cumulative regret after each step (length = horizon).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub regret_curve: Option<Vec<f64>>,
@@ -143,6 +146,10 @@ impl AgentSummary {
             win_rate: share(|g| g.wins),
             draw_rate: share(|g| g.draws),
             loss_rate: share(|g| g.losses),
+            invalid_rate: collect(records, |r| r.invalid_answers).map(|v| {
+                let steps: usize = records.iter().map(|r| r.actions.len()).sum();
+                v.iter().sum::<usize>() as f64 / steps.max(1) as f64
+            }),
             regret_curve: regret_curve.as_ref().map(|c| c.mean.clone()),
             regret_curve_ci95: regret_curve.map(|c| c.ci95),
             coverage_curve: coverage_curve.as_ref().map(|c| c.mean.clone()),

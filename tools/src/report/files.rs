@@ -37,13 +37,21 @@ pub fn settings_json(s: &EvalSettings) -> Value {
             "noise_p": t.noise_p, "first": format!("{:?}", t.first).to_lowercase(),
         }),
     };
-    json!({
+    let mut v = json!({
         "environment": env,
         "agents": s.agents.iter().map(|a| a.name()).collect::<Vec<_>>(),
         "epsilon": s.epsilon,
         "episodes": s.episodes,
         "seed": s.seed,
-    })
+    });
+    if let Some(l) = &s.llm {
+        v["llm"] = json!({
+            "model": l.model.display().to_string(), "dtype": format!("{:?}", l.dtype).to_lowercase(),
+            "max_new_tokens": l.max_new_tokens, "temperature": l.temperature, "cot": l.cot,
+            "summary": l.summary, "randomize": l.randomize, "chat": !l.base, "answer_chars": l.answer_chars,
+        });
+    }
+    v
 }
 
 /// One JSON object per agent, one per line (the `--json` output).

@@ -70,7 +70,8 @@ pub fn summary_table(summaries: &[AgentSummary]) -> String {
             .collect();
         return render(&header, &rows);
     }
-    let header = [
+    let llm = summaries.iter().any(|s| s.invalid_rate.is_some());
+    let mut header = vec![
         "agent",
         "episodes",
         "final regret (95% CI)",
@@ -80,10 +81,13 @@ pub fn summary_table(summaries: &[AgentSummary]) -> String {
         "MinFrac",
         "GreedyFrac",
     ];
+    if llm {
+        header.push("invalid");
+    }
     let rows: Vec<Vec<String>> = summaries
         .iter()
         .map(|s| {
-            vec![
+            let mut row = vec![
                 s.agent.clone(),
                 s.episodes.to_string(),
                 pm(s.mean_regret, s.regret_ci95),
@@ -92,7 +96,11 @@ pub fn summary_table(summaries: &[AgentSummary]) -> String {
                 pct(s.suffix_failure_rate),
                 num(s.mean_min_frac),
                 num(s.mean_greedy_frac),
-            ]
+            ];
+            if llm {
+                row.push(pct(s.invalid_rate));
+            }
+            row
         })
         .collect();
     render(&header, &rows)

@@ -1,0 +1,222 @@
+//! End-to-end tests of `greedy logits`, `greedy generate` and `greedy eval --agent llm` on the
+//! tiny HuggingFace fixtures of gpu-trainer (run on lavapipe where there is no GPU).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use gpu_trainer::model::weights::{expected_tensors, f32_bytes, write_safetensors};
+use gpu_trainer::model::{Config, DType, GemmaTokenizer, Weights};
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../gpu-trainer/tests/fixtures")
+}
+
+fn gemma2_tiny() -> PathBuf {
+    fixtures().join("gemma2_tiny_f32")
+}
+
+fn greedy(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_greedy")).args(args).output().expect("run greedy")
+}
+
+fn ok_stdout(args: &[&str]) -> String {
+    let out = greedy(args);
+    assert!(out.status.success(), "greedy {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn err_text(args: &[&str]) -> String {
+    let out = greedy(args);
+    assert!(!out.status.success(), "greedy {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("greedy-cli-llm-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The fixture's input ids and HF logits [T, vocab].
+fn reference() -> (Vec<u32>, Vec<f32>) {
+    let dir = gemma2_tiny();
+    let meta: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
+    let ids = meta["input_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+    let w = Weights::open_file(&dir.join("reference.safetensors")).unwrap();
+    (ids, w.to_f32("logits").unwrap())
+}
+
+fn ids_arg(ids: &[u32]) -> String {
+    ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn rows(v: &Value) -> Vec<Vec<f32>> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
+        .collect()
+}
+
+#[test]
+fn logits_json_matches_huggingface_reference() {
+    let (ids, want) = reference();
+    let model = gemma2_tiny();
+    let out = ok_stdout(&["logits", "--model", model.to_str().unwrap(), "--ids", &ids_arg(&ids), "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let got = rows(&v["logits"]);
+    assert_eq!(got.len(), ids.len(), "one row per position");
+    let vocab = want.len() / ids.len();
+    let mut err = 0f32;
+    for (t, row) in got.iter().enumerate() {
+        assert_eq!(row.len(), vocab);
+        for (j, &x) in row.iter().enumerate() {
+            err = err.max((x - want[t * vocab + j]).abs());
+        }
+    }
+    assert!(err <= 1e-4, "max |greedy - HF| = {err}");
+
+    // --top 3: the three largest logits of each row, largest first
+    let out = ok_stdout(&["logits", "--model", model.to_str().unwrap(), "--ids", &ids_arg(&ids[..4]), "--top", "3", "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let top = v["top"].as_array().unwrap();
+    assert_eq!(top.len(), 4);
+    for (t, entry) in top.iter().enumerate() {
+        assert_eq!(entry["pos"].as_u64().unwrap() as usize, t);
+        let tids: Vec<usize> = entry["ids"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+        let row = &got[t];
+        let mut sorted: Vec<usize> = (0..vocab).collect();
+        sorted.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+        assert_eq!(tids, sorted[..3].to_vec(), "position {t}");
+    }
+}
+
+#[test]
+fn generate_greedy_is_deterministic_and_starts_with_the_argmax() {
+    let (ids, _) = reference();
+    let prompt = ids_arg(&ids[..10]);
+    let model = gemma2_tiny();
+    let m = model.to_str().unwrap();
+    let args = ["generate", "--model", m, "--ids", &prompt, "--max-new-tokens", "12", "--temperature", "0", "--json"];
+    let a = ok_stdout(&args);
+    let b = ok_stdout(&args);
+    assert_eq!(a, b, "greedy generation must be deterministic");
+    let v: Value = serde_json::from_str(&a).unwrap();
+    let generated: Vec<u32> = v["ids"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect();
+    let lp = v["logprobs"].as_array().unwrap();
+    assert!(!generated.is_empty() && generated.len() <= 12);
+    assert_eq!(lp.len(), generated.len());
+    assert!(lp.iter().all(|x| x.as_f64().unwrap() <= 1e-6), "log-probabilities are <= 0");
+
+    let logits: Value = serde_json::from_str(&ok_stdout(&["logits", "--model", m, "--ids", &prompt, "--json"])).unwrap();
+    let last = rows(&logits["logits"]).pop().unwrap();
+    let argmax = (0..last.len()).fold(0, |b, j| if last[j] > last[b] { j } else { b });
+    assert_eq!(generated[0] as usize, argmax, "the first greedy token is the argmax of the last logits row");
+
+    // sampling is reproducible given the seed
+    let s = ["generate", "--model", m, "--ids", &prompt, "--max-new-tokens", "8", "--temperature", "1", "--top-k", "20", "--seed", "7", "--json"];
+    assert_eq!(ok_stdout(&s), ok_stdout(&s));
+}
+
+#[test]
+fn errors_say_what_to_do() {
+    let m = gemma2_tiny();
+    let m = m.to_str().unwrap();
+    let e = err_text(&["generate", "--model", m, "--prompt", "hello"]);
+    assert!(e.contains("tokenizer") && e.contains("--ids"), "{e}");
+    let e = err_text(&["logits", "--model", m, "--text", "hello"]);
+    assert!(e.contains("--ids"), "{e}");
+    let e = err_text(&["logits", "--model", m, "--ids", "2,x,5"]);
+    assert!(e.contains("'x'") && e.contains("--ids"), "{e}");
+    let e = err_text(&["logits", "--model", m, "--ids", "2,256"]);
+    assert!(e.contains("256") && e.contains("vocabulary"), "{e}");
+    let e = err_text(&["generate", "--model", "/nonexistent/model", "--ids", "2"]);
+    assert!(e.contains("/nonexistent/model") && e.contains("no such directory"), "{e}");
+    let e = err_text(&["eval", "--env", "mab", "--agent", "llm"]);
+    assert!(e.contains("--model"), "{e}");
+    let e = err_text(&["eval", "--env", "mab", "--agent", "ucb", "--temperature", "1"]);
+    assert!(e.contains("--temperature") && e.contains("--agent llm"), "{e}");
+}
+
+/// A tiny random Gemma2 model whose vocabulary is the fixture tokenizer's (the fixture
+/// checkpoints have 256 tokens, the tokenizer more), with that tokenizer.json.
+fn tiny_model_with_tokenizer() -> PathBuf {
+    let dir = tmpdir("model");
+    let tok_path = fixtures().join("tokenizer/tokenizer.json");
+    let tok = GemmaTokenizer::from_file(&tok_path).unwrap();
+    let vocab = tok.vocab_size();
+    let mut cfg: Value = serde_json::from_str(&std::fs::read_to_string(gemma2_tiny().join("config.json")).unwrap()).unwrap();
+    cfg["vocab_size"] = vocab.into();
+    cfg["max_position_embeddings"] = 8192.into();
+    cfg["bos_token_id"] = tok.bos_id.into();
+    cfg["eos_token_id"] = tok.eos_id.into();
+    std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(&cfg).unwrap()).unwrap();
+    std::fs::copy(&tok_path, dir.join("tokenizer.json")).unwrap();
+    let config = Config::from_dir(&dir).unwrap();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = expected_tensors(&config)
+        .into_iter()
+        .map(|(name, shape)| {
+            let n: usize = shape.iter().product();
+            let data: Vec<f32> = (0..n)
+                .map(|_| {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2
+                })
+                .collect();
+            (name, shape, f32_bytes(&data))
+        })
+        .collect();
+    let refs: Vec<(&str, DType, &[usize], &[u8])> =
+        tensors.iter().map(|(n, s, b)| (n.as_str(), DType::F32, s.as_slice(), b.as_slice())).collect();
+    write_safetensors(&dir.join("model.safetensors"), &refs).unwrap();
+    dir
+}
+
+#[test]
+fn eval_llm_agent_completes_records_answers_and_is_reproducible() {
+    let model = tiny_model_with_tokenizer();
+    let run = |tag: &str| -> PathBuf {
+        let out = tmpdir(tag);
+        let args = [
+            "eval", "--env", "mab", "--arms", "3", "--horizon", "3", "--episodes", "2", "--seed", "5",
+            "--agent", "llm", "--agent", "ucb", "--model", model.to_str().unwrap(), "--max-new-tokens", "8",
+            "--randomize", "--out", out.to_str().unwrap(),
+        ];
+        let table = ok_stdout(&args);
+        assert!(table.contains("invalid") && table.contains("llm"), "{table}");
+        out
+    };
+    let a = run("eval-a");
+    let b = run("eval-b");
+    let ja = std::fs::read(a.join("episodes.jsonl")).unwrap();
+    let jb = std::fs::read(b.join("episodes.jsonl")).unwrap();
+    assert_eq!(ja, jb, "episodes.jsonl must be byte-identical across runs");
+
+    let lines: Vec<Value> =
+        String::from_utf8(ja).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let llm: Vec<&Value> = lines.iter().filter(|l| l["agent"] == "llm").collect();
+    assert_eq!(llm.len(), 2, "2 llm episodes");
+    assert_eq!(lines.len(), 4, "plus 2 ucb episodes");
+    assert_eq!(lines[0]["agent"], "llm", "agents in the order given");
+    for ep in &llm {
+        assert_eq!(ep["actions"].as_array().unwrap().len(), 3, "every episode completes its 3 steps");
+        assert!(ep["actions"].as_array().unwrap().iter().all(|a| a.as_u64().unwrap() < 3));
+        assert_eq!(ep["answers"].as_array().unwrap().len(), 3, "one stored answer per step");
+        let inv = ep["invalid_answers"].as_u64().unwrap();
+        assert!(inv <= 3);
+    }
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(a.join("summary.json")).unwrap()).unwrap();
+    let agents = summary["agents"].as_array().unwrap();
+    let rate = agents[0]["invalid_rate"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&rate), "invalid_rate {rate}");
+    let total: u64 = llm.iter().map(|e| e["invalid_answers"].as_u64().unwrap()).sum();
+    assert!((rate - total as f64 / 6.0).abs() < 1e-12, "invalid_rate = invalid answers / steps");
+    assert!(agents[1].get("invalid_rate").is_none(), "baselines have no invalid_rate");
+    assert_eq!(summary["settings"]["llm"]["max_new_tokens"], 8);
+    for d in [a, b, model] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}

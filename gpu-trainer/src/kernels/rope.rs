@@ -23,19 +23,28 @@ impl RopeTable {
         if !head_dim.is_multiple_of(2) {
             return Err(shape_err(NAME, format!("head_dim {head_dim} is odd")));
         }
-        let half = head_dim / 2;
-        let inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / theta.powf((2 * i) as f32 / head_dim as f32)).collect();
-        let mut cs = Vec::with_capacity(positions.len() * head_dim);
-        for &pos in positions {
-            for &f in &inv_freq {
-                let (s, c) = (pos as f32 * f).sin_cos();
-                cs.push(c);
-                cs.push(s);
-            }
-        }
-        let table = Tensor::from_f32(gpu, "rope cos/sin", &[positions.len(), half, 2], DType::F32, &cs)?;
+        let cs = cos_sin_table(positions, head_dim, theta);
+        let table =
+            Tensor::from_f32(gpu, "rope cos/sin", &[positions.len(), head_dim / 2, 2], DType::F32, &cs)?;
         Ok(RopeTable { table, tokens: positions.len(), head_dim })
     }
+}
+
+/// cos/sin `[tokens, head_dim/2, 2]` of `positions`, with exactly the CPU reference's f32 math:
+/// inv_freq_i = 1 / theta^(2i/head_dim), angle = pos * inv_freq_i. Built on the host so the GPU's
+/// sin/cos accuracy at large positions never matters.
+pub fn cos_sin_table(positions: &[u32], head_dim: usize, theta: f32) -> Vec<f32> {
+    let half = head_dim / 2;
+    let inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / theta.powf((2 * i) as f32 / head_dim as f32)).collect();
+    let mut cs = Vec::with_capacity(positions.len() * head_dim);
+    for &pos in positions {
+        for &f in &inv_freq {
+            let (s, c) = (pos as f32 * f).sin_cos();
+            cs.push(c);
+            cs.push(s);
+        }
+    }
+    cs
 }
 
 /// Rotate x [tokens, heads, head_dim] in place by the table's angles.

@@ -291,7 +291,10 @@ impl GemmaModel {
         let mut ropes = Vec::with_capacity(self.thetas.len());
         for (t, &theta) in w.rope.iter().zip(&self.thetas) {
             let view = t.rows_view(n)?;
-            view.write_bytes(gpu, bytemuck::cast_slice(&rope_cos_sin(step.pos, hd, theta)));
+            view.write_bytes(
+                gpu,
+                bytemuck::cast_slice(&crate::kernels::rope::cos_sin_table(step.pos, hd, theta)),
+            );
             ropes.push(rope::RopeTable { table: view, tokens: n, head_dim: hd });
         }
         let out_idx = w.out_idx.rows_view(r)?;
@@ -366,20 +369,4 @@ impl GemmaModel {
         b.submit()?;
         Ok(logits.to_f32(gpu)?)
     }
-}
-
-/// cos/sin [tokens, head_dim/2, 2] of the positions, with exactly the CPU
-/// reference's f32 math (`rope::RopeTable::new`).
-pub fn rope_cos_sin(positions: &[u32], head_dim: usize, theta: f32) -> Vec<f32> {
-    let half = head_dim / 2;
-    let inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / theta.powf((2 * i) as f32 / head_dim as f32)).collect();
-    let mut cs = Vec::with_capacity(positions.len() * head_dim);
-    for &pos in positions {
-        for &f in &inv_freq {
-            let (s, c) = (pos as f32 * f).sin_cos();
-            cs.push(c);
-            cs.push(s);
-        }
-    }
-    cs
 }

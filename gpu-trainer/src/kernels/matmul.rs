@@ -21,7 +21,8 @@ pub enum Path {
     Tiled,
     /// Decode kernel for GPUs: 32 threads share each column's K (M <= 4).
     Matvec,
-    /// Decode kernel for CPU adapters: one thread per column, no barriers (M <= 4).
+    /// Decode kernel for CPU adapters, no barriers (M <= 4): `matvec_rows` (M = 1, 4 columns
+    /// per thread sharing each X load) or `matvec_rows_m4` (one thread per column).
     MatvecRows,
 }
 
@@ -60,7 +61,8 @@ pub fn forward_with(b: &mut Batch<'_>, x: &Tensor, w: &Tensor, y: &Tensor, path:
         p => p,
     };
     let entry = match path {
-        Path::MatvecRows => "matvec_rows",
+        Path::MatvecRows if m == 1 => "matvec_rows",
+        Path::MatvecRows => "matvec_rows_m4",
         Path::Matvec => "matvec",
         _ => "matmul_tiled",
     };
@@ -68,6 +70,9 @@ pub fn forward_with(b: &mut Batch<'_>, x: &Tensor, w: &Tensor, y: &Tensor, path:
     for part in w.parts() {
         let p = Params::default().u(0, m).u(1, k).u(2, part.rows).u(3, n).u(4, part.row_start);
         let groups = if entry == "matvec_rows" {
+            // 16 threads x 4 rows per workgroup (shaders/matmul.wgsl MVR_*).
+            b.grid(part.rows.div_ceil(64) as u64)
+        } else if entry == "matvec_rows_m4" {
             b.grid(part.rows.div_ceil(64) as u64)
         } else if entry == "matvec" {
             b.grid(part.rows.div_ceil(8) as u64)

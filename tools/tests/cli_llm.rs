@@ -141,9 +141,10 @@ fn errors_say_what_to_do() {
 }
 
 /// A tiny random Gemma2 model whose vocabulary is the fixture tokenizer's (the fixture
-/// checkpoints have 256 tokens, the tokenizer more), with that tokenizer.json.
-fn tiny_model_with_tokenizer() -> PathBuf {
-    let dir = tmpdir("model");
+/// checkpoints have 256 tokens, the tokenizer more), with that tokenizer.json, in a directory
+/// of its own per test (`tag`: tests run in parallel and each removes its model at the end).
+fn tiny_model_with_tokenizer(tag: &str) -> PathBuf {
+    let dir = tmpdir(&format!("model-{tag}"));
     let tok_path = fixtures().join("tokenizer/tokenizer.json");
     let tok = GemmaTokenizer::from_file(&tok_path).unwrap();
     let vocab = tok.vocab_size();
@@ -177,7 +178,7 @@ fn tiny_model_with_tokenizer() -> PathBuf {
 
 #[test]
 fn eval_llm_agent_completes_records_answers_and_is_reproducible() {
-    let model = tiny_model_with_tokenizer();
+    let model = tiny_model_with_tokenizer("mab");
     let run = |tag: &str| -> PathBuf {
         let out = tmpdir(tag);
         let args = [
@@ -238,7 +239,7 @@ fn run_llm_eval(model: &Path, tag: &str, extra: &[&str]) -> (Vec<Value>, Vec<u8>
 
 #[test]
 fn eval_llm_agent_plays_tic_tac_toe() {
-    let model = tiny_model_with_tokenizer();
+    let model = tiny_model_with_tokenizer("ttt");
     let extra = ["--env", "ttt", "--opponent", "random", "--episodes", "2", "--seed", "3", "--first", "alternate"];
     let (lines, ja, summary, a) = run_llm_eval(&model, "ttt-a", &extra);
     let (_, jb, _, b) = run_llm_eval(&model, "ttt-b", &extra);
@@ -287,7 +288,7 @@ fn eval_llm_agent_plays_tic_tac_toe() {
 
 #[test]
 fn eval_llm_agent_plays_the_contextual_bandit() {
-    let model = tiny_model_with_tokenizer();
+    let model = tiny_model_with_tokenizer("cb");
     let extra = ["--env", "cb", "--movies", "4", "--horizon", "3", "--episodes", "2", "--seed", "4", "--agent", "linucb"];
     let (lines, ja, summary, a) = run_llm_eval(&model, "cb-a", &extra);
     let (_, jb, _, b) = run_llm_eval(&model, "cb-b", &extra);

@@ -210,6 +210,16 @@ fn answer_all(
     gens.iter().map(|g| tok.decode(&g.ids, true).map_err(anyhow::Error::msg)).collect()
 }
 
+/// The cell an answer names, if it is a legal move (an occupied cell is invalid).
+fn ttt_move(answer: &str, cells: &LabelSet, legal: &[u8]) -> Option<usize> {
+    parse_action(answer, cells).arm().filter(|&c| legal.contains(&(c as u8)))
+}
+
+/// The movie an answer names: by title first (titles may start with a number), else by index.
+fn cb_movie(answer: &str, titles: &[&str], indices: &LabelSet) -> Option<usize> {
+    parse_action(answer, &Titles(titles)).arm().or_else(|| parse_action(answer, indices).arm())
+}
+
 /// One running tic-tac-toe game.
 struct Game {
     index: u64,
@@ -296,9 +306,9 @@ pub fn run_llm_ttt(
         for (&i, answer) in active.iter().zip(answers) {
             let g = &mut games[i];
             let legal = g.board.legal_moves();
-            let mv = match parse_action(&answer, &cells).arm() {
-                Some(c) if legal.contains(&(c as u8)) => c,
-                _ => {
+            let mv = match ttt_move(&answer, &cells, &legal) {
+                Some(c) => c,
+                None => {
                     g.invalid += 1;
                     legal[g.fallback.below(legal.len())] as usize
                 }
@@ -402,11 +412,7 @@ pub fn run_llm_cb(
         }
         let answers = answer_all(engine, &texts, llm, seed, t)?;
         for (r, answer) in running.iter_mut().zip(answers) {
-            // a title first (titles may start with a number), else the movie's index
-            let parsed = parse_action(&answer, &Titles(&titles))
-                .arm()
-                .or_else(|| parse_action(&answer, &indices).arm());
-            let arm = match parsed {
+            let arm = match cb_movie(&answer, &titles, &indices) {
                 Some(a) => a,
                 None => {
                     r.invalid += 1;
@@ -431,4 +437,31 @@ pub fn run_llm_cb(
             Ok(rec)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttt_answers_must_name_a_free_cell() {
+        let cells = LabelSet::new(LabelStyle::Numeric, 9, 0).unwrap();
+        let legal = [0u8, 2, 5];
+        assert_eq!(ttt_move("I take the corner. ACTION=2", &cells, &legal), Some(2));
+        assert_eq!(ttt_move("ACTION= 5", &cells, &legal), Some(5));
+        assert_eq!(ttt_move("ACTION=4", &cells, &legal), None, "occupied");
+        assert_eq!(ttt_move("ACTION=9", &cells, &legal), None, "off the board");
+        assert_eq!(ttt_move("the centre", &cells, &legal), None, "no marker");
+    }
+
+    #[test]
+    fn cb_answers_name_a_title_or_an_index() {
+        let titles = ["Toy Story (1995)", "2001: A Space Odyssey (1968)", "Heat (1995)"];
+        let indices = LabelSet::new(LabelStyle::Numeric, 3, 0).unwrap();
+        assert_eq!(cb_movie("ACTION=heat (1995)", &titles, &indices), Some(2));
+        assert_eq!(cb_movie("ACTION=2001: A Space Odyssey (1968)", &titles, &indices), Some(1));
+        assert_eq!(cb_movie("ACTION=0", &titles, &indices), Some(0));
+        assert_eq!(cb_movie("ACTION=3", &titles, &indices), None);
+        assert_eq!(cb_movie("ACTION=Alien (1979)", &titles, &indices), None);
+    }
 }

@@ -141,9 +141,10 @@ fn errors_say_what_to_do() {
 }
 
 /// A tiny random Gemma2 model whose vocabulary is the fixture tokenizer's (the fixture
-/// checkpoints have 256 tokens, the tokenizer more), with that tokenizer.json.
-fn tiny_model_with_tokenizer() -> PathBuf {
-    let dir = tmpdir("model");
+/// checkpoints have 256 tokens, the tokenizer more), with that tokenizer.json, in a directory
+/// of its own per test (`tag`: tests run in parallel and each removes its model at the end).
+fn tiny_model_with_tokenizer(tag: &str) -> PathBuf {
+    let dir = tmpdir(&format!("model-{tag}"));
     let tok_path = fixtures().join("tokenizer/tokenizer.json");
     let tok = GemmaTokenizer::from_file(&tok_path).unwrap();
     let vocab = tok.vocab_size();
@@ -177,7 +178,7 @@ fn tiny_model_with_tokenizer() -> PathBuf {
 
 #[test]
 fn eval_llm_agent_completes_records_answers_and_is_reproducible() {
-    let model = tiny_model_with_tokenizer();
+    let model = tiny_model_with_tokenizer("mab");
     let run = |tag: &str| -> PathBuf {
         let out = tmpdir(tag);
         let args = [
@@ -216,6 +217,108 @@ fn eval_llm_agent_completes_records_answers_and_is_reproducible() {
     assert!((rate - total as f64 / 6.0).abs() < 1e-12, "invalid_rate = invalid answers / steps");
     assert!(agents[1].get("invalid_rate").is_none(), "baselines have no invalid_rate");
     assert_eq!(summary["settings"]["llm"]["max_new_tokens"], 8);
+    for d in [a, b, model] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// Runs `eval --agent llm` with `extra` into a fresh directory and returns the parsed
+/// episodes.jsonl lines, its raw bytes and summary.json.
+fn run_llm_eval(model: &Path, tag: &str, extra: &[&str]) -> (Vec<Value>, Vec<u8>, Value, PathBuf) {
+    let out = tmpdir(tag);
+    let mut args = vec!["eval", "--agent", "llm", "--model", model.to_str().unwrap(), "--max-new-tokens", "8"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+    let table = ok_stdout(&args);
+    assert!(table.contains("invalid") && table.contains("llm"), "{table}");
+    let raw = std::fs::read(out.join("episodes.jsonl")).unwrap();
+    let lines = String::from_utf8(raw.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let summary = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    (lines, raw, summary, out)
+}
+
+#[test]
+fn eval_llm_agent_plays_tic_tac_toe() {
+    let model = tiny_model_with_tokenizer("ttt");
+    let extra = ["--env", "ttt", "--opponent", "random", "--episodes", "2", "--seed", "3", "--first", "alternate"];
+    let (lines, ja, summary, a) = run_llm_eval(&model, "ttt-a", &extra);
+    let (_, jb, _, b) = run_llm_eval(&model, "ttt-b", &extra);
+    assert_eq!(ja, jb, "episodes.jsonl must be byte-identical across runs");
+    assert_eq!(lines.len(), 2);
+    let (mut steps, mut invalid) = (0, 0);
+    for ep in &lines {
+        assert_eq!(ep["agent"], "llm");
+        assert_eq!(ep["env"], "ttt");
+        let ret = ep["return"].as_f64().unwrap();
+        assert!([-1.0, 0.0, 1.0].contains(&ret), "return {ret}");
+        let outcome = ep["outcome"].as_str().unwrap();
+        assert!(["win", "draw", "loss"].contains(&outcome), "{outcome}");
+        let actions: Vec<u64> = ep["actions"].as_array().unwrap().iter().map(|a| a.as_u64().unwrap()).collect();
+        assert!(!actions.is_empty() && actions.len() <= 5);
+        assert!(actions.iter().all(|&a| a < 9));
+        let mut seen = actions.clone();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), actions.len(), "the agent never plays an occupied cell: {actions:?}");
+        assert_eq!(ep["answers"].as_array().unwrap().len(), actions.len(), "one answer per move");
+        let inv = ep["invalid_answers"].as_u64().unwrap() as usize;
+        assert!(inv <= actions.len());
+        steps += actions.len();
+        invalid += inv;
+    }
+    let agent = &summary["agents"][0];
+    let rate = agent["invalid_rate"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&rate), "invalid_rate {rate}");
+    assert!((rate - invalid as f64 / steps as f64).abs() < 1e-12, "invalid_rate = invalid answers / moves");
+    let (w, d, l) = (agent["win_rate"].as_f64().unwrap(), agent["draw_rate"].as_f64().unwrap(), agent["loss_rate"].as_f64().unwrap());
+    assert!((w + d + l - 1.0).abs() < 1e-12, "win/draw/loss rates sum to 1");
+    assert_eq!(summary["settings"]["llm"]["legal_moves"], true);
+
+    // without the legal moves in the prompt, still complete games
+    let (lines, _, summary, c) = run_llm_eval(&model, "ttt-c", &["--env", "ttt", "--episodes", "1", "--no-legal-moves"]);
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0]["outcome"].is_string());
+    assert_eq!(summary["settings"]["llm"]["legal_moves"], false);
+    let e = err_text(&["eval", "--env", "mab", "--agent", "llm", "--model", model.to_str().unwrap(), "--no-legal-moves"]);
+    assert!(e.contains("--no-legal-moves"), "{e}");
+    for d in [a, b, c, model] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn eval_llm_agent_plays_the_contextual_bandit() {
+    let model = tiny_model_with_tokenizer("cb");
+    let extra = ["--env", "cb", "--movies", "4", "--horizon", "3", "--episodes", "2", "--seed", "4", "--agent", "linucb"];
+    let (lines, ja, summary, a) = run_llm_eval(&model, "cb-a", &extra);
+    let (_, jb, _, b) = run_llm_eval(&model, "cb-b", &extra);
+    assert_eq!(ja, jb, "episodes.jsonl must be byte-identical across runs");
+    assert_eq!(lines.len(), 4, "2 llm + 2 linucb episodes");
+    let llm: Vec<&Value> = lines.iter().filter(|l| l["agent"] == "llm").collect();
+    assert_eq!(llm.len(), 2);
+    assert_eq!(lines[0]["agent"], "llm", "agents in the order given");
+    let mut invalid = 0;
+    for ep in &llm {
+        assert_eq!(ep["env"], "cb");
+        let actions = ep["actions"].as_array().unwrap();
+        assert_eq!(actions.len(), 3, "every episode completes its 3 steps");
+        assert!(actions.iter().all(|a| a.as_u64().unwrap() < 4));
+        assert_eq!(ep["answers"].as_array().unwrap().len(), 3);
+        assert_eq!(ep["cumulative_regret"].as_array().unwrap().len(), 3);
+        assert_eq!(ep["coverage_curve"].as_array().unwrap().len(), 3);
+        assert!(ep["final_regret"].as_f64().unwrap() >= -1e-9);
+        let cov = ep["coverage"].as_f64().unwrap();
+        assert!(cov > 0.0 && cov <= 1.0);
+        let inv = ep["invalid_answers"].as_u64().unwrap();
+        assert!(inv <= 3);
+        invalid += inv;
+    }
+    let agents = summary["agents"].as_array().unwrap();
+    let rate = agents[0]["invalid_rate"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&rate), "invalid_rate {rate}");
+    assert!((rate - invalid as f64 / 6.0).abs() < 1e-12);
+    assert!(agents[0]["mean_regret"].is_number() && agents[0]["mean_coverage"].is_number());
+    assert!(agents[1].get("invalid_rate").is_none(), "linucb has no invalid_rate");
     for d in [a, b, model] {
         let _ = std::fs::remove_dir_all(d);
     }

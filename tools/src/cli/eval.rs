@@ -154,6 +154,10 @@ pub struct EvalArgs {
     #[arg(long, help_heading = "LLM agent (--agent llm)")]
     #[serde(default)]
     pub base: bool,
+    /// LLM agent, TTT: do not list the legal moves in the prompt (default: listed).
+    #[arg(long, help_heading = "LLM agent (--agent llm)")]
+    #[serde(default)]
+    pub no_legal_moves: bool,
     /// LLM agent: keep at most N characters of each answer in episodes.jsonl [default: all].
     #[arg(long, value_name = "N", help_heading = "LLM agent (--agent llm)")]
     pub answer_chars: Option<usize>,
@@ -210,6 +214,7 @@ impl EvalArgs {
             summary: self.summary || other.summary,
             randomize: self.randomize || other.randomize,
             base: self.base || other.base,
+            no_legal_moves: self.no_legal_moves || other.no_legal_moves,
             answer_chars: self.answer_chars.or(other.answer_chars),
             episodes: self.episodes.or(other.episodes),
             seed: self.seed.or(other.seed),

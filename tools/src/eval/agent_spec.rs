@@ -60,7 +60,7 @@ const BASES: &[(&str, BaseAgent, &[EnvKind])] = &[
     ("linucb", BaseAgent::LinUcb, &[EnvKind::Cb]),
     ("minimax", BaseAgent::Minimax, &[EnvKind::Ttt]),
     ("mcts", BaseAgent::Mcts, &[EnvKind::Ttt]),
-    ("llm", BaseAgent::Llm, &[EnvKind::Mab]),
+    ("llm", BaseAgent::Llm, &[EnvKind::Mab, EnvKind::Cb, EnvKind::Ttt]),
 ];
 
 const WRAPPERS: &[(&str, Wrapper)] = &[("try-all", Wrapper::TryAll), ("eps", Wrapper::Eps)];

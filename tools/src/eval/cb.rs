@@ -92,11 +92,26 @@ pub fn run_cb_episode(
     actions.truncate(steps);
     regret.truncate(steps);
     rewards.truncate(steps);
+    cb_record(data, agent.name(), index, seeds, actions, regret, rewards)
+}
+
+/// The record of an episode that played `actions` with per-step `regret` and `rewards`:
+/// cumulative regret and coverage curves, final regret and coverage, and the return.
+pub fn cb_record(
+    data: &CbData,
+    agent: String,
+    index: u64,
+    seeds: EpisodeSeeds,
+    actions: Vec<usize>,
+    regret: Vec<f64>,
+    rewards: Vec<f64>,
+) -> Result<EpisodeRecord> {
+    let steps = actions.len();
     let mut cumulative = vec![0.0; steps];
     let final_regret = metrics::cumulative_regret_from_steps(&regret, &mut cumulative)?;
     let mut coverage = vec![0.0; steps];
     let final_coverage = metrics::coverage_curve(data.movies.len(), &actions, &mut coverage)?;
-    let mut rec = EpisodeRecord::new(agent.name(), "cb".into(), index, seeds.scenario, seeds.episode);
+    let mut rec = EpisodeRecord::new(agent, "cb".into(), index, seeds.scenario, seeds.episode);
     rec.return_ = rewards.iter().sum();
     rec.final_regret = Some(final_regret);
     rec.coverage = Some(final_coverage);

@@ -83,23 +83,42 @@ fn progress_bar_with(total: u64, show: bool, unit: &str) -> ProgressBar {
 pub fn run_eval(settings: &EvalSettings, show_progress: bool) -> Result<EvalOutput> {
     let episodes = settings.episodes as u64;
     let is_llm = |a: usize| settings.agents[a].base == BaseAgent::Llm;
+    let prepared = Prepared::new(settings)?;
     let mut llm_records: Vec<Vec<EpisodeRecord>> = Vec::new();
     for a in (0..settings.agents.len()).filter(|&a| is_llm(a)) {
-        let (Some(llm), EnvSettings::Mab(config)) = (&settings.llm, &settings.env) else {
-            bail!("--agent llm plays only --env mab (and needs --model)");
+        let Some(llm) = &settings.llm else {
+            bail!("--agent llm needs --model");
         };
         let mut engine = crate::llm::agent::load(llm)?;
-        let bar = progress_bar_with(config.horizon as u64, show_progress, "steps");
-        let recs = crate::llm::agent::run_llm_mab(&mut engine, config, llm, settings.seed, settings.episodes, &bar)
-            .with_context(|| format!("agent {}", settings.agents[a]))?;
-        bar.finish_and_clear();
+        let (seed, n) = (settings.seed, settings.episodes);
+        let recs = match (&settings.env, &prepared) {
+            (EnvSettings::Mab(config), _) => {
+                let bar = progress_bar_with(config.horizon as u64, show_progress, "steps");
+                let r = crate::llm::agent::run_llm_mab(&mut engine, config, llm, seed, n, &bar);
+                bar.finish_and_clear();
+                r
+            }
+            (EnvSettings::Ttt(ttt), _) => {
+                let bar = progress_bar_with(5, show_progress, "moves");
+                let r = crate::llm::agent::run_llm_ttt(&mut engine, ttt, llm, seed, n, &bar);
+                bar.finish_and_clear();
+                r
+            }
+            (EnvSettings::Cb(cb), Prepared::Cb(data)) => {
+                let bar = progress_bar_with(cb.horizon as u64, show_progress, "steps");
+                let r = crate::llm::agent::run_llm_cb(&mut engine, data, cb.horizon, llm, seed, n, &bar);
+                bar.finish_and_clear();
+                r
+            }
+            (EnvSettings::Cb(_), Prepared::None) => bail!("the contextual bandit's tables were not prepared"),
+        }
+        .with_context(|| format!("agent {}", settings.agents[a]))?;
         llm_records.push(recs);
     }
     let jobs: Vec<(usize, u64)> = (0..settings.agents.len())
         .filter(|&a| !is_llm(a))
         .flat_map(|a| (0..episodes).map(move |i| (a, i)))
         .collect();
-    let prepared = Prepared::new(settings)?;
     let bar = progress_bar(jobs.len() as u64, show_progress);
     let baseline: Vec<EpisodeRecord> = jobs
         .par_iter()

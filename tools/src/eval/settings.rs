@@ -223,6 +223,17 @@ impl EvalSettings {
             agents.push(spec);
         }
         let llm = Self::resolve_llm(args, &agents)?;
+        if llm.is_some() {
+            for (flag, set, applies) in [
+                ("--summary", args.summary, EnvKind::Mab),
+                ("--randomize", args.randomize, EnvKind::Mab),
+                ("--no-legal-moves", args.no_legal_moves, EnvKind::Ttt),
+            ] {
+                if set && kind != applies {
+                    bail!("{flag} does not apply to --env {kind} (it applies to --env {applies})");
+                }
+            }
+        }
         Ok(EvalSettings { env, agents, epsilon, mcts_budget, episodes, seed, llm })
     }
 
@@ -241,6 +252,7 @@ impl EvalSettings {
                 ("--randomize", args.randomize),
                 ("--base", args.base),
                 ("--answer-chars", args.answer_chars.is_some()),
+                ("--no-legal-moves", args.no_legal_moves),
             ];
             if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
                 bail!("{flag} applies only to --agent llm");
@@ -265,6 +277,7 @@ impl EvalSettings {
             randomize: args.randomize,
             base: args.base,
             answer_chars: args.answer_chars,
+            legal_moves: !args.no_legal_moves,
         }))
     }
 

@@ -50,6 +50,9 @@ pub fn settings_json(s: &EvalSettings) -> Value {
             "max_new_tokens": l.max_new_tokens, "temperature": l.temperature, "cot": l.cot,
             "summary": l.summary, "randomize": l.randomize, "chat": !l.base, "answer_chars": l.answer_chars,
         });
+        if let EnvSettings::Ttt(_) = &s.env {
+            v["llm"]["legal_moves"] = json!(l.legal_moves);
+        }
     }
     v
 }

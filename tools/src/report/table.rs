@@ -53,24 +53,31 @@ fn render(header: &[&str], rows: &[Vec<String>]) -> String {
 /// The table for a run's summaries (bandit columns or tic-tac-toe columns).
 pub fn summary_table(summaries: &[AgentSummary]) -> String {
     let ttt = summaries.iter().any(|s| s.win_rate.is_some());
+    let llm = summaries.iter().any(|s| s.invalid_rate.is_some());
     if ttt {
-        let header = ["agent", "episodes", "return (95% CI)", "win", "draw", "loss"];
+        let mut header = vec!["agent", "episodes", "return (95% CI)", "win", "draw", "loss"];
+        if llm {
+            header.push("invalid");
+        }
         let rows: Vec<Vec<String>> = summaries
             .iter()
             .map(|s| {
-                vec![
+                let mut row = vec![
                     s.agent.clone(),
                     s.episodes.to_string(),
                     pm(Some(s.mean_return), Some(s.return_ci95)),
                     pct(s.win_rate),
                     pct(s.draw_rate),
                     pct(s.loss_rate),
-                ]
+                ];
+                if llm {
+                    row.push(pct(s.invalid_rate));
+                }
+                row
             })
             .collect();
         return render(&header, &rows);
     }
-    let llm = summaries.iter().any(|s| s.invalid_rate.is_some());
     let mut header = vec![
         "agent",
         "episodes",

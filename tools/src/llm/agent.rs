@@ -138,7 +138,8 @@ pub fn run_llm_mab(
             texts.push(text);
             shown.push(spec.shown_labels(r.env.labels())?);
         }
-        let answers = answer_all(engine, &texts, llm, seed, t)?;
+        let episodes: Vec<u64> = running.iter().map(|r| r.index).collect();
+        let answers = answer_all(engine, &texts, &episodes, llm, seed, t)?;
         for ((r, answer), labels) in running.iter_mut().zip(answers).zip(&shown) {
             // Parsing against the labels shown in this prompt gives the true arm directly.
             let arm = match parse_action(&answer, labels).arm() {
@@ -177,10 +178,13 @@ impl LlmSettings {
 }
 
 /// Tokenizes `texts` (BOS first), answers all of them with ONE generate call seeded for step
-/// `t`, and decodes the answers.
+/// `t`, and decodes the answers. `episodes[i]` (the episode index of `texts[i]`) names the RNG
+/// stream text i samples from, so an episode's answer does not depend on which other episodes
+/// are still running (games end at different times).
 fn answer_all(
     engine: &mut Engine,
     texts: &[String],
+    episodes: &[u64],
     llm: &LlmSettings,
     seed: u64,
     t: usize,
@@ -202,7 +206,8 @@ fn answer_all(
         seed: derive_seed(seed, t as u64),
         stop_ids: Vec::new(),
     };
-    let gens = engine.generate(&prompts, &opts).with_context(|| format!("generating step {t}"))?;
+    let gens =
+        engine.generate_streams(&prompts, episodes, &opts).with_context(|| format!("generating step {t}"))?;
     if gens.len() != texts.len() {
         bail!("the engine returned {} answers for {} prompts", gens.len(), texts.len());
     }
@@ -302,7 +307,8 @@ pub fn run_llm_ttt(
             .context("writing the prompt")?;
             texts.push(text);
         }
-        let answers = answer_all(engine, &texts, llm, seed, t)?;
+        let episodes: Vec<u64> = active.iter().map(|&i| games[i].index).collect();
+        let answers = answer_all(engine, &texts, &episodes, llm, seed, t)?;
         for (&i, answer) in active.iter().zip(answers) {
             let g = &mut games[i];
             let legal = g.board.legal_moves();
@@ -410,7 +416,8 @@ pub fn run_llm_cb(
             .context("writing the prompt")?;
             texts.push(text);
         }
-        let answers = answer_all(engine, &texts, llm, seed, t)?;
+        let episodes: Vec<u64> = running.iter().map(|r| r.index).collect();
+        let answers = answer_all(engine, &texts, &episodes, llm, seed, t)?;
         for (r, answer) in running.iter_mut().zip(answers) {
             let arm = match cb_movie(&answer, &titles, &indices) {
                 Some(a) => a,

@@ -104,8 +104,7 @@ pub fn write_explore_rationale<W: Write>(
     labels: &LabelSet,
     templates: &RationaleTemplates<'_>,
 ) -> Result<()> {
-    let label = labels.get(arm)?;
-    render(w, templates.explore, &mut label_vars(label))
+    write_with_label(w, templates.explore, arm, labels)
 }
 
 /// Writes the behaviour-cloning target: the action line alone (`ACTION=red`).
@@ -115,8 +114,13 @@ pub fn write_action<W: Write>(
     labels: &LabelSet,
     templates: &RationaleTemplates<'_>,
 ) -> Result<()> {
+    write_with_label(w, templates.action, arm, labels)
+}
+
+/// Renders a template whose only placeholder is `arm`'s label.
+fn write_with_label<W: Write>(w: &mut W, template: &str, arm: usize, labels: &LabelSet) -> Result<()> {
     let label = labels.get(arm)?;
-    render(w, templates.action, &mut label_vars(label))
+    render(w, template, &mut label_vars(label))
 }
 
 /// Writes a `<ucb_values>` block, one `label: value` line per arm, values at full precision

@@ -19,6 +19,29 @@ fn num(v: Option<f64>) -> String {
 }
 
 /// Formats rows as aligned columns: the first column left-aligned, the others right-aligned.
+/// One row per agent from `cells`, plus an `invalid` column (the LLM agent's invalid-answer
+/// rate) when `llm` is set.
+fn rows_with_invalid(
+    summaries: &[AgentSummary],
+    llm: bool,
+    header: &mut Vec<&str>,
+    cells: impl Fn(&AgentSummary) -> Vec<String>,
+) -> Vec<Vec<String>> {
+    if llm {
+        header.push("invalid");
+    }
+    summaries
+        .iter()
+        .map(|s| {
+            let mut row = cells(s);
+            if llm {
+                row.push(pct(s.invalid_rate));
+            }
+            row
+        })
+        .collect()
+}
+
 fn render(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
@@ -56,26 +79,16 @@ pub fn summary_table(summaries: &[AgentSummary]) -> String {
     let llm = summaries.iter().any(|s| s.invalid_rate.is_some());
     if ttt {
         let mut header = vec!["agent", "episodes", "return (95% CI)", "win", "draw", "loss"];
-        if llm {
-            header.push("invalid");
-        }
-        let rows: Vec<Vec<String>> = summaries
-            .iter()
-            .map(|s| {
-                let mut row = vec![
-                    s.agent.clone(),
-                    s.episodes.to_string(),
-                    pm(Some(s.mean_return), Some(s.return_ci95)),
-                    pct(s.win_rate),
-                    pct(s.draw_rate),
-                    pct(s.loss_rate),
-                ];
-                if llm {
-                    row.push(pct(s.invalid_rate));
-                }
-                row
-            })
-            .collect();
+        let rows = rows_with_invalid(summaries, llm, &mut header, |s| {
+            vec![
+                s.agent.clone(),
+                s.episodes.to_string(),
+                pm(Some(s.mean_return), Some(s.return_ci95)),
+                pct(s.win_rate),
+                pct(s.draw_rate),
+                pct(s.loss_rate),
+            ]
+        });
         return render(&header, &rows);
     }
     let mut header = vec![
@@ -88,27 +101,17 @@ pub fn summary_table(summaries: &[AgentSummary]) -> String {
         "MinFrac",
         "GreedyFrac",
     ];
-    if llm {
-        header.push("invalid");
-    }
-    let rows: Vec<Vec<String>> = summaries
-        .iter()
-        .map(|s| {
-            let mut row = vec![
-                s.agent.clone(),
-                s.episodes.to_string(),
-                pm(s.mean_regret, s.regret_ci95),
-                pct(s.mean_coverage),
-                pm(Some(s.mean_return), Some(s.return_ci95)),
-                pct(s.suffix_failure_rate),
-                num(s.mean_min_frac),
-                num(s.mean_greedy_frac),
-            ];
-            if llm {
-                row.push(pct(s.invalid_rate));
-            }
-            row
-        })
-        .collect();
+    let rows = rows_with_invalid(summaries, llm, &mut header, |s| {
+        vec![
+            s.agent.clone(),
+            s.episodes.to_string(),
+            pm(s.mean_regret, s.regret_ci95),
+            pct(s.mean_coverage),
+            pm(Some(s.mean_return), Some(s.return_ci95)),
+            pct(s.suffix_failure_rate),
+            num(s.mean_min_frac),
+            num(s.mean_greedy_frac),
+        ]
+    });
     render(&header, &rows)
 }

@@ -20,6 +20,7 @@ pub mod kv_cache;
 pub mod model;
 pub mod runtime;
 pub mod tensor;
+pub mod train;
 
 pub use runtime::{Batch, Gpu, GpuError, GpuOptions};
 pub use tensor::{DType, Tensor};

@@ -90,3 +90,46 @@ pub fn forward(
     );
     Ok(())
 }
+
+/// Training attention over PACKED sequences (one row per token, sequences contiguous, positions
+/// restart at 0 for each sequence): query row i sees key rows j in [i - pos[i], i] (its own
+/// sequence, causal) and, with a window W, only those with pos[j] > pos[i] - W. Writes `out`
+/// f32 [n, heads*hd] and `lse` f32 [n, heads] (log-sum-exp of the capped, scaled scores; the
+/// backward recomputes the probabilities from it). q [n, heads*hd], k/v [n, kv_heads*hd], pos u32 [n].
+#[allow(clippy::too_many_arguments)]
+pub fn packed_forward(
+    b: &mut Batch<'_>,
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    pos: &Tensor,
+    out: &Tensor,
+    lse: &Tensor,
+    p: &AttnParams,
+) -> Result<(), GpuError> {
+    let _ = (b, q, k, v, pos, out, lse, p);
+    Err(shape_err(NAME, "not implemented yet (issue 4 in progress)".into()))
+}
+
+/// Backward of [`packed_forward`]: from `dout` [n, heads*hd] (and the forward's `out`, `lse`)
+/// writes dq [n, heads*hd], dk and dv [n, kv_heads*hd] (overwritten; GQA sums over the group).
+/// `delta` f32 [n, heads] is scratch (rowsum(dout * out)).
+#[allow(clippy::too_many_arguments)]
+pub fn packed_backward(
+    b: &mut Batch<'_>,
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    pos: &Tensor,
+    out: &Tensor,
+    lse: &Tensor,
+    dout: &Tensor,
+    delta: &Tensor,
+    dq: &Tensor,
+    dk: &Tensor,
+    dv: &Tensor,
+    p: &AttnParams,
+) -> Result<(), GpuError> {
+    let _ = (b, q, k, v, pos, out, lse, dout, delta, dq, dk, dv, p);
+    Err(shape_err(NAME, "not implemented yet (issue 4 in progress)".into()))
+}

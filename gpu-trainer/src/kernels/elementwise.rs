@@ -1,7 +1,7 @@
 //! Elementwise f32 ops (shaders/elementwise.wgsl): geglu, residual add,
 //! softcap (in place).
 
-use super::{Params, expect_numel, grid256};
+use super::{Params, expect_numel, grid256, shape_err};
 use crate::runtime::{Batch, GpuError};
 use crate::tensor::{DType, Tensor};
 
@@ -43,4 +43,17 @@ pub fn softcap_forward(b: &mut Batch<'_>, x: &Tensor, cap: f32) -> Result<(), Gp
     let groups = grid256(b, n);
     b.dispatch(kernel, p.bytes(), &[(3, x.buffer(NAME)?)], groups);
     Ok(())
+}
+
+/// Backward of `out = gelu_tanh(gate) * up`: dgate = dout * up * gelu'(gate), dup = dout * gelu(gate)
+/// (both overwritten).
+pub fn geglu_backward(b: &mut Batch<'_>, gate: &Tensor, up: &Tensor, dout: &Tensor, dgate: &Tensor, dup: &Tensor) -> Result<(), GpuError> {
+    let _ = (b, gate, up, dout, dgate, dup);
+    Err(shape_err(NAME, "not implemented yet (issue 4 in progress)".into()))
+}
+
+/// Backward of `y = cap * tanh(x / cap)` from the capped output `y`: dy *= 1 - (y / cap)^2, in place.
+pub fn softcap_backward(b: &mut Batch<'_>, y: &Tensor, dy: &Tensor, cap: f32) -> Result<(), GpuError> {
+    let _ = (b, y, dy, cap);
+    Err(shape_err(NAME, "not implemented yet (issue 4 in progress)".into()))
 }

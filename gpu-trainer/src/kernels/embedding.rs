@@ -29,3 +29,36 @@ pub fn forward(b: &mut Batch<'_>, ids: &Tensor, table: &Tensor, y: &Tensor, scal
     }
     Ok(())
 }
+
+/// The tokens of a batch grouped by id, for a deterministic scatter-add (no float atomics):
+/// `order` u32 [tokens] = token indices sorted by (id, index); `segments` u32 [unique, 3] =
+/// (id, start, end) ranges into `order`.
+#[derive(Clone, Debug)]
+pub struct ScatterPlan {
+    pub order: Tensor,
+    pub segments: Tensor,
+    pub tokens: usize,
+    pub unique: usize,
+}
+
+impl ScatterPlan {
+    /// Build the plan for `ids` on the host and upload it.
+    pub fn new(gpu: &crate::runtime::Gpu, ids: &[u32]) -> Result<ScatterPlan, GpuError> {
+        let _ = (gpu, ids);
+        Err(shape_err(NAME, "not implemented yet (issue 4 in progress)".into()))
+    }
+}
+
+/// Backward of [`forward`]: d_table[id, :] += scale * sum of dy[t, :] over tokens t with that id.
+/// `dy` f32 [tokens, hidden]; `d_table` f32 [vocab, hidden], possibly split into row parts.
+pub fn backward(b: &mut Batch<'_>, plan: &ScatterPlan, dy: &Tensor, d_table: &Tensor, scale: f32) -> Result<(), GpuError> {
+    let _ = (b, plan, dy, d_table, scale);
+    Err(shape_err(NAME, "not implemented yet (issue 4 in progress)".into()))
+}
+
+/// dst[idx[i], :] = src[i, :] (the inverse of `kv_cache::gather_rows`); other rows untouched.
+/// `src` f32 [r, hidden], `idx` u32 [r] (distinct), `dst` f32 [n, hidden].
+pub fn scatter_rows(b: &mut Batch<'_>, src: &Tensor, idx: &Tensor, dst: &Tensor) -> Result<(), GpuError> {
+    let _ = (b, src, idx, dst);
+    Err(shape_err(NAME, "not implemented yet (issue 4 in progress)".into()))
+}

@@ -89,3 +89,17 @@ pub fn forward_with(b: &mut Batch<'_>, x: &Tensor, w: &Tensor, y: &Tensor, path:
     }
     Ok(())
 }
+
+/// dX (+)= dY W: `dy` f32 [M, N], `w` [N, K] (f32/f16/bf16, possibly split into row parts),
+/// `dx` f32 [M, K]. `accumulate` adds into `dx` instead of overwriting it.
+pub fn backward_input(b: &mut Batch<'_>, dy: &Tensor, w: &Tensor, dx: &Tensor, accumulate: bool) -> Result<(), GpuError> {
+    let _ = (b, dy, w, dx, accumulate);
+    Err(shape_err(NAME, "not implemented yet (issue 4 in progress)".into()))
+}
+
+/// dW (+)= dY^T X: `dy` f32 [M, N], `x` f32 [M, K], `dw` f32 [N, K] (possibly split into row
+/// parts: each part gets its rows). `accumulate` adds into `dw` (gradient accumulation).
+pub fn backward_weight(b: &mut Batch<'_>, dy: &Tensor, x: &Tensor, dw: &Tensor, accumulate: bool) -> Result<(), GpuError> {
+    let _ = (b, dy, x, dw, accumulate);
+    Err(shape_err(NAME, "not implemented yet (issue 4 in progress)".into()))
+}

@@ -13,6 +13,7 @@ pub mod kv_cache;
 pub mod matmul;
 pub mod rmsnorm;
 pub mod rope;
+pub mod xent;
 
 use crate::runtime::{Batch, GpuError};
 use crate::tensor::Tensor;

@@ -39,3 +39,22 @@ pub fn forward(b: &mut Batch<'_>, x: &Tensor, w: &Tensor, y: &Tensor, eps: f32) 
 pub fn residual_forward(b: &mut Batch<'_>, x: &Tensor, w: &Tensor, residual: &Tensor, eps: f32) -> Result<(), GpuError> {
     record(b, "residual_rmsnorm_fwd", x, w, residual, eps)
 }
+
+/// Backward of `y = rms_norm(x, w)` (rows of length w.numel()): dx (+)= dL/dx (overwrite unless
+/// `accumulate_dx`), and `dw` f32 [dim] += sum over rows of dL/dw (always accumulates). `w` may be
+/// f32/f16/bf16. The residual form (`residual += rms_norm(x, w)`) has the same backward with
+/// dy = the residual's gradient.
+#[allow(clippy::too_many_arguments)]
+pub fn backward(
+    b: &mut Batch<'_>,
+    x: &Tensor,
+    w: &Tensor,
+    dy: &Tensor,
+    dx: &Tensor,
+    dw: &Tensor,
+    eps: f32,
+    accumulate_dx: bool,
+) -> Result<(), GpuError> {
+    let _ = (b, x, w, dy, dx, dw, eps, accumulate_dx);
+    Err(shape_err(NAME, "not implemented yet (issue 4 in progress)".into()))
+}

@@ -58,3 +58,10 @@ pub fn forward(b: &mut Batch<'_>, x: &Tensor, table: &RopeTable, heads: usize) -
     b.dispatch(kernel, p.bytes(), &[(1, table.table.buffer(NAME)?), (2, x.buffer(NAME)?)], groups);
     Ok(())
 }
+
+/// Backward of [`forward`]: rotate the gradient `dx` [tokens, heads, head_dim] back by the same
+/// angles (the transpose of the rotation), in place.
+pub fn backward(b: &mut Batch<'_>, dx: &Tensor, table: &RopeTable, heads: usize) -> Result<(), GpuError> {
+    let _ = (b, dx, table, heads);
+    Err(shape_err(NAME, "not implemented yet (issue 4 in progress)".into()))
+}

@@ -494,8 +494,9 @@ fn parse_header(buf: &[u8], label: &str) -> Result<Vec<(String, Entry)>> {
     Ok(out)
 }
 
-/// Writes a safetensors file (used by tests and tools); tensors are written
-/// in the order given, f32 data as little-endian.
+/// Writes a safetensors file (checkpoints, converters, tests); tensors are written in the order
+/// given, data as little-endian. Atomic: written to `<path>.tmp`, synced, then renamed, so an
+/// interrupted write never leaves a truncated file under `path`.
 pub fn write_safetensors(
     path: &Path,
     tensors: &[(&str, DType, &[usize], &[u8])],
@@ -519,7 +520,21 @@ pub fn write_safetensors(
     for (_, _, _, bytes) in tensors {
         out.extend_from_slice(bytes);
     }
-    std::fs::write(path, out)
+    write_atomic(path, &out)
+}
+
+/// Write `bytes` to `path` atomically: `<path>.tmp`, fsync, rename (same directory).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
 }
 
 /// f32 values as little-endian bytes.

@@ -12,6 +12,7 @@ use super::{Gpu, GpuError};
 enum Op {
     Dispatch { kernel: Arc<Kernel>, params: Option<(u64, u64)>, bufs: Vec<(u32, wgpu::Buffer)>, groups: [u32; 3] },
     Copy { src: wgpu::Buffer, src_off: u64, dst: wgpu::Buffer, dst_off: u64, size: u64 },
+    Clear { buf: wgpu::Buffer },
 }
 
 /// A recording of GPU work; nothing runs until [`Batch::submit`].
@@ -77,6 +78,18 @@ impl<'g> Batch<'g> {
         self.ops.push(Op::Copy { src: src.clone(), src_off, dst: dst.clone(), dst_off, size });
     }
 
+    /// Record zeroing a whole buffer (gradients before accumulation, scatter targets).
+    pub fn clear(&mut self, buf: &wgpu::Buffer) {
+        self.ops.push(Op::Clear { buf: buf.clone() });
+    }
+
+    /// Record zeroing every part of `t`.
+    pub fn clear_tensor(&mut self, t: &crate::tensor::Tensor) {
+        for p in t.parts() {
+            self.clear(&p.buffer);
+        }
+    }
+
     /// Encode everything into one command buffer and submit it. Validation
     /// errors (a wrong binding, a bad size) come back as [`GpuError::Validation`].
     pub fn submit(self) -> Result<(), GpuError> {
@@ -117,7 +130,7 @@ impl<'g> Batch<'g> {
                         entries: &entries,
                     }))
                 }
-                Op::Copy { .. } => None,
+                Op::Copy { .. } | Op::Clear { .. } => None,
             })
             .collect();
         let mut enc = dev.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("batch") });
@@ -125,6 +138,11 @@ impl<'g> Batch<'g> {
         while i < self.ops.len() {
             if let Op::Copy { src, src_off, dst, dst_off, size } = &self.ops[i] {
                 enc.copy_buffer_to_buffer(src, *src_off, dst, *dst_off, *size);
+                i += 1;
+                continue;
+            }
+            if let Op::Clear { buf } = &self.ops[i] {
+                enc.clear_buffer(buf, 0, None);
                 i += 1;
                 continue;
             }

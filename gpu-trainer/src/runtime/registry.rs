@@ -20,6 +20,7 @@ pub const SHADER_FILES: &[(&str, &str)] = &[
     ("attention", include_str!("../../../shaders/attention.wgsl")),
     ("elementwise", include_str!("../../../shaders/elementwise.wgsl")),
     ("kv_cache", include_str!("../../../shaders/kv_cache.wgsl")),
+    ("xent", include_str!("../../../shaders/xent.wgsl")),
 ];
 
 /// A compiled pipeline and the layout of its bind group 0.

@@ -154,37 +154,19 @@ pub fn packed_backward(
     let delta_k = gpu.registry.kernel(gpu, NAME, "attention_packed_delta", DType::F32)?;
     let dq_k = gpu.registry.kernel(gpu, NAME, "attention_packed_dq", DType::F32)?;
     let dkdv_k = gpu.registry.kernel(gpu, NAME, "attention_packed_dkdv", DType::F32)?;
+    // Every binding first, so that an error records nothing.
+    let (qb, kb, vb, pb, lb) =
+        (q.buffer(NAME)?, k.buffer(NAME)?, v.buffer(NAME)?, pos.buffer(NAME)?, lse.buffer(NAME)?);
+    let (ob, dob, deltab) = (out.buffer(NAME)?, dout.buffer(NAME)?, delta.buffer(NAME)?);
+    let (dqb, dkb, dvb) = (dq.buffer(NAME)?, dk.buffer(NAME)?, dv.buffer(NAME)?);
     let groups = b.grid((n * p.heads).div_ceil(TILE) as u64);
-    b.dispatch(
-        delta_k,
-        prm.bytes(),
-        &[(5, out.buffer(NAME)?), (7, dout.buffer(NAME)?), (8, delta.buffer(NAME)?)],
-        groups,
-    );
-    let (qb, kb, vb, pb, lb, ob, db) = (
-        q.buffer(NAME)?,
-        k.buffer(NAME)?,
-        v.buffer(NAME)?,
-        pos.buffer(NAME)?,
-        lse.buffer(NAME)?,
-        dout.buffer(NAME)?,
-        delta.buffer(NAME)?,
-    );
+    b.dispatch(delta_k, prm.bytes(), &[(5, ob), (7, dob), (8, deltab)], groups);
     let groups = b.grid((n.div_ceil(TILE) * p.heads) as u64);
-    let dq_bufs = [(1, qb), (2, kb), (3, vb), (4, pb), (6, lb), (7, ob), (8, db), (9, dq.buffer(NAME)?)];
+    let dq_bufs = [(1, qb), (2, kb), (3, vb), (4, pb), (6, lb), (7, dob), (8, deltab), (9, dqb)];
     b.dispatch(dq_k, prm.bytes(), &dq_bufs, groups);
     let groups = b.grid((n.div_ceil(TILE) * p.kv_heads) as u64);
-    let dkdv_bufs = [
-        (1, qb),
-        (2, kb),
-        (3, vb),
-        (4, pb),
-        (6, lb),
-        (7, ob),
-        (8, db),
-        (10, dk.buffer(NAME)?),
-        (11, dv.buffer(NAME)?),
-    ];
+    let dkdv_bufs =
+        [(1, qb), (2, kb), (3, vb), (4, pb), (6, lb), (7, dob), (8, deltab), (10, dkb), (11, dvb)];
     b.dispatch(dkdv_k, prm.bytes(), &dkdv_bufs, groups);
     Ok(())
 }

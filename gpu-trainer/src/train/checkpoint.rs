@@ -308,8 +308,9 @@ fn write_safetensors(
     Ok(())
 }
 
-/// The `__metadata__` of a safetensors file (empty when it has none).
-fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>, CheckpointError> {
+/// The header of a safetensors file: its `__metadata__` (empty when none) and the tensor names
+/// in the order of their data (the order they were written in).
+fn read_header(path: &Path) -> Result<(BTreeMap<String, String>, Vec<String>), CheckpointError> {
     let err = |m: String| CheckpointError::new(path, m);
     let mut f = File::open(path).map_err(|e| err(format!("cannot open: {e}")))?;
     let mut len = [0u8; 8];
@@ -322,13 +323,22 @@ fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>, CheckpointErro
     let mut h = vec![0u8; len as usize];
     f.read_exact(&mut h).map_err(|e| err(format!("cannot read the header: {e}")))?;
     let v: Value = serde_json::from_slice(&h).map_err(|e| err(format!("header is not valid JSON: {e}")))?;
-    let mut out = BTreeMap::new();
-    if let Some(m) = v.get("__metadata__").and_then(Value::as_object) {
-        for (k, v) in m {
-            out.insert(k.clone(), v.as_str().unwrap_or_default().to_string());
+    let Value::Object(map) = v else { return Err(err("header is not a JSON object".into())) };
+    let mut meta = BTreeMap::new();
+    let mut names = Vec::new();
+    for (k, v) in &map {
+        if k == "__metadata__" {
+            for (mk, mv) in v.as_object().into_iter().flatten() {
+                meta.insert(mk.clone(), mv.as_str().unwrap_or_default().to_string());
+            }
+        } else {
+            let start =
+                v.get("data_offsets").and_then(|o| o.get(0)).and_then(Value::as_u64).unwrap_or(u64::MAX);
+            names.push((start, k.clone()));
         }
     }
-    Ok(out)
+    names.sort();
+    Ok((meta, names.into_iter().map(|(_, n)| n).collect()))
 }
 
 fn read_json(path: &Path) -> Result<Value, CheckpointError> {
@@ -336,15 +346,17 @@ fn read_json(path: &Path) -> Result<Value, CheckpointError> {
     serde_json::from_slice(&text).map_err(|e| CheckpointError::new(path, format!("not valid JSON: {e}")))
 }
 
-/// Every tensor of a safetensors file as f32, and its (single) dtype.
-fn read_tensors(path: &Path) -> Result<(Vec<HostTensor>, DType), CheckpointError> {
+/// Every tensor of a safetensors file as f32 (in the order written), its (single) dtype and
+/// the metadata.
+fn read_tensors(path: &Path) -> Result<(Vec<HostTensor>, DType, BTreeMap<String, String>), CheckpointError> {
     if !path.is_file() {
         return Err(CheckpointError::new(path, "missing"));
     }
     let w = Weights::open_file(path)?;
+    let (meta, names) = read_header(path)?;
     let mut dtype: Option<(DType, String)> = None;
     let mut out = Vec::with_capacity(w.len());
-    for name in w.names() {
+    for name in &names {
         let t = w.tensor(name)?;
         match &dtype {
             None => dtype = Some((t.dtype, name.to_string())),
@@ -358,11 +370,11 @@ fn read_tensors(path: &Path) -> Result<(Vec<HostTensor>, DType), CheckpointError
         }
         out.push(HostTensor { name: name.to_string(), shape: t.shape.to_vec(), data: t.to_f32() });
     }
-    Ok((out, dtype.map(|d| d.0).unwrap_or(DType::F32)))
+    Ok((out, dtype.map(|d| d.0).unwrap_or(DType::F32), meta))
 }
 
 fn read_optimizer(path: &Path) -> Result<OptimizerState, CheckpointError> {
-    let meta = read_metadata(path)?;
+    let (tensors, dtype, meta) = read_tensors(path)?;
     let kind = meta
         .get("optimizer")
         .ok_or_else(|| CheckpointError::new(path, "metadata has no \"optimizer\" (the optimizer kind)"))?
@@ -371,7 +383,6 @@ fn read_optimizer(path: &Path) -> Result<OptimizerState, CheckpointError> {
     let step = step.parse::<u64>().map_err(|_| {
         CheckpointError::new(path, format!("metadata \"step\" = {step:?} is not a step count"))
     })?;
-    let (tensors, dtype) = read_tensors(path)?;
     if dtype != DType::F32 && !tensors.is_empty() {
         return Err(CheckpointError::new(
             path,
@@ -394,7 +405,7 @@ pub fn load(dir: &Path) -> Result<CheckpointData, CheckpointError> {
         return Err(CheckpointError::new(dir.join(CONFIG_FILE), "not a JSON object"));
     }
     let trainer_state = read_json(&dir.join(TRAINER_STATE_FILE))?;
-    let (tensors, dtype) = read_tensors(&dir.join(MODEL_FILE))?;
+    let (tensors, dtype, _) = read_tensors(&dir.join(MODEL_FILE))?;
     let tok = dir.join(TOKENIZER_FILE);
     let tokenizer_json = match tok.is_file() {
         true => Some(std::fs::read(&tok).map_err(|e| io_err(&tok, "cannot read", e))?),

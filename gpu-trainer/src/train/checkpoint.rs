@@ -346,9 +346,12 @@ fn read_json(path: &Path) -> Result<Value, CheckpointError> {
     serde_json::from_slice(&text).map_err(|e| CheckpointError::new(path, format!("not valid JSON: {e}")))
 }
 
+/// The tensors (f32, in the order written), their dtype and the metadata of a safetensors file.
+type SafetensorsFile = (Vec<HostTensor>, DType, BTreeMap<String, String>);
+
 /// Every tensor of a safetensors file as f32 (in the order written), its (single) dtype and
 /// the metadata.
-fn read_tensors(path: &Path) -> Result<(Vec<HostTensor>, DType, BTreeMap<String, String>), CheckpointError> {
+fn read_tensors(path: &Path) -> Result<SafetensorsFile, CheckpointError> {
     if !path.is_file() {
         return Err(CheckpointError::new(path, "missing"));
     }

@@ -107,6 +107,7 @@ pub enum OptimizerConfig {
 
 /// AdamW or AdaFactor over a fixed list of parameters.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one optimizer per training run: its size does not matter
 pub enum Optimizer {
     AdamW(AdamW),
     AdaFactor(AdaFactor),

@@ -100,7 +100,8 @@ fn check_against_torch(gpu: &Gpu, name: &str, opts: TrainOptions) -> Vec<(String
     assert_eq!(names.len(), got.len(), "{name}: one gradient per parameter (tied embedding once)");
     let mut worst = (0.0, String::new());
     for (pname, g) in &got {
-        let want = r.grads.to_f32(pname).unwrap_or_else(|e| panic!("{name}: torch has no gradient {pname}: {e}"));
+        let want =
+            r.grads.to_f32(pname).unwrap_or_else(|e| panic!("{name}: torch has no gradient {pname}: {e}"));
         let e = rel_err(g, &want);
         assert!(e <= GRAD_TOL, "{name}: gradient of {pname}: relative error {e:.3e} > {GRAD_TOL}");
         if e > worst.0 {
@@ -138,7 +139,8 @@ fn gemma3_loss_and_gradients_match_torch() {
 fn split_embedding_table_gives_the_same_gradients() {
     // one binding holds 32 KiB: the 256 x 64 f32 embedding / tied head (and its gradient) is
     // split into row parts; gather, scatter-add and the head matmuls go part by part
-    let gpu = Gpu::with_options(GpuOptions { max_binding_override: Some(32 * 1024), ..Default::default() }).unwrap();
+    let gpu = Gpu::with_options(GpuOptions { max_binding_override: Some(32 * 1024), ..Default::default() })
+        .unwrap();
     let m = load_on(&gpu, "gemma2_tiny_f32", opts(false, 8));
     assert!(m.params()[0].grad.parts().len() > 1, "the embedding gradient should be split");
     drop(m);
@@ -228,8 +230,10 @@ fn coefficient_callback_scales_the_gradient() {
     let g_plain = grads(&gpu, &m);
     m.zero_grads(&gpu).unwrap();
     // coefficients 3 * weight: three times the gradient; the callback sees the log-probs
-    let weights: Vec<Vec<f32>> =
-        seqs.iter().map(|s| s.weights.iter().copied().filter(|&w| w != 0.0).map(|w| 3.0 * w).collect()).collect();
+    let weights: Vec<Vec<f32>> = seqs
+        .iter()
+        .map(|s| s.weights.iter().copied().filter(|&w| w != 0.0).map(|w| 3.0 * w).collect())
+        .collect();
     let mut seen = Vec::new();
     let with = m
         .forward_backward_with(&gpu, &seqs, |lp| {
@@ -259,7 +263,10 @@ fn bad_sequences_are_errors_naming_the_sequence() {
     let mut m = load_on(&gpu, "gemma2_tiny_f32", TrainOptions { max_tokens: 10, ..opts(false, 4) });
     let ok = Sequence::uniform(vec![2, 3, 4], 0.5);
     let e = m.forward_backward(&gpu, &[ok.clone(), Sequence::uniform(vec![2, 300], 1.0)]).unwrap_err();
-    assert!(e.to_string().contains("sequence 1: token id 300 at position 1 is not below vocab_size 256"), "{e}");
+    assert!(
+        e.to_string().contains("sequence 1: token id 300 at position 1 is not below vocab_size 256"),
+        "{e}"
+    );
     let e = m.token_logprobs(&gpu, &[Sequence::new(vec![2, 3], vec![0.0, f32::NAN])]).unwrap_err();
     assert!(e.to_string().contains("sequence 0: weight NaN at position 1"), "{e}");
     let long = Sequence::uniform((0..12).collect(), 1.0);
@@ -284,8 +291,10 @@ fn export_load_round_trip_and_memory_report() {
     let ids = reference(name).ids;
     let before = m.token_logprobs(&gpu, &[mean_loss_seq(&ids)]).unwrap();
     // halve every weight, check it took, restore
-    let halved: Vec<_> =
-        exported.iter().map(|(n, s, d)| (n.clone(), s.clone(), d.iter().map(|x| x * 0.5).collect())).collect();
+    let halved: Vec<_> = exported
+        .iter()
+        .map(|(n, s, d)| (n.clone(), s.clone(), d.iter().map(|x| x * 0.5).collect()))
+        .collect();
     m.load_f32(&gpu, &halved).unwrap();
     assert_eq!(m.export_f32(&gpu).unwrap(), halved);
     assert_ne!(m.token_logprobs(&gpu, &[mean_loss_seq(&ids)]).unwrap(), before);

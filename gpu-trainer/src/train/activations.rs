@@ -10,7 +10,8 @@ use crate::tensor::{DType, Tensor};
 use anyhow::{Context, Result};
 
 fn f32t(gpu: &Gpu, name: &str, shape: &[usize]) -> Result<Tensor> {
-    Tensor::zeros(gpu, name, shape, DType::F32).with_context(|| format!("allocating activation {name} {shape:?}"))
+    Tensor::zeros(gpu, name, shape, DType::F32)
+        .with_context(|| format!("allocating activation {name} {shape:?}"))
 }
 
 fn u32t(gpu: &Gpu, name: &str, shape: &[usize]) -> Result<Tensor> {
@@ -105,8 +106,19 @@ impl LayerActs {
 
     fn bytes(&self) -> u64 {
         let mut ts = vec![
-            &self.hn, &self.q, &self.k, &self.v, &self.att, &self.lse, &self.o, &self.x_mid, &self.hn2,
-            &self.gate, &self.up, &self.mlp, &self.d,
+            &self.hn,
+            &self.q,
+            &self.k,
+            &self.v,
+            &self.att,
+            &self.lse,
+            &self.o,
+            &self.x_mid,
+            &self.hn2,
+            &self.gate,
+            &self.up,
+            &self.mlp,
+            &self.d,
         ];
         ts.extend(self.q_raw.iter().chain(&self.k_raw));
         bytes(&ts)
@@ -189,8 +201,17 @@ impl LayerGrads {
 
     fn bytes(&self) -> u64 {
         let mut ts = vec![
-            &self.dx, &self.dh, &self.dy, &self.datt, &self.dq, &self.dk, &self.dv, &self.delta, &self.dmlp,
-            &self.dgate, &self.dup,
+            &self.dx,
+            &self.dh,
+            &self.dy,
+            &self.datt,
+            &self.dq,
+            &self.dk,
+            &self.dv,
+            &self.delta,
+            &self.dmlp,
+            &self.dgate,
+            &self.dup,
         ];
         ts.extend(self.dq_raw.iter().chain(&self.dk_raw));
         bytes(&ts)
@@ -224,7 +245,9 @@ impl Body {
             tokens: n,
             ids: u32t(gpu, "ids", &[n])?,
             pos: u32t(gpu, "positions", &[n])?,
-            rope: (0..thetas).map(|_| f32t(gpu, "rope cos/sin", &[n, c.head_dim / 2, 2])).collect::<Result<_>>()?,
+            rope: (0..thetas)
+                .map(|_| f32t(gpu, "rope cos/sin", &[n, c.head_dim / 2, 2]))
+                .collect::<Result<_>>()?,
             xs: (0..=c.num_layers).map(|_| f32t(gpu, "x", &[n, c.hidden_size])).collect::<Result<_>>()?,
             layers: (0..act_sets).map(|_| LayerActs::new(gpu, c, n)).collect::<Result<_>>()?,
             grads: LayerGrads::new(gpu, c, n)?,
@@ -304,8 +327,20 @@ impl Head {
     /// Bytes held.
     pub fn bytes(&self) -> u64 {
         bytes(&[
-            &self.row_idx, &self.targets, &self.coef, &self.logprob, &self.c_rows, &self.c_targets, &self.c_coef,
-            &self.c_lse, &self.c_logprob, &self.xs, &self.xn, &self.dxn, &self.dxs, &self.logits,
+            &self.row_idx,
+            &self.targets,
+            &self.coef,
+            &self.logprob,
+            &self.c_rows,
+            &self.c_targets,
+            &self.c_coef,
+            &self.c_lse,
+            &self.c_logprob,
+            &self.xs,
+            &self.xn,
+            &self.dxn,
+            &self.dxs,
+            &self.logits,
         ])
     }
 }

@@ -73,7 +73,13 @@ fn copy(b: &mut Batch<'_>, src: &Tensor, dst: &Tensor) -> Result<()> {
 
 /// Record the forward of one layer from `x` [n, H] into `a`; with `x_out` [n, H] also the
 /// layer's output (a recomputation for the backward passes None: it needs only `a`).
-pub fn forward(b: &mut Batch<'_>, ctx: &LayerCtx<'_>, x: &Tensor, a: &LayerActs, x_out: Option<&Tensor>) -> Result<()> {
+pub fn forward(
+    b: &mut Batch<'_>,
+    ctx: &LayerCtx<'_>,
+    x: &Tensor,
+    a: &LayerActs,
+    x_out: Option<&Tensor>,
+) -> Result<()> {
     let c = ctx.config;
     let w = &ctx.w;
     let eps = c.rms_norm_eps;
@@ -114,7 +120,13 @@ pub fn forward(b: &mut Batch<'_>, ctx: &LayerCtx<'_>, x: &Tensor, a: &LayerActs,
 
 /// Record the backward of one layer whose input was `x` and whose activations are `a`:
 /// `g.dx` holds dL/d(output) on entry and dL/dx on exit; weight gradients accumulate.
-pub fn backward(b: &mut Batch<'_>, ctx: &LayerCtx<'_>, x: &Tensor, a: &LayerActs, g: &LayerGrads) -> Result<()> {
+pub fn backward(
+    b: &mut Batch<'_>,
+    ctx: &LayerCtx<'_>,
+    x: &Tensor,
+    a: &LayerActs,
+    g: &LayerGrads,
+) -> Result<()> {
     let c = ctx.config;
     let w = &ctx.w;
     let eps = c.rms_norm_eps;

@@ -136,7 +136,10 @@ impl TrainModel {
                 v_proj: at(format!("{p}.self_attn.v_proj.weight"))?,
                 o_proj: at(format!("{p}.self_attn.o_proj.weight"))?,
                 qk_norm: if config.qk_norm {
-                    Some((at(format!("{p}.self_attn.q_norm.weight"))?, at(format!("{p}.self_attn.k_norm.weight"))?))
+                    Some((
+                        at(format!("{p}.self_attn.q_norm.weight"))?,
+                        at(format!("{p}.self_attn.k_norm.weight"))?,
+                    ))
                 } else {
                     None
                 },
@@ -252,7 +255,8 @@ impl TrainModel {
     /// GPU memory held now.
     pub fn memory_bytes(&self) -> MemoryReport {
         let params: u64 = self.params.iter().map(|p| p.numel() as u64 * 4).sum();
-        let activations = self.body.as_ref().map_or(0, Body::bytes) + self.head.as_ref().map_or(0, Head::bytes);
+        let activations =
+            self.body.as_ref().map_or(0, Body::bytes) + self.head.as_ref().map_or(0, Head::bytes);
         MemoryReport { params, grads: params, activations, last_step_tokens: self.last_tokens }
     }
 
@@ -444,7 +448,8 @@ impl TrainModel {
                 pos: &pos,
             };
             let acts = body.layers[l % body.layers.len()].view(n)?;
-            layer::forward(b, &ctx, &xs[l], &acts, Some(&xs[l + 1])).with_context(|| format!("layer {l} forward"))?;
+            layer::forward(b, &ctx, &xs[l], &acts, Some(&xs[l + 1]))
+                .with_context(|| format!("layer {l} forward"))?;
         }
         Ok(())
     }

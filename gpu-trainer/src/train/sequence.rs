@@ -38,7 +38,11 @@ impl Sequence {
             bail!("sequence {i} is empty (no token ids)");
         }
         if self.weights.len() != self.ids.len() {
-            bail!("sequence {i}: {} token ids but {} weights (one per position expected)", self.ids.len(), self.weights.len());
+            bail!(
+                "sequence {i}: {} token ids but {} weights (one per position expected)",
+                self.ids.len(),
+                self.weights.len()
+            );
         }
         if let Some((t, &id)) = self.ids.iter().enumerate().find(|(_, id)| **id as usize >= vocab) {
             bail!("sequence {i}: token id {id} at position {t} is not below vocab_size {vocab}");
@@ -154,7 +158,10 @@ mod tests {
         assert_eq!(p.weights, vec![1.0, 0.5, 2.0, 3.0]);
         assert_eq!(p.per_seq, vec![2, 0, 2]);
         assert_eq!(p.split(&[10, 11, 12, 13]), vec![vec![10, 11], vec![], vec![12, 13]]);
-        assert_eq!(p.flatten_coef(&[vec![1.0, 2.0], vec![], vec![3.0, 4.0]]).unwrap(), vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(
+            p.flatten_coef(&[vec![1.0, 2.0], vec![], vec![3.0, 4.0]]).unwrap(),
+            vec![1.0, 2.0, 3.0, 4.0]
+        );
         let e = p.flatten_coef(&[vec![1.0], vec![], vec![3.0, 4.0]]).unwrap_err().to_string();
         assert!(e.contains("sequence 0") && e.contains("1 coefficients, 2 expected"), "{e}");
         let e = p.flatten_coef(&[vec![1.0, 2.0], vec![], vec![f32::NAN, 4.0]]).unwrap_err().to_string();

@@ -7,7 +7,7 @@
 use crate::model::Config;
 use crate::runtime::Gpu;
 use crate::tensor::{DType, Tensor};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 fn f32t(gpu: &Gpu, name: &str, shape: &[usize]) -> Result<Tensor> {
     Tensor::zeros(gpu, name, shape, DType::F32)
@@ -241,6 +241,18 @@ impl Body {
     /// Buffers for up to `n` tokens; `act_sets` = L, or 1 with checkpointing.
     pub fn new(gpu: &Gpu, c: &Config, thetas: usize, n: usize, act_sets: usize) -> Result<Body> {
         let n = n.max(1);
+        let (h, f, qd, kd) = dims(c);
+        let widest = h.max(f).max(qd).max(kd) as u64 * 4;
+        if n as u64 * widest > gpu.max_binding() {
+            bail!(
+                "{n} tokens need {} bytes per widest activation ([n, {}] f32), over the {}-byte storage \
+                 binding limit: at most {} tokens per step (lower TrainOptions::max_tokens)",
+                n as u64 * widest,
+                widest / 4,
+                gpu.max_binding(),
+                gpu.max_binding() / widest
+            );
+        }
         Ok(Body {
             tokens: n,
             ids: u32t(gpu, "ids", &[n])?,
@@ -301,9 +313,19 @@ pub struct Head {
 }
 
 impl Head {
-    /// Buffers for up to `rows` targets, `chunk` logits rows at a time.
+    /// Buffers for up to `rows` targets, `chunk` logits rows at a time (fewer when a
+    /// [chunk, V] f32 buffer would not fit one storage binding).
     pub fn new(gpu: &Gpu, c: &Config, rows: usize, chunk: usize) -> Result<Head> {
-        let (r, ch, h) = (rows.max(1), chunk.clamp(1, rows.max(1)), c.hidden_size);
+        let fit = (gpu.max_binding() / (c.vocab_size as u64 * 4)) as usize;
+        if fit == 0 {
+            bail!(
+                "one logits row ({} f32) does not fit a storage binding of {} bytes",
+                c.vocab_size,
+                gpu.max_binding()
+            );
+        }
+        let r = rows.max(1);
+        let (ch, h) = (chunk.min(fit).clamp(1, r), c.hidden_size);
         Ok(Head {
             rows: r,
             chunk: ch,

@@ -15,6 +15,6 @@ pub mod model;
 pub mod param;
 pub mod sequence;
 
-pub use model::{MemoryReport, StepStats, TrainModel, TrainOptions};
+pub use model::{HostTensor, MemoryReport, StepStats, TrainModel, TrainOptions};
 pub use param::Param;
 pub use sequence::{Packed, Sequence};

@@ -49,6 +49,9 @@ pub struct StepStats {
     pub token_logprobs: Vec<Vec<f32>>,
 }
 
+/// A tensor on the host: (HuggingFace name, shape, f32 values).
+pub type HostTensor = (String, Vec<usize>, Vec<f32>);
+
 /// GPU memory held by a [`TrainModel`], in bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MemoryReport {
@@ -212,7 +215,7 @@ impl TrainModel {
     }
 
     /// Host copies of the weights: (HF name, shape, f32 values), in checkpoint order.
-    pub fn export_f32(&self, gpu: &Gpu) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
+    pub fn export_f32(&self, gpu: &Gpu) -> Result<Vec<HostTensor>> {
         self.params
             .iter()
             .map(|p| Ok((p.name.clone(), p.value.shape.clone(), p.value.to_f32(gpu)?)))
@@ -221,7 +224,7 @@ impl TrainModel {
 
     /// Overwrite the weights (resume): `tensors` must name every parameter exactly once, each
     /// with its shape; nothing is written unless all of them check out.
-    pub fn load_f32(&mut self, gpu: &Gpu, tensors: &[(String, Vec<usize>, Vec<f32>)]) -> Result<()> {
+    pub fn load_f32(&mut self, gpu: &Gpu, tensors: &[HostTensor]) -> Result<()> {
         let mut seen = vec![false; self.params.len()];
         let mut plan = Vec::with_capacity(tensors.len());
         for (name, shape, data) in tensors {

@@ -8,7 +8,8 @@
 //! change only the order of f32 sums: 1e-5 relative between our own runs.
 
 use gpu_trainer::cpu::model::CpuModel;
-use gpu_trainer::model::{Config, Weights};
+use gpu_trainer::model::weights::{f32_bytes, write_safetensors};
+use gpu_trainer::model::{Config, DType, Weights};
 use gpu_trainer::train::{Sequence, StepStats, TrainModel, TrainOptions};
 use gpu_trainer::{Gpu, GpuOptions};
 use std::path::PathBuf;
@@ -331,4 +332,54 @@ fn export_load_round_trip_and_memory_report() {
     let ckpt = c.memory_bytes();
     println!("activations: {} bytes without checkpointing, {} with", full.activations, ckpt.activations);
     assert!(ckpt.activations * 2 < full.activations, "{ckpt:?} vs {full:?}");
+}
+
+#[test]
+fn untied_head_splits_the_tied_gradient() {
+    // the gemma2 fixture rewritten with tie_word_embeddings = false and lm_head.weight = the
+    // embedding: the same function, so grad(embed) + grad(lm_head) = torch's tied gradient
+    let gpu = gpu();
+    let name = "gemma2_tiny_f32";
+    let src = fixture(name);
+    let dir = std::env::temp_dir().join(format!("train-grads-untied-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src.join("config.json")).unwrap()).unwrap();
+    cfg["tie_word_embeddings"] = serde_json::Value::Bool(false);
+    std::fs::write(dir.join("config.json"), serde_json::to_string(&cfg).unwrap()).unwrap();
+    let w = Weights::open_dir(&src).unwrap();
+    let config = Config::from_dir(&dir).unwrap();
+    assert!(!config.tie_word_embeddings);
+    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = gpu_trainer::model::weights::expected_tensors(&config)
+        .into_iter()
+        .map(|(n, shape)| {
+            let from = if n == "lm_head.weight" { "model.embed_tokens.weight" } else { n.as_str() };
+            let bytes = f32_bytes(&w.to_f32_shaped(from, &shape).unwrap());
+            (n, shape, bytes)
+        })
+        .collect();
+    let views: Vec<(&str, DType, &[usize], &[u8])> =
+        tensors.iter().map(|(n, s, b)| (n.as_str(), DType::F32, s.as_slice(), b.as_slice())).collect();
+    write_safetensors(&dir.join("model.safetensors"), &views).unwrap();
+    let wu = Weights::open_dir(&dir).unwrap();
+    let mut m = TrainModel::from_weights(&gpu, config, &wu, opts(false, 7)).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(m.params().last().unwrap().name, "lm_head.weight");
+    let r = reference(name);
+    let stats = m.forward_backward(&gpu, &[mean_loss_seq(&r.ids)]).unwrap();
+    assert!((stats.loss - r.loss).abs() <= LOSS_TOL * r.loss);
+    let g = grads(&gpu, &m);
+    let get = |n: &str| g.iter().find(|(x, _)| x == n).unwrap().1.clone();
+    let (ge, gh) = (get("model.embed_tokens.weight"), get("lm_head.weight"));
+    let want = r.grads.to_f32("model.embed_tokens.weight").unwrap();
+    let sum: Vec<f32> = ge.iter().zip(&gh).map(|(a, b)| a + b).collect();
+    let e = rel_err(&sum, &want);
+    assert!(e <= GRAD_TOL, "embed + lm_head gradients vs the tied one: {e:e}");
+    assert!(norm(&ge) > 0.01 * norm(&want) && norm(&gh) > 0.01 * norm(&want), "both parts are non-trivial");
+    for (n, gn) in &g {
+        if n != "model.embed_tokens.weight" && n != "lm_head.weight" {
+            let e = rel_err(gn, &r.grads.to_f32(n).unwrap());
+            assert!(e <= GRAD_TOL, "{n}: {e:e}");
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Training on the GPU (issue 4): trainable parameters with their gradients ([`param`]), the
-//! training forward/backward of the model ([`model::TrainModel`] over packed [`Sequence`]s);
-//! optimizers, checkpoints and the SFT loop build on it.
+//! training forward/backward of the model ([`model::TrainModel`] over packed [`Sequence`]s),
+//! optimizers ([`optim`]) and checkpoints ([`checkpoint`]); the SFT loop builds on them.
 //!
 //! - [`sequence`]: a sequence with per-position loss weights, and how a batch is packed;
 //! - [`activations`]: activation / gradient-scratch / logits-chunk buffers, grown per size;
@@ -9,9 +9,11 @@
 //! - [`model`]: [`TrainModel`] (load, forward_backward, log-probs, export / load).
 
 pub mod activations;
+pub mod checkpoint;
 pub mod head;
 pub mod layer;
 pub mod model;
+pub mod optim;
 pub mod param;
 pub mod sequence;
 

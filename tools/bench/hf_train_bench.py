@@ -1,9 +1,11 @@
 """Training tokens/s and peak memory of HuggingFace transformers (PyTorch eager) on a checkpoint.
 
 Usage: python hf_train_bench.py MODEL_DIR [--seq-len 128] [--batch 1] [--steps 5] [--warmup 1]
-       [--optimizer adamw] [--lr 1e-4] [--device cpu|cuda] [--seed 0]
+       [--optimizer adamw|adafactor] [--lr 1e-4] [--max-grad-norm 1.0] [--device cpu|cuda] [--seed 0]
 
-One timed step = forward with labels (mean next-token cross-entropy), backward, AdamW step,
+One timed step = forward with labels (mean next-token cross-entropy), backward, global gradient
+norm clip (torch.nn.utils.clip_grad_norm_, off with --max-grad-norm 0), optimizer step (torch's
+AdamW with its defaults, or transformers' Adafactor with a fixed lr, no first moment),
 zero_grad: what `greedy bench --train` times on its side. The model is loaded in f32 with eager
 attention and put in train mode (Gemma2 has no dropout by default, so train mode only matters
 for determinism, not speed). Token ids are uniform in [3, vocab) from a seeded generator.
@@ -40,13 +42,14 @@ p.add_argument("--seq-len", type=int, default=128)
 p.add_argument("--batch", type=int, default=1)
 p.add_argument("--steps", type=int, default=5, help="timed steps")
 p.add_argument("--warmup", type=int, default=1, help="untimed steps first")
-p.add_argument("--optimizer", default="adamw", choices=["adamw"])
+p.add_argument("--optimizer", default="adamw", choices=["adamw", "adafactor"])
 p.add_argument("--lr", type=float, default=1e-4)
+p.add_argument("--max-grad-norm", type=float, default=1.0, help="0: no clipping")
 p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"])
 p.add_argument("--seed", type=int, default=0)
 a = p.parse_args()
-if a.seq_len < 2 or a.batch < 1 or a.steps < 1 or a.warmup < 0:
-    p.error("--seq-len must be >= 2, --batch and --steps >= 1, --warmup >= 0")
+if a.seq_len < 2 or a.batch < 1 or a.steps < 1 or a.warmup < 0 or a.max_grad_norm < 0:
+    p.error("--seq-len must be >= 2, --batch and --steps >= 1, --warmup and --max-grad-norm >= 0")
 if a.device == "cuda" and not torch.cuda.is_available():
     p.error("--device cuda: torch sees no CUDA device")
 
@@ -80,7 +83,12 @@ m = AutoModelForCausalLM.from_pretrained(a.model, dtype=torch.float32, attn_impl
 m.train()
 rss_loaded = status_kb("VmRSS")
 hwm_reset = a.device == "cpu" and reset_hwm()
-opt = torch.optim.AdamW(m.parameters(), lr=a.lr)
+if a.optimizer == "adamw":
+    opt = torch.optim.AdamW(m.parameters(), lr=a.lr)
+else:
+    from transformers.optimization import Adafactor
+
+    opt = Adafactor(m.parameters(), lr=a.lr, relative_step=False, scale_parameter=False, warmup_init=False)
 vocab = m.config.vocab_size
 gen = torch.Generator().manual_seed(a.seed)
 ids = torch.randint(3, vocab, (a.warmup + a.steps, a.batch, a.seq_len), generator=gen).to(a.device)
@@ -91,6 +99,8 @@ def step(i):
     out = m(input_ids=ids[i], labels=ids[i])
     out.loss.backward()
     grads = sum(q.grad.numel() * q.grad.element_size() for q in m.parameters() if q.grad is not None)
+    if a.max_grad_norm > 0:
+        torch.nn.utils.clip_grad_norm_(m.parameters(), a.max_grad_norm)
     opt.step()
     opt.zero_grad()
     return out.loss.detach(), grads
@@ -138,6 +148,6 @@ tokens = a.steps * a.batch * a.seq_len
 print(
     f"train_tok_s={tokens / elapsed:.2f} peak_mem_bytes={peak} params={params} param_bytes={param_bytes}"
     f" grad_bytes={grad_bytes} optim_bytes={optim_bytes} mem_source={source} device={device}"
-    f" steps={a.steps} seq_len={a.seq_len} batch={a.batch} loss={loss.item():.6f}"
-    f" torch={torch.__version__} pid_threads={os.cpu_count()}"
+    f" steps={a.steps} seq_len={a.seq_len} batch={a.batch} optimizer={a.optimizer} loss={loss.item():.6f}"
+    f" torch={torch.__version__} host_cpus={os.cpu_count()}"
 )

@@ -165,6 +165,12 @@ pub fn train_bench(args: &BenchArgs) -> Result<Value> {
             (a, b) => a.or(b),
         };
     }
+    // one forward alone (log-probs, no gradient), untimed in the throughput: how the step's
+    // forward+backward splits
+    let seqs = random_batch(&mut rng, vocab, args.seq_len, args.batch);
+    let t = Instant::now();
+    model.token_logprobs(&gpu, &seqs).context("forward-only step")?;
+    let forward_s = t.elapsed().as_secs_f64();
     let steps = args.steps as f64;
     let step_s = (fb_s + opt_s) / steps;
     let tokens_per_step = args.seq_len * args.batch;
@@ -201,6 +207,7 @@ pub fn train_bench(args: &BenchArgs) -> Result<Value> {
         "load_s": load_s,
         "step_s": step_s,
         "forward_backward_s": fb_s / steps,
+        "forward_only_s": forward_s,
         "optimizer_s": opt_s / steps,
         "train_tok_s": train_tok_s,
         "loss_last": loss,
@@ -362,6 +369,7 @@ pub fn render(v: &Value) -> String {
     row(&mut out, "s per step", &g["step_s"], &n, &n);
     row(&mut out, "  forward+backward", &g["forward_backward_s"], &n, &n);
     row(&mut out, "  clip+optimizer+zero grads", &g["optimizer_s"], &n, &n);
+    row(&mut out, "forward alone (one, untimed above)", &g["forward_only_s"], &n, &n);
     row(&mut out, "loss (last step)", &g["loss_last"], &p["loss_last"], &n);
     row(&mut out, "weights bytes/param", &g["params_bytes_per_param"], &p["params_bytes_per_param"], &n);
     row(&mut out, "gradients bytes/param", &g["grads_bytes_per_param"], &p["grads_bytes_per_param"], &n);

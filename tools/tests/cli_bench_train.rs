@@ -62,6 +62,8 @@ fn adamw_memory_per_parameter_and_fields() {
         (Some(4), Some(64), Some(256))
     );
     assert_eq!(g["tokens_per_step"].as_u64(), Some(16));
+    // the last position predicts nothing: 2 x 7 rows go through the model
+    assert_eq!(g["tokens_run_per_step"].as_u64(), Some(14));
     assert_eq!(g["optimizer"], "adamw");
     // f32 weights and gradients, AdamW: exp_avg + exp_avg_sq, f32 each
     assert_eq!(g["params_bytes"].as_u64(), Some(4 * params));

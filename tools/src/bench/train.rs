@@ -139,7 +139,7 @@ pub fn train_bench(args: &BenchArgs) -> Result<Value> {
     let mut rng = Rng::new(0);
     let (mut fb_s, mut opt_s) = (0.0, 0.0);
     let mut peak_alloc = base_alloc;
-    let mut loss = 0.0;
+    let (mut loss, mut tokens_run) = (0.0, 0);
     for step in 0..args.warmup_steps + args.steps {
         let seqs = random_batch(&mut rng, vocab, args.seq_len, args.batch);
         let t = Instant::now();
@@ -159,7 +159,7 @@ pub fn train_bench(args: &BenchArgs) -> Result<Value> {
             fb_s += t_fb;
             opt_s += t_all - t_fb;
         }
-        loss = stats.loss;
+        (loss, tokens_run) = (stats.loss, stats.tokens);
         peak_alloc = match (peak_alloc, device_allocated(&gpu)) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
@@ -201,6 +201,8 @@ pub fn train_bench(args: &BenchArgs) -> Result<Value> {
         "params": num_params,
         "layers": layers, "hidden": hidden, "vocab": vocab,
         "seq_len": args.seq_len, "batch": args.batch, "tokens_per_step": tokens_per_step,
+        // the model runs each sequence up to its last target's predicting row: seq_len - 1 rows
+        "tokens_run_per_step": tokens_run,
         "steps": args.steps, "warmup_steps": args.warmup_steps,
         "optimizer": opt_label, "lr": LR, "max_grad_norm": MAX_GRAD_NORM,
         "checkpointing": args.checkpointing, "loss_chunk_rows": args.loss_chunk_rows,
@@ -312,8 +314,8 @@ pub fn render(v: &Value) -> String {
     let p = &v["peer_hf_train"];
     let mut out = format!(
         "model     {}: {:.2} M parameters ({} layers, hidden {}, vocab {})\n\
-         workload  {} x {} tokens per step, {} f32 (lr {}, clip {}), {} timed steps after {} warm-up, \
-         checkpointing {}\n\
+         workload  {} x {} tokens per step ({} rows run: the last position has no target), {} f32 \
+         (lr {}, clip {}), {} timed steps after {} warm-up, checkpointing {}\n\
          greedy    {} ({}, {}; {} host threads)\n",
         fmt_val(&g["model"]),
         g["params"].as_f64().unwrap_or(0.0) / 1e6,
@@ -322,6 +324,7 @@ pub fn render(v: &Value) -> String {
         g["vocab"],
         g["batch"],
         g["seq_len"],
+        g["tokens_run_per_step"],
         fmt_val(&g["optimizer"]),
         g["lr"],
         g["max_grad_norm"],

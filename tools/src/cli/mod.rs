@@ -1,6 +1,7 @@
 //! The command line: `greedy <SUBCOMMAND>`.
 
 pub mod bench;
+pub mod debug;
 pub mod eval;
 pub mod generate;
 pub mod logits;
@@ -9,6 +10,7 @@ pub mod prompt;
 use clap::{Parser, Subcommand};
 
 pub use bench::BenchArgs;
+pub use debug::DebugArgs;
 pub use eval::EvalArgs;
 pub use generate::GenerateArgs;
 pub use logits::LogitsArgs;
@@ -37,6 +39,8 @@ pub enum Command {
     /// Measure inference (prefill/decode tokens/s, matmul GFLOP/s) or environment steps/s,
     /// optionally next to the Python peers.
     Bench(BenchArgs),
+    /// Inspect the training path: `greedy debug loss-grad` (loss and gradient norms on token ids).
+    Debug(DebugArgs),
 }
 
 const TOP_EXAMPLES: &str = "\
@@ -48,4 +52,5 @@ Examples:
   greedy generate --model DIR --prompt \"Hello\" --chat --max-new-tokens 40
   greedy eval --env mab --arms 5 --agent llm --model DIR --episodes 8
   greedy bench --model DIR --prompt-len 128 --new-tokens 32 --peer python3
+  greedy debug loss-grad --model gpu-trainer/tests/fixtures/gemma2_tiny_f32 --ids 2,17,5,90 --json
   greedy eval --help";

@@ -1,8 +1,10 @@
 //! `greedy bench`: inference throughput (prefill and decode tokens/s through the engine), the
-//! matmul kernel's GFLOP/s against the device's f32 peak, and environment steps/s; each next to
-//! its Python peer (`../shared/peers/*.py`) when `--peer PYTHON` is given.
+//! matmul kernel's GFLOP/s against the device's f32 peak, environment steps/s, and training
+//! tokens/s with the memory per parameter ([`train`]); each next to its Python peer
+//! (`../shared/peers/*.py`, `tools/bench/hf_train_bench.py`) when `--peer PYTHON` is given.
 
 pub mod peak;
+pub mod train;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,9 +24,18 @@ use crate::llm::{DTypeArg, load_engine};
 
 /// Runs `greedy bench`; returns what to print.
 pub fn run(args: &BenchArgs) -> Result<String> {
-    let report = if args.env { env_bench(args)? } else { inference_bench(args)? };
+    let report = if args.env {
+        env_bench(args)?
+    } else if args.train {
+        train::train_bench(args)?
+    } else {
+        inference_bench(args)?
+    };
     if args.json {
         return Ok(serde_json::to_string(&report)? + "\n");
+    }
+    if args.train {
+        return Ok(train::render(&report));
     }
     Ok(render(&report))
 }
@@ -46,7 +57,7 @@ fn render(v: &Value) -> String {
     out
 }
 
-fn fmt_val(v: &Value) -> String {
+pub(crate) fn fmt_val(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Number(n) => match n.as_f64() {
@@ -58,9 +69,10 @@ fn fmt_val(v: &Value) -> String {
     }
 }
 
-/// The peer script: `--peer-script`, else `shared/peers/NAME` next to the repository root or
-/// one of its ancestors (worktrees live deeper than the main checkout).
-fn peer_script(args: &BenchArgs, name: &str) -> Result<PathBuf> {
+/// The peer script: `--peer-script`, else `REL` (e.g. `shared/peers/NAME`) under the current
+/// directory, the repository root, or one of their ancestors (worktrees live deeper than the
+/// main checkout).
+pub(crate) fn peer_script(args: &BenchArgs, rel: &str) -> Result<PathBuf> {
     if let Some(p) = &args.peer_script {
         if !p.is_file() {
             bail!("--peer-script {}: no such file", p.display());
@@ -71,17 +83,17 @@ fn peer_script(args: &BenchArgs, name: &str) -> Result<PathBuf> {
     let starts = [std::env::current_dir().unwrap_or_default(), root.to_path_buf()];
     for start in &starts {
         for dir in start.ancestors() {
-            let p = dir.join("shared/peers").join(name);
+            let p = dir.join(rel);
             if p.is_file() {
                 return Ok(p);
             }
         }
     }
-    bail!("cannot find shared/peers/{name} above {} (give it with --peer-script)", root.display())
+    bail!("cannot find {rel} above {} (give it with --peer-script)", root.display())
 }
 
 /// Runs `python script args...` and returns its `key=value` pairs.
-fn run_peer(python: &Path, script: &Path, extra: &[String]) -> Result<Vec<(String, String)>> {
+pub(crate) fn run_peer(python: &Path, script: &Path, extra: &[String]) -> Result<Vec<(String, String)>> {
     let out = Command::new(python)
         .arg(script)
         .args(extra)
@@ -106,11 +118,11 @@ fn run_peer(python: &Path, script: &Path, extra: &[String]) -> Result<Vec<(Strin
         .collect())
 }
 
-fn peer_num(pairs: &[(String, String)], key: &str) -> Option<f64> {
+pub(crate) fn peer_num(pairs: &[(String, String)], key: &str) -> Option<f64> {
     pairs.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.parse().ok())
 }
 
-fn ratio(ours: f64, theirs: Option<f64>) -> Value {
+pub(crate) fn ratio(ours: f64, theirs: Option<f64>) -> Value {
     match theirs {
         Some(t) if t > 0.0 => json!(ours / t),
         _ => Value::Null,
@@ -134,7 +146,9 @@ fn inference_bench(args: &BenchArgs) -> Result<Value> {
     let vocab = engine.config().vocab_size;
     let mut rng = Rng::new(0);
     let prompts: Vec<Vec<u32>> = (0..args.batch)
-        .map(|_| (0..args.prompt_len).map(|_| (3 + rng.below(vocab.saturating_sub(3).max(1))) as u32).collect())
+        .map(|_| {
+            (0..args.prompt_len).map(|_| (3 + rng.below(vocab.saturating_sub(3).max(1))) as u32).collect()
+        })
         .collect();
     // never stop early: no id equals u32::MAX
     let opts = |n: usize| GenerateOptions {
@@ -170,7 +184,7 @@ fn inference_bench(args: &BenchArgs) -> Result<Value> {
     });
     report.insert("greedy".into(), ours);
     if let Some(python) = &args.peer {
-        let script = peer_script(args, "hf_generate_bench.py")?;
+        let script = peer_script(args, "shared/peers/hf_generate_bench.py")?;
         let dtype = match args.dtype {
             DTypeArg::Bf16 => "bf16",
             DTypeArg::F16 => bail!("the HuggingFace peer takes --dtype f32 or bf16, not f16"),
@@ -208,11 +222,10 @@ fn inference_bench(args: &BenchArgs) -> Result<Value> {
 }
 
 fn parse_mkn(s: &str) -> Result<(usize, usize, usize)> {
-    let v: Vec<usize> = s
-        .split(',')
-        .map(|x| x.trim().parse::<usize>())
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|_| anyhow::anyhow!("invalid value '{s}' for --matmul: expected M,K,N (three positive integers)"))?;
+    let v: Vec<usize> =
+        s.split(',').map(|x| x.trim().parse::<usize>()).collect::<std::result::Result<_, _>>().map_err(
+            |_| anyhow::anyhow!("invalid value '{s}' for --matmul: expected M,K,N (three positive integers)"),
+        )?;
     match v[..] {
         [m, k, n] if m > 0 && k > 0 && n > 0 => Ok((m, k, n)),
         _ => bail!("invalid value '{s}' for --matmul: expected M,K,N (three positive integers)"),
@@ -321,7 +334,7 @@ fn env_bench(args: &BenchArgs) -> Result<Value> {
         }),
     );
     if let Some(python) = &args.peer {
-        let script = peer_script(args, "banditbench_steps.py")?;
+        let script = peer_script(args, "shared/peers/banditbench_steps.py")?;
         let peer = match run_peer(python, &script, &[(episodes / 10).max(100).to_string()]) {
             Ok(pairs) => {
                 let p = peer_num(&pairs, "steps_per_s");

@@ -142,6 +142,8 @@ fn inference_bench(args: &BenchArgs) -> Result<Value> {
     }
     let t0 = Instant::now();
     let mut engine = load_engine(dir, args.dtype, args.adapter.clone())?;
+    // every timed run re-sends the same prompts: without this the prefix cache would skip the prefill
+    engine.set_prefix_cache(false);
     let load_s = t0.elapsed().as_secs_f64();
     let vocab = engine.config().vocab_size;
     let mut rng = Rng::new(0);

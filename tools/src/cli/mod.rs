@@ -36,7 +36,7 @@ pub enum Command {
     Logits(LogitsArgs),
     /// Generate tokens from a model (greedy or sampled), from token ids or a text prompt.
     Generate(GenerateArgs),
-    /// Measure inference (prefill/decode tokens/s, matmul GFLOP/s) or environment steps/s,
+    /// Measure inference (prefill/decode tokens/s, matmul GFLOP/s), training (--train) or environment steps/s,
     /// optionally next to the Python peers.
     Bench(BenchArgs),
     /// Inspect the training path: `greedy debug loss-grad` (loss and gradient norms on token ids).

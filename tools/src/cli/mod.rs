@@ -1,18 +1,22 @@
 //! The command line: `greedy <SUBCOMMAND>`.
 
 pub mod bench;
+pub mod convert;
 pub mod eval;
 pub mod generate;
 pub mod logits;
 pub mod prompt;
+pub mod tokenize;
 
 use clap::{Parser, Subcommand};
 
 pub use bench::BenchArgs;
+pub use convert::ConvertArgs;
 pub use eval::EvalArgs;
 pub use generate::GenerateArgs;
 pub use logits::LogitsArgs;
 pub use prompt::PromptArgs;
+pub use tokenize::TokenizeArgs;
 
 /// Measure how agents decide on bandits and tic-tac-toe (Schmied et al. 2025, "LLMs are Greedy Agents").
 #[derive(Debug, Parser)]
@@ -37,6 +41,10 @@ pub enum Command {
     /// Measure inference (prefill/decode tokens/s, matmul GFLOP/s) or environment steps/s,
     /// optionally next to the Python peers.
     Bench(BenchArgs),
+    /// Convert a model file into a HuggingFace checkpoint directory (`greedy convert gguf FILE OUT_DIR`).
+    Convert(ConvertArgs),
+    /// Print the token ids of a text under a model's tokenizer.json.
+    Tokenize(TokenizeArgs),
 }
 
 const TOP_EXAMPLES: &str = "\
@@ -48,4 +56,6 @@ Examples:
   greedy generate --model DIR --prompt \"Hello\" --chat --max-new-tokens 40
   greedy eval --env mab --arms 5 --agent llm --model DIR --episodes 8
   greedy bench --model DIR --prompt-len 128 --new-tokens 32 --peer python3
+  greedy convert gguf models/gemma-3-270m-q4_k_m.gguf models/gemma-3-270m
+  greedy tokenize --model models/gemma-3-270m \"ACTION=2\" --json
   greedy eval --help";

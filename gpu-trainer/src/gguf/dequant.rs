@@ -170,7 +170,7 @@ pub fn type_name_of_id(id: u32) -> String {
         34 => "TQ1_0",
         35 => "TQ2_0",
         39 => "MXFP4",
-        _ => "an unknown type",
+        _ => "unknown",
     };
     name.to_string()
 }

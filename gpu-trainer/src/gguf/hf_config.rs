@@ -8,8 +8,9 @@
 //! What llama.cpp does not store, it fixes per architecture (src/llama-model.cpp), and so
 //! does this converter:
 //! - Gemma3: every 6th layer global (5, 11, 17, ...), unless the file has
-//!   `attention.sliding_window_pattern`; local layers use RoPE theta 10000, global ones
-//!   `rope.freq_base` (and the linear scaling, if any); no softcaps.
+//!   `attention.sliding_window_pattern`; local layers use RoPE theta 10000 (or
+//!   `rope.freq_base_swa`), global ones `rope.freq_base` (and the linear scaling, if any);
+//!   no softcaps.
 //! - Gemma2: even layers local, odd global; one theta; softcaps from the file (50 and 30 when absent).
 //! - `query_pre_attn_scalar`: head_dim, except the 27B models (Gemma2 with 46 layers,
 //!   Gemma3 with 62), which use hidden / heads.
@@ -201,7 +202,9 @@ pub fn config_json(
             let t = m.positive("rope.freq_base", 10_000.0)?;
             (t, t)
         }
-        Arch::Gemma3 => (m.positive("rope.freq_base", 1_000_000.0)?, 10_000.0),
+        Arch::Gemma3 => {
+            (m.positive("rope.freq_base", 1_000_000.0)?, m.positive("rope.freq_base_swa", 10_000.0)?)
+        }
     };
     let scaling_key = m.key("rope.scaling.type");
     let scaling = match g.get(&scaling_key).map(|v| v.as_str()) {

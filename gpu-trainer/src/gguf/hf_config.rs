@@ -275,3 +275,128 @@ pub fn config_json(
     }
     Ok(c)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    enum V {
+        U32(u32),
+        F32(f32),
+        Str(&'static str),
+    }
+
+    /// A GGUF file with these metadata entries and no tensors.
+    fn file_with(kv: &[(&str, V)]) -> GgufFile {
+        let mut b = b"GGUF".to_vec();
+        b.extend(3u32.to_le_bytes());
+        b.extend(0u64.to_le_bytes());
+        b.extend((kv.len() as u64).to_le_bytes());
+        let s = |b: &mut Vec<u8>, x: &str| {
+            b.extend((x.len() as u64).to_le_bytes());
+            b.extend(x.as_bytes());
+        };
+        for (k, v) in kv {
+            s(&mut b, k);
+            match v {
+                V::U32(x) => b.extend(4u32.to_le_bytes().into_iter().chain(x.to_le_bytes())),
+                V::F32(x) => b.extend(6u32.to_le_bytes().into_iter().chain(x.to_le_bytes())),
+                V::Str(x) => {
+                    b.extend(8u32.to_le_bytes());
+                    s(&mut b, x);
+                }
+            }
+        }
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("greedy-hf-config-{}-{n}.gguf", std::process::id()));
+        std::fs::write(&path, &b).unwrap();
+        let g = GgufFile::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        g
+    }
+
+    fn dims(arch: &'static str, layers: u32, hidden: u32, heads: u32, head_dim: u32) -> Vec<(String, V)> {
+        vec![
+            ("general.architecture".into(), V::Str(arch)),
+            (format!("{arch}.embedding_length"), V::U32(hidden)),
+            (format!("{arch}.block_count"), V::U32(layers)),
+            (format!("{arch}.feed_forward_length"), V::U32(64)),
+            (format!("{arch}.attention.head_count"), V::U32(heads)),
+            (format!("{arch}.attention.head_count_kv"), V::U32(heads / 2)),
+            (format!("{arch}.attention.key_length"), V::U32(head_dim)),
+            (format!("{arch}.attention.layer_norm_rms_epsilon"), V::F32(1e-6)),
+        ]
+    }
+
+    fn config(kv: Vec<(String, V)>) -> Value {
+        let kv: Vec<(&str, V)> = kv.iter().map(|(k, v)| (k.as_str(), clone(v))).collect();
+        let g = file_with(&kv);
+        config_json(&g, Arch::of(&g).unwrap(), 100, [Some(2), Some(1), Some(0)], "float32").unwrap()
+    }
+
+    fn clone(v: &V) -> V {
+        match v {
+            V::U32(x) => V::U32(*x),
+            V::F32(x) => V::F32(*x),
+            V::Str(x) => V::Str(x),
+        }
+    }
+
+    #[test]
+    fn gemma2_defaults_and_alternating_layers() {
+        let c = config(dims("gemma2", 4, 64, 4, 16));
+        assert_eq!(c["model_type"], "gemma2");
+        assert_eq!(
+            c["layer_types"],
+            json!(["sliding_attention", "full_attention", "sliding_attention", "full_attention"])
+        );
+        assert_eq!(
+            (c["attn_logit_softcapping"].as_f64(), c["final_logit_softcapping"].as_f64()),
+            (Some(50.0), Some(30.0))
+        );
+        assert_eq!(c["sliding_window"], 4096);
+        assert_eq!(c["query_pre_attn_scalar"], 16);
+        assert_eq!(c["rope_parameters"]["sliding_attention"]["rope_theta"], 10_000.0);
+        assert_eq!(c["rope_parameters"]["full_attention"]["rope_theta"], 10_000.0);
+    }
+
+    #[test]
+    fn the_27b_models_scale_by_hidden_over_heads() {
+        // gemma-2-27b: 46 layers, hidden 4608, 32 heads of 128 -> 144 (SPEC section 9)
+        let c = config(dims("gemma2", 46, 4608, 32, 128));
+        assert_eq!(c["query_pre_attn_scalar"], 144);
+        let mut kv = dims("gemma3", 62, 5376, 32, 128);
+        kv.push(("gemma3.attention.sliding_window".into(), V::U32(1024)));
+        assert_eq!(config(kv)["query_pre_attn_scalar"], 168);
+    }
+
+    #[test]
+    fn gemma3_pattern_thetas_and_scaling_from_the_file() {
+        let mut kv = dims("gemma3", 7, 64, 4, 16);
+        kv.push(("gemma3.attention.sliding_window".into(), V::U32(512)));
+        let c = config(kv);
+        let global: Vec<usize> = (0..7).filter(|&i| c["layer_types"][i] == "full_attention").collect();
+        assert_eq!(global, vec![5], "every 6th layer is global");
+        assert_eq!(c["rope_parameters"]["full_attention"]["rope_theta"], 1_000_000.0);
+        assert_eq!(c["rope_local_base_freq"], 10_000.0);
+
+        let mut kv = dims("gemma3", 6, 64, 4, 16);
+        kv.push(("gemma3.attention.sliding_window".into(), V::U32(512)));
+        kv.push(("gemma3.attention.sliding_window_pattern".into(), V::U32(3)));
+        kv.push(("gemma3.rope.freq_base_swa".into(), V::F32(20_000.0)));
+        kv.push(("gemma3.rope.scaling.type".into(), V::Str("linear")));
+        kv.push(("gemma3.rope.scaling.factor".into(), V::F32(8.0)));
+        let c = config(kv);
+        let global: Vec<usize> = (0..6).filter(|&i| c["layer_types"][i] == "full_attention").collect();
+        assert_eq!(global, vec![2, 5]);
+        assert_eq!(c["rope_parameters"]["sliding_attention"]["rope_theta"], 20_000.0);
+        assert_eq!(
+            c["rope_parameters"]["full_attention"],
+            json!({"rope_type": "linear", "factor": 8.0, "rope_theta": 1e6})
+        );
+        let parsed = crate::model::Config::from_json_str(&c.to_string(), "config.json").unwrap();
+        assert_eq!((parsed.layers[2].rope_factor, parsed.layers[1].rope_factor), (8.0, 1.0));
+        assert_eq!(parsed.layers[1].rope_theta, 20_000.0);
+    }
+}

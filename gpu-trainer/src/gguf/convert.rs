@@ -8,6 +8,7 @@
 //! `out_dir`, loaded back with [`crate::model`]'s own loaders, and only then
 //! renamed to `out_dir`. A failure at any point leaves nothing behind.
 
+use super::dequant::dequantize;
 use super::hf_config::{Arch, config_json};
 use super::names::{hf_name, hf_shape, is_shifted_norm, layer_of};
 use super::reader::{GgufFile, TensorInfo};
@@ -239,7 +240,7 @@ fn plan_tensors<'a>(
     Ok(plan)
 }
 
-/// Writes the planned tensors as one safetensors file, one tensor in memory at a time;
+/// Writes the planned tensors as one safetensors file, streaming (a chunk of a tensor in memory at a time);
 /// returns (parameters, norms shifted).
 fn write_weights(g: &GgufFile, plan: &[Planned], path: &Path, dtype: OutDType) -> Result<(u64, usize)> {
     let mut header = serde_json::Map::new();
@@ -263,20 +264,35 @@ fn write_weights(g: &GgufFile, plan: &[Planned], path: &Path, dtype: OutDType) -
     w.write_all(&(h.len() as u64).to_le_bytes()).map_err(io)?;
     w.write_all(&h).map_err(io)?;
     let (mut params, mut shifted) = (0u64, 0usize);
-    let mut bytes = Vec::new();
+    let (mut vals, mut bytes) = (Vec::new(), Vec::new());
     for p in plan {
-        let mut v = g.dequantize(p.info)?;
-        if is_shifted_norm(&p.info.name) {
-            v.iter_mut().for_each(|x| *x -= 1.0);
-            shifted += 1;
+        let t = p.info;
+        let shift = is_shifted_norm(&t.name);
+        shifted += shift as usize;
+        params += t.numel();
+        // about 1 M elements at a time: memory stays small whatever the tensor's size
+        let (bs, ts) = (t.ggml_type.block_size(), t.ggml_type.type_size());
+        let blocks_per_chunk = ((1 << 20) / bs).max(1);
+        for chunk in g.tensor_bytes(t).chunks(blocks_per_chunk * ts) {
+            vals.clear();
+            vals.resize(chunk.len() / ts * bs, 0f32);
+            dequantize(t.ggml_type, chunk, &mut vals).map_err(|message| GgufError::BadTensor {
+                file: g.label(),
+                tensor: t.name.clone(),
+                message,
+            })?;
+            if shift {
+                vals.iter_mut().for_each(|x| *x -= 1.0);
+            }
+            bytes.clear();
+            match dtype {
+                OutDType::F32 => bytes.extend(vals.iter().flat_map(|x| x.to_le_bytes())),
+                OutDType::Bf16 => {
+                    bytes.extend(vals.iter().flat_map(|&x| half::bf16::from_f32(x).to_le_bytes()))
+                }
+            }
+            w.write_all(&bytes).map_err(io)?;
         }
-        params += v.len() as u64;
-        bytes.clear();
-        match dtype {
-            OutDType::F32 => bytes.extend(v.iter().flat_map(|x| x.to_le_bytes())),
-            OutDType::Bf16 => bytes.extend(v.iter().flat_map(|&x| half::bf16::from_f32(x).to_le_bytes())),
-        }
-        w.write_all(&bytes).map_err(io)?;
     }
     let file = w.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
@@ -308,7 +324,9 @@ impl TempDir {
 
     /// Moves the directory to `target`, replacing an existing one.
     fn commit(mut self, target: &Path) -> Result<()> {
-        let old = self.path.with_extension("old");
+        let mut old = self.path.clone().into_os_string();
+        old.push(".replaced");
+        let old = PathBuf::from(old);
         let had_old = target.exists();
         if had_old {
             std::fs::rename(target, &old).map_err(|e| GgufError::io(target, "cannot move aside", e))?;

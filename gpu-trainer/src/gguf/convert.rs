@@ -110,9 +110,9 @@ pub fn convert(gguf_path: &Path, out_dir: &Path, opts: &ConvertOptions) -> Resul
         message: format!("the config it gives is not one this project loads: {e}"),
     })?;
     let plan = plan_tensors(&g, arch, &config, vocab.len())?;
-    let merges = vocab.merges();
-    let merge_count = merges.len();
-    let tokenizer_text = serde_json::to_string(&vocab.tokenizer_json()).map_err(|e| GgufError::Io {
+    let tokenizer_json = vocab.tokenizer_json();
+    let merge_count = tokenizer_json["model"]["merges"].as_array().map_or(0, Vec::len);
+    let tokenizer_text = serde_json::to_string(&tokenizer_json).map_err(|e| GgufError::Io {
         file: "tokenizer.json".into(),
         message: format!("cannot serialize: {e}"),
     })?;

@@ -10,11 +10,13 @@
 //! - [`cpu`]: the f32 reference (ops, and the full model forward in [`cpu::model`]).
 //! - [`model`]: loading HuggingFace checkpoints: config.json, safetensors, tokenizer.json;
 //!   [`model::gemma`]: the GPU model (one ragged-batch forward, one submit).
+//! - [`gguf`]: llama.cpp GGUF files (dequantization, names, vocabulary) -> a checkpoint directory.
 //! - [`kv_cache`]: per-layer K/V for a batch of sequences of different lengths.
 //! - [`generate`]: [`generate::Engine`]: logits, batched generation, CPU sampling.
 
 pub mod cpu;
 pub mod generate;
+pub mod gguf;
 pub mod kernels;
 pub mod kv_cache;
 pub mod model;

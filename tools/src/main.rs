@@ -46,6 +46,8 @@ fn main() -> ExitCode {
         Command::Generate(args) => greedy::llm::commands::generate(&args).and_then(print),
         Command::Bench(args) => greedy::bench::run(&args).and_then(print),
         Command::Debug(args) => greedy::cli::debug::run(&args).and_then(print),
+        Command::Convert(args) => greedy::cli::convert::run(&args).and_then(print),
+        Command::Tokenize(args) => greedy::cli::tokenize::run(&args).and_then(print),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

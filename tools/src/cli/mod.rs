@@ -2,19 +2,23 @@
 
 pub mod bench;
 pub mod debug;
+pub mod convert;
 pub mod eval;
 pub mod generate;
 pub mod logits;
 pub mod prompt;
+pub mod tokenize;
 
 use clap::{Parser, Subcommand};
 
 pub use bench::BenchArgs;
 pub use debug::DebugArgs;
+pub use convert::ConvertArgs;
 pub use eval::EvalArgs;
 pub use generate::GenerateArgs;
 pub use logits::LogitsArgs;
 pub use prompt::PromptArgs;
+pub use tokenize::TokenizeArgs;
 
 /// Measure how agents decide on bandits and tic-tac-toe (Schmied et al. 2025, "LLMs are Greedy Agents").
 #[derive(Debug, Parser)]
@@ -41,6 +45,10 @@ pub enum Command {
     Bench(BenchArgs),
     /// Inspect the training path: `greedy debug loss-grad` (loss and gradient norms on token ids).
     Debug(DebugArgs),
+    /// Convert a model file into a HuggingFace checkpoint directory (`greedy convert gguf FILE OUT_DIR`).
+    Convert(ConvertArgs),
+    /// Print the token ids of a text under a model's tokenizer.json.
+    Tokenize(TokenizeArgs),
 }
 
 const TOP_EXAMPLES: &str = "\
@@ -53,4 +61,6 @@ Examples:
   greedy eval --env mab --arms 5 --agent llm --model DIR --episodes 8
   greedy bench --model DIR --prompt-len 128 --new-tokens 32 --peer python3
   greedy debug loss-grad --model gpu-trainer/tests/fixtures/gemma2_tiny_f32 --ids 2,17,5,90 --json
+  greedy convert gguf models/gemma-3-270m-q4_k_m.gguf models/gemma-3-270m
+  greedy tokenize --model models/gemma-3-270m \"ACTION=2\" --json
   greedy eval --help";

@@ -38,13 +38,13 @@ pub fn logits(args: &LogitsArgs) -> Result<String> {
     let n = args.top.unwrap_or(5).min(vocab);
     let tops: Vec<Vec<usize>> = rows.iter().map(|r| top_n(r, n)).collect();
     if args.json {
-        let top: Vec<_> = tops
+        let top: Vec<TopRow> = tops
             .iter()
             .zip(&rows)
             .enumerate()
-            .map(|(pos, (t, r))| json!({"pos": pos, "ids": t, "logits": t.iter().map(|&i| r[i]).collect::<Vec<_>>()}))
+            .map(|(pos, (t, r))| TopRow { pos, ids: t.clone(), logits: t.iter().map(|&i| r[i]).collect() })
             .collect();
-        return Ok(serde_json::to_string(&json!({ "top": top }))? + "\n");
+        return Ok(serde_json::to_string(&TopJson { top })? + "\n");
     }
     let tok = engine.tokenizer();
     let mut out = String::new();
@@ -57,6 +57,21 @@ pub fn logits(args: &LogitsArgs) -> Result<String> {
         out.push('\n');
     }
     Ok(out)
+}
+
+/// `greedy logits --top N --json`: `{"top": [{"pos": 0, "ids": [...], "logits": [...]}, ...]}`,
+/// keys in that order.
+#[derive(serde::Serialize)]
+struct TopJson {
+    top: Vec<TopRow>,
+}
+
+/// One position of [`TopJson`]: the N largest logits, largest first.
+#[derive(serde::Serialize)]
+struct TopRow {
+    pos: usize,
+    ids: Vec<usize>,
+    logits: Vec<f32>,
 }
 
 fn show_token(tok: Option<&gpu_trainer::model::GemmaTokenizer>, id: u32) -> String {

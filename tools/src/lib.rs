@@ -9,6 +9,7 @@
 //! - [`llm`]: running a model: `greedy logits`, `greedy generate`, the LLM agent of `greedy eval`.
 //! - [`bench`]: `greedy bench` (inference tokens/s, matmul GFLOP/s, environment steps/s).
 //! - [`movielens`]: loading MovieLens-1M into contextual-bandit tables.
+//! - [`train`]: supervised fine-tuning (expert data, tokenizer, fresh tiny models, the loop).
 
 pub mod bench;
 pub mod cli;
@@ -19,3 +20,4 @@ pub mod movielens;
 pub mod plot;
 pub mod prompt;
 pub mod report;
+pub mod train;

@@ -5,6 +5,7 @@ pub mod eval;
 pub mod generate;
 pub mod logits;
 pub mod prompt;
+pub mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -13,6 +14,7 @@ pub use eval::EvalArgs;
 pub use generate::GenerateArgs;
 pub use logits::LogitsArgs;
 pub use prompt::PromptArgs;
+pub use train::{SftArgs, TrainArgs, TrainCommand};
 
 /// Measure how agents decide on bandits and tic-tac-toe (Schmied et al. 2025, "LLMs are Greedy Agents").
 #[derive(Debug, Parser)]

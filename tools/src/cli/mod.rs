@@ -1,6 +1,7 @@
 //! The command line: `greedy <SUBCOMMAND>`.
 
 pub mod bench;
+pub mod demo;
 pub mod eval;
 pub mod generate;
 pub mod logits;
@@ -10,6 +11,7 @@ pub mod train;
 use clap::{Parser, Subcommand};
 
 pub use bench::BenchArgs;
+pub use demo::DemoArgs;
 pub use eval::EvalArgs;
 pub use generate::GenerateArgs;
 pub use logits::LogitsArgs;
@@ -39,6 +41,12 @@ pub enum Command {
     /// Measure inference (prefill/decode tokens/s, matmul GFLOP/s) or environment steps/s,
     /// optionally next to the Python peers.
     Bench(BenchArgs),
+    /// Train a model: supervised fine-tuning on expert data (`train sft`), or write a fresh
+    /// small Gemma2 with its own tokenizer (`train init`).
+    Train(TrainArgs),
+    /// Train a small Gemma2 from scratch to reason like UCB, evaluate it next to the classic
+    /// agents, and write a report (about 10 minutes on a 2-core CPU).
+    Demo(DemoArgs),
 }
 
 const TOP_EXAMPLES: &str = "\
@@ -50,4 +58,6 @@ Examples:
   greedy generate --model DIR --prompt \"Hello\" --chat --max-new-tokens 40
   greedy eval --env mab --arms 5 --agent llm --model DIR --episodes 8
   greedy bench --model DIR --prompt-len 128 --new-tokens 32 --peer python3
+  greedy train sft --init tiny --data ucb --mode thought --arms 5 --horizon 10 --summary --steps 300 --out runs/sft
+  greedy demo --out runs/demo
   greedy eval --help";

@@ -6,7 +6,9 @@
 //! ([`run`]).
 
 pub mod batch;
+pub mod command;
 pub mod data;
+pub mod gpu;
 pub mod init;
 pub mod log;
 pub mod plot;

@@ -51,6 +51,8 @@ pub struct SftOutcome {
     pub log: Vec<StepRecord>,
     /// Wall time of this invocation's loop.
     pub train_seconds: f64,
+    /// What the learner computed on.
+    pub device: String,
 }
 
 /// The texts a fresh tokenizer learns from: prompts and targets of the first examples.
@@ -188,7 +190,7 @@ pub fn run_sft_with<L: Learner>(
     let train_seconds = started.elapsed().as_secs_f64();
     let records = read_log(log.path())?;
     write_loss_curve(&settings.out, &records)?;
-    Ok(SftOutcome { checkpoint: checkpoint_dir(&settings.out), state, log: records, train_seconds })
+    Ok(SftOutcome { checkpoint: checkpoint_dir(&settings.out), state, log: records, train_seconds, device: learner.device() })
 }
 
 /// Writes `out/loss.png` and `out/loss.svg`.

@@ -41,6 +41,10 @@ pub trait Learner {
     /// Writes the model (a HuggingFace checkpoint the other commands load), the optimizer state
     /// and `state` (`trainer_state.json`) into the existing, empty directory `dir`.
     fn save(&mut self, dir: &Path, state: &TrainerState) -> Result<()>;
+    /// What it computes on (the GPU adapter's name).
+    fn device(&self) -> String {
+        "the CPU".into()
+    }
 }
 
 /// Where a run stands (`trainer_state.json` of a checkpoint).

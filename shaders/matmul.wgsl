@@ -1,7 +1,8 @@
 // Y[m, y_off + n] = sum_k X[m, k] * W[n, k]   (W [out, in] like HuggingFace)
 // X f32 [M, K]; W one row part [N, K] in f32/f16/bf16; Y f32 with row stride ldy.
 // Forward: `matmul_tiled` (64x64 tile, 4x4 per thread) and `matvec` (M <= 4).
-// Backward twins (dX = dY W, dW = dY^T X) go beside them.
+// Backward (same 64x64 tiling, see below): `matmul_bwd_input` dX (+)= dY W and
+// `matmul_bwd_weight` dW (+)= dY^T X, one dispatch per W / dW row part.
 
 struct MatmulParams {
     m: u32,
@@ -9,7 +10,7 @@ struct MatmulParams {
     n: u32,
     ldy: u32,
     y_off: u32,
-    _p0: u32,
+    accumulate: u32, // backward: 1 = add into the output, 0 = overwrite it
     _p1: u32,
     _p2: u32,
 }
@@ -18,6 +19,8 @@ struct MatmulParams {
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> W: array<u32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+// Backward only: the output gradient dY f32 [M, ldy].
+@group(0) @binding(4) var<storage, read> DY: array<f32>;
 
 const TM: u32 = 64u;
 const TN: u32 = 64u;
@@ -234,4 +237,110 @@ fn matvec_rows_m4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups)
     if (P.m > 1u) { Y[P.ldy + base] = acc.y; }
     if (P.m > 2u) { Y[2u * P.ldy + base] = acc.z; }
     if (P.m > 3u) { Y[3u * P.ldy + base] = acc.w; }
+}
+
+// ---------------------------------------------------------------------------
+// Backward. Same 64x64 output tile per 16x16 workgroup, 4x4 outputs per thread
+// (rows r + 16 i, columns c + 16 j), reduction in steps of TK = 16 through the
+// shared tiles xs / ws, as `matmul_tiled`. For one row part of W (forward):
+// P.m = M, P.k = K, P.n = rows of the part, P.ldy = dY row stride (all N),
+// P.y_off = first row of the part (= its first dY column).
+
+// dY[m, y_off + n] of this part, 0 outside.
+fn load_dy(m: u32, n: u32) -> f32 {
+    if (m < P.m && n < P.n) { return DY[m * P.ldy + P.y_off + n]; }
+    return 0.0;
+}
+
+// Y[i] = v, or Y[i] += v when accumulating.
+fn put(i: u32, v: f32) {
+    if (P.accumulate != 0u) {
+        Y[i] += v;
+    } else {
+        Y[i] = v;
+    }
+}
+
+// Output row `r` (< rows) of a [rows, P.k] result: acc.j goes to column c + 16 j.
+fn put_row(r: u32, rows: u32, c: u32, acc: vec4<f32>) {
+    if (r >= rows) { return; }
+    let base = r * P.k;
+    if (c < P.k) { put(base + c, acc.x); }
+    if (c + 16u < P.k) { put(base + c + 16u, acc.y); }
+    if (c + 32u < P.k) { put(base + c + 32u, acc.z); }
+    if (c + 48u < P.k) { put(base + c + 48u, acc.w); }
+}
+
+// dX[m, k] (+)= sum_n dY[m, y_off + n] W[n, k] over the part's rows n; dX f32 [M, K] in Y.
+// Workgroup (x, y) = output tile (columns k, rows m). The reduction runs over n.
+@compute @workgroup_size(16, 16, 1)
+fn matmul_bwd_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let m0 = wg.y * TM;
+    let k0 = wg.x * TN;
+    let tx = lid.x;
+    let ty = lid.y;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    for (var n0 = 0u; n0 < P.n; n0 += TK) {
+        // xs[t][r].i = dY[m0 + r + 16 i, n0 + t] (threads along n: contiguous in dY);
+        // ws[t][c].j = W[n0 + t, k0 + c + 16 j] (threads along k: contiguous in W).
+        let gn = n0 + tx;
+        xs[tx * 16u + ty] = vec4<f32>(load_dy(m0 + ty, gn), load_dy(m0 + ty + 16u, gn), load_dy(m0 + ty + 32u, gn), load_dy(m0 + ty + 48u, gn));
+        let wn = n0 + ty;
+        let gk = k0 + tx;
+        ws[ty * 16u + tx] = vec4<f32>(load_w(wn, gk), load_w(wn, gk + 16u), load_w(wn, gk + 32u), load_w(wn, gk + 48u));
+        workgroupBarrier();
+        for (var t = 0u; t < TK; t++) {
+            let a = xs[t * 16u + ty];
+            let b = ws[t * 16u + tx];
+            acc0 = fma(vec4<f32>(a.x), b, acc0);
+            acc1 = fma(vec4<f32>(a.y), b, acc1);
+            acc2 = fma(vec4<f32>(a.z), b, acc2);
+            acc3 = fma(vec4<f32>(a.w), b, acc3);
+        }
+        workgroupBarrier();
+    }
+    put_row(m0 + ty, P.m, k0 + tx, acc0);
+    put_row(m0 + ty + 16u, P.m, k0 + tx, acc1);
+    put_row(m0 + ty + 32u, P.m, k0 + tx, acc2);
+    put_row(m0 + ty + 48u, P.m, k0 + tx, acc3);
+}
+
+// dW[n, k] (+)= sum_m dY[m, y_off + n] X[m, k]; dW = this part's rows, f32 [P.n, K] in Y.
+// Workgroup (x, y) = output tile (columns k, rows n). The reduction runs over m (tokens).
+@compute @workgroup_size(16, 16, 1)
+fn matmul_bwd_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let n0 = wg.y * TM;
+    let k0 = wg.x * TN;
+    let tx = lid.x;
+    let ty = lid.y;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    for (var m0 = 0u; m0 < P.m; m0 += TK) {
+        // xs[t][r].i = dY[m0 + t, n0 + r + 16 i]; ws[t][c].j = X[m0 + t, k0 + c + 16 j]
+        // (threads along n and k: both contiguous in memory).
+        let gm = m0 + ty;
+        let gn = n0 + tx;
+        xs[ty * 16u + tx] = vec4<f32>(load_dy(gm, gn), load_dy(gm, gn + 16u), load_dy(gm, gn + 32u), load_dy(gm, gn + 48u));
+        let gk = k0 + tx;
+        ws[ty * 16u + tx] = vec4<f32>(load_x(gm, gk), load_x(gm, gk + 16u), load_x(gm, gk + 32u), load_x(gm, gk + 48u));
+        workgroupBarrier();
+        for (var t = 0u; t < TK; t++) {
+            let a = xs[t * 16u + ty];
+            let b = ws[t * 16u + tx];
+            acc0 = fma(vec4<f32>(a.x), b, acc0);
+            acc1 = fma(vec4<f32>(a.y), b, acc1);
+            acc2 = fma(vec4<f32>(a.z), b, acc2);
+            acc3 = fma(vec4<f32>(a.w), b, acc3);
+        }
+        workgroupBarrier();
+    }
+    put_row(n0 + ty, P.n, k0 + tx, acc0);
+    put_row(n0 + ty + 16u, P.n, k0 + tx, acc1);
+    put_row(n0 + ty + 32u, P.n, k0 + tx, acc2);
+    put_row(n0 + ty + 48u, P.n, k0 + tx, acc3);
 }

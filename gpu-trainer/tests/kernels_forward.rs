@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use gpu_trainer::cpu::ops::{self, AttnParams};
-use gpu_trainer::kernels::{attention, elementwise, embedding, matmul, rmsnorm, rope};
+use gpu_trainer::kernels::{elementwise, embedding, kv_cache, matmul, rmsnorm, rope};
 use gpu_trainer::{DType, Gpu, GpuOptions, Tensor};
 
 fn gpu() -> &'static Gpu {
@@ -182,9 +182,13 @@ fn rope_matches_cpu_including_large_positions() {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_attention(rng: &mut Rng, q_len: usize, kv_rows: usize, kv_len: usize, q_pos: Vec<u32>, p: AttnParams) {
+/// Single-sequence attention through the inference kernel (`kv_cache::attention`, sequence 0 of
+/// a cache of `kv_rows` rows): queries at `q_pos` against keys 0..=q_pos, the rows past `kv_len`
+/// hold values that must not be read. The packed training attention has its own tests
+/// (kernels_attention.rs).
+fn run_attention(rng: &mut Rng, kv_rows: usize, kv_len: usize, q_pos: Vec<u32>, p: AttnParams) {
     let (h, kvh, hd) = (p.heads, p.kv_heads, p.head_dim);
+    let q_len = q_pos.len();
     let q = rng.vec(q_len * h * hd, 2.0);
     let k = rng.vec(kv_rows * kvh * hd, 2.0);
     let v = rng.vec(kv_rows * kvh * hd, 1.0);
@@ -193,11 +197,11 @@ fn run_attention(rng: &mut Rng, q_len: usize, kv_rows: usize, kv_len: usize, q_p
     let qt = up("q", &[q_len, h, hd], DType::F32, &q);
     let kt = up("k cache", &[kv_rows, kvh, hd], DType::F32, &k);
     let vt = up("v cache", &[kv_rows, kvh, hd], DType::F32, &v);
-    let qp = Tensor::from_u32(g, "q_pos", &[q_len], &q_pos).unwrap();
-    let kp = Tensor::from_u32(g, "k_pos", &[kv_rows], &k_pos).unwrap();
+    let tok: Vec<u32> = q_pos.iter().flat_map(|&p| [0, p]).collect();
+    let tt = Tensor::from_u32(g, "tok", &[q_len, 2], &tok).unwrap();
     let ot = zeros("o", &[q_len, h, hd]);
     let mut b = g.batch();
-    attention::forward(&mut b, &qt, &kt, &vt, &qp, &kp, kv_len, &ot, &p).unwrap();
+    kv_cache::attention(&mut b, &qt, &tt, &kt, &vt, kv_rows, &ot, &p).unwrap();
     b.submit().unwrap();
     let n = kv_len * kvh * hd;
     let want = ops::attention(&q, &k[..n], &v[..n], &q_pos, &k_pos[..kv_len], &p);
@@ -210,13 +214,13 @@ fn attention_prefill_window_gqa_softcap() {
     let scale = 256f32.powf(-0.5);
     // Gemma2-like local layer: window < seq, GQA 2, softcap 50.
     let p = AttnParams { heads: 4, kv_heads: 2, head_dim: 64, scale, softcap: Some(50.0), window: Some(8) };
-    run_attention(&mut rng, 37, 37, 37, (0..37).collect(), p);
+    run_attention(&mut rng, 37, 37, (0..37).collect(), p);
     // Global layer, GQA 4, head_dim 256, more than one 64-key block.
     let p = AttnParams { heads: 8, kv_heads: 2, head_dim: 256, scale, softcap: Some(50.0), window: None };
-    run_attention(&mut rng, 70, 70, 70, (0..70).collect(), p);
+    run_attention(&mut rng, 70, 70, (0..70).collect(), p);
     // Gemma3-like: no softcap, MQA, window 5, odd head_dim.
     let p = AttnParams { heads: 3, kv_heads: 1, head_dim: 40, scale: 0.3, softcap: None, window: Some(5) };
-    run_attention(&mut rng, 20, 20, 20, (0..20).collect(), p);
+    run_attention(&mut rng, 20, 20, (0..20).collect(), p);
 }
 
 #[test]
@@ -225,43 +229,43 @@ fn attention_decode_against_kv_cache() {
     let scale = 144f32.powf(-0.5);
     // One new token at position 40; the cache has 64 rows, 41 valid.
     let p = AttnParams { heads: 4, kv_heads: 2, head_dim: 128, scale, softcap: Some(50.0), window: Some(16) };
-    run_attention(&mut rng, 1, 64, 41, vec![40], p.clone());
+    run_attention(&mut rng, 64, 41, vec![40], p.clone());
     let p = AttnParams { window: None, ..p };
-    run_attention(&mut rng, 1, 64, 41, vec![40], p.clone());
+    run_attention(&mut rng, 64, 41, vec![40], p.clone());
     // Chunked prefill: queries 30..40 against keys 0..40.
-    run_attention(&mut rng, 10, 64, 40, (30..40).collect(), AttnParams { window: Some(7), ..p });
+    run_attention(&mut rng, 64, 40, (30..40).collect(), AttnParams { window: Some(7), ..p });
 }
 
-/// Decode steps as a model runs them: append this step's k/v to the cache
-/// (Batch::copy) and attend, in the same batch.
+/// Decode steps as a model runs them: store this step's k/v in the cache and attend, in the
+/// same batch.
 #[test]
-fn decode_steps_append_to_kv_cache_in_one_batch() {
+fn decode_steps_store_in_kv_cache_in_one_batch() {
     let g = gpu();
     let mut rng = Rng(8);
     let (max_len, h, kvh, hd) = (16usize, 4usize, 2usize, 32usize);
     let p = AttnParams { heads: h, kv_heads: kvh, head_dim: hd, scale: 0.2, softcap: Some(50.0), window: Some(4) };
     let kc = zeros("k cache", &[max_len, kvh, hd]);
     let vc = zeros("v cache", &[max_len, kvh, hd]);
-    let kp = Tensor::from_u32(g, "k_pos", &[max_len], &(0..max_len as u32).collect::<Vec<_>>()).unwrap();
     let (mut ks, mut vs) = (Vec::new(), Vec::new());
     for step in 0..7usize {
         let (q, k, v) = (rng.vec(h * hd, 1.5), rng.vec(kvh * hd, 1.5), rng.vec(kvh * hd, 1.0));
         ks.extend_from_slice(&k);
         vs.extend_from_slice(&v);
         let (qt, kt, vt) = (up("q", &[1, h, hd], DType::F32, &q), up("k", &[1, kvh, hd], DType::F32, &k), up("v", &[1, kvh, hd], DType::F32, &v));
-        let qp = Tensor::from_u32(g, "q_pos", &[1], &[step as u32]).unwrap();
+        let tt = Tensor::from_u32(g, "tok", &[1, 2], &[0, step as u32]).unwrap();
         let ot = zeros("o", &[1, h, hd]);
         let mut b = g.batch();
-        attention::append_kv(&mut b, &kt, &kc, step).unwrap();
-        attention::append_kv(&mut b, &vt, &vc, step).unwrap();
-        attention::forward(&mut b, &qt, &kc, &vc, &qp, &kp, step + 1, &ot, &p).unwrap();
+        kv_cache::store(&mut b, &kt, &tt, &kc, max_len).unwrap();
+        kv_cache::store(&mut b, &vt, &tt, &vc, max_len).unwrap();
+        kv_cache::attention(&mut b, &qt, &tt, &kc, &vc, max_len, &ot, &p).unwrap();
         b.submit().unwrap();
         let kpos: Vec<u32> = (0..=step as u32).collect();
         let want = ops::attention(&q, &ks, &vs, &[step as u32], &kpos, &p);
         assert_close(&format!("decode step {step}"), &ot.to_f32(g).unwrap(), &want, 2e-5);
     }
     let mut b = g.batch();
-    assert!(attention::append_kv(&mut b, &zeros("k", &[1, kvh, hd]), &kc, max_len).is_err());
+    let tt = Tensor::from_u32(g, "tok", &[1, 2], &[0, 0]).unwrap();
+    assert!(kv_cache::store(&mut b, &zeros("k", &[1, kvh, hd + 1]), &tt, &kc, max_len).is_err());
 }
 
 /// More than 65535 workgroups: the grid is folded into 2D.

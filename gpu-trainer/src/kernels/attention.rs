@@ -1,8 +1,17 @@
-//! Attention forward (shaders/attention.wgsl): prefill (q_len = kv_len) or
-//! decode against a KV cache (k/v longer than kv_len: only the first kv_len
-//! rows are read). Causal + optional sliding window (key kept iff
-//! k_pos > q_pos - W), scale = query_pre_attn_scalar^-0.5, optional softcap,
-//! GQA, f32 online softmax. One workgroup per (query, head).
+//! Training attention over packed sequences, forward and backward (shaders/attention.wgsl).
+//! Rows are tokens, sequences are contiguous and `pos` restarts at 0 for each one, so a batch of
+//! prompts of different lengths needs no padding. Causal inside each sequence, optional sliding
+//! window (key kept iff pos_k > pos_q - W), scale = query_pre_attn_scalar^-0.5, optional softcap,
+//! GQA, f32 softmax. Tiles of 16 x 16: the forward and dq are query-major (one workgroup per 16
+//! query rows and head), dk/dv key-major (one workgroup per 16 key rows and kv head, summing its
+//! GQA group), so the backward is deterministic (no atomics). CPU reference:
+//! [`crate::cpu::grad_attention`]. Inference attends through the KV cache instead
+//! (`kernels::kv_cache`).
+//!
+//! `pos` must follow the packing rule: each entry is 0 (a sequence starts) or the previous one + 1.
+//! The host cannot check a GPU tensor without a readback, so the forward writes NaN into `out` and
+//! `lse` of every row that breaks it: a malformed batch gives a NaN loss, never silently wrong
+//! gradients, and every read stays in bounds.
 
 use super::{Params, expect_numel, shape_err};
 use crate::cpu::ops::AttnParams;
@@ -11,84 +20,63 @@ use crate::tensor::{DType, Tensor};
 
 const NAME: &str = "attention";
 
-/// Largest head_dim the kernel supports.
-pub const MAX_HEAD_DIM: usize = 512;
+/// Largest head_dim the packed kernels support (Gemma2 and Gemma3 use at most 256).
+pub const MAX_HEAD_DIM: usize = 256;
 
-/// Record the copy of `new` ([t, kv_heads, hd] f32, e.g. this step's
-/// post-RoPE keys) into rows `row..row + t` of `cache` ([max_len, kv_heads, hd]).
-pub fn append_kv(b: &mut Batch<'_>, new: &Tensor, cache: &Tensor, row: usize) -> Result<(), GpuError> {
-    new.expect_dtype(DType::F32)?;
-    cache.expect_dtype(DType::F32)?;
-    let row_len = cache.row_len();
-    if !new.numel().is_multiple_of(row_len.max(1)) || row * row_len + new.numel() > cache.numel() {
-        return Err(shape_err(NAME, format!("cannot append {:?} {:?} at row {row} of cache {:?} {:?}", new.name, new.shape, cache.name, cache.shape)));
-    }
-    let bytes = (new.numel() * 4) as u64;
-    b.copy(new.buffer(NAME)?, 0, cache.buffer(NAME)?, (row * row_len * 4) as u64, bytes);
-    Ok(())
-}
+/// Query/key rows per workgroup tile (shaders/attention.wgsl `T`).
+const TILE: usize = 16;
 
-/// out [q_len, heads, hd] = softmax(mask(cap(q k^T * scale))) v over the
-/// first `kv_len` rows of k, v [.., kv_heads, hd]; q_pos u32 [q_len],
-/// k_pos u32 [>= kv_len].
-#[allow(clippy::too_many_arguments)]
-pub fn forward(
-    b: &mut Batch<'_>,
+/// Checks shared by forward and backward; returns (n, uniform parameters).
+fn check(
     q: &Tensor,
     k: &Tensor,
     v: &Tensor,
-    q_pos: &Tensor,
-    k_pos: &Tensor,
-    kv_len: usize,
-    out: &Tensor,
+    pos: &Tensor,
     p: &AttnParams,
-) -> Result<(), GpuError> {
-    for t in [q, k, v, out] {
+) -> Result<(usize, Params), GpuError> {
+    for t in [q, k, v] {
         t.expect_dtype(DType::F32)?;
     }
-    q_pos.expect_dtype(DType::U32)?;
-    k_pos.expect_dtype(DType::U32)?;
+    pos.expect_dtype(DType::U32)?;
     let (h, kvh, hd) = (p.heads, p.kv_heads, p.head_dim);
-    if kvh == 0 || h % kvh != 0 || hd == 0 || hd > MAX_HEAD_DIM {
-        return Err(shape_err(NAME, format!("heads {h}, kv_heads {kvh}, head_dim {hd} (max {MAX_HEAD_DIM}) unsupported")));
+    if h == 0 || kvh == 0 || h % kvh != 0 || hd == 0 || hd > MAX_HEAD_DIM {
+        return Err(shape_err(
+            NAME,
+            format!(
+                "heads {h}, kv_heads {kvh}, head_dim {hd}: need heads a multiple of kv_heads > 0 and 0 < head_dim <= {MAX_HEAD_DIM}"
+            ),
+        ));
     }
-    let q_len = q_pos.numel();
-    expect_numel(NAME, q, q_len * h * hd)?;
-    expect_numel(NAME, out, q_len * h * hd)?;
-    if k.numel() < kv_len * kvh * hd || v.numel() < kv_len * kvh * hd || k_pos.numel() < kv_len {
-        return Err(shape_err(NAME, format!("k/v/k_pos hold fewer than kv_len = {kv_len} rows")));
+    if !p.scale.is_finite() {
+        return Err(shape_err(NAME, format!("scale {} is not finite", p.scale)));
     }
+    let softcap = match p.softcap {
+        Some(c) if !(c.is_finite() && c > 0.0) => {
+            return Err(shape_err(NAME, format!("softcap {c} must be finite and > 0 (None turns it off)")));
+        }
+        Some(c) => c,
+        None => 0.0,
+    };
+    let n = pos.numel();
+    if n.checked_mul(h * hd).is_none_or(|e| e > u32::MAX as usize) {
+        return Err(shape_err(NAME, format!("{n} rows x {h} heads x {hd} exceed u32 indexing")));
+    }
+    // A window at least n long masks nothing: clamp it so the shader's j + W never overflows.
     let window = match p.window {
         Some(0) => return Err(shape_err(NAME, "window 0 would mask every key".into())),
-        Some(w) => w,
+        Some(w) => w.min(n),
         None => 0,
     };
-    let gpu = b.gpu();
-    let kernel = gpu.registry.kernel(gpu, NAME, "attention_fwd", DType::F32)?;
-    let prm = Params::default()
-        .u(0, q_len)
-        .u(1, kv_len)
-        .u(2, h)
-        .u(3, kvh)
-        .u(4, hd)
-        .u(5, window)
-        .f(6, p.scale)
-        .f(7, p.softcap.unwrap_or(0.0));
-    let groups = b.grid((q_len * h) as u64);
-    b.dispatch(
-        kernel,
-        prm.bytes(),
-        &[
-            (1, q.buffer(NAME)?),
-            (2, k.buffer(NAME)?),
-            (3, v.buffer(NAME)?),
-            (4, q_pos.buffer(NAME)?),
-            (5, k_pos.buffer(NAME)?),
-            (6, out.buffer(NAME)?),
-        ],
-        groups,
-    );
-    Ok(())
+    expect_numel(NAME, q, n * h * hd)?;
+    expect_numel(NAME, k, n * kvh * hd)?;
+    expect_numel(NAME, v, n * kvh * hd)?;
+    let prm = Params::default().u(0, n).u(1, h).u(2, kvh).u(3, hd).u(4, window).f(5, p.scale).f(6, softcap);
+    Ok((n, prm))
+}
+
+fn expect_f32(t: &Tensor, n: usize) -> Result<(), GpuError> {
+    t.expect_dtype(DType::F32)?;
+    expect_numel(NAME, t, n)
 }
 
 /// Training attention over PACKED sequences (one row per token, sequences contiguous, positions
@@ -96,6 +84,7 @@ pub fn forward(
 /// sequence, causal) and, with a window W, only those with pos[j] > pos[i] - W. Writes `out`
 /// f32 [n, heads*hd] and `lse` f32 [n, heads] (log-sum-exp of the capped, scaled scores; the
 /// backward recomputes the probabilities from it). q [n, heads*hd], k/v [n, kv_heads*hd], pos u32 [n].
+/// A row whose `pos` breaks the packing rule gets NaN (module docs).
 #[allow(clippy::too_many_arguments)]
 pub fn packed_forward(
     b: &mut Batch<'_>,
@@ -107,8 +96,29 @@ pub fn packed_forward(
     lse: &Tensor,
     p: &AttnParams,
 ) -> Result<(), GpuError> {
-    let _ = (b, q, k, v, pos, out, lse, p);
-    Err(shape_err(NAME, "not implemented yet (issue 4 in progress)".into()))
+    let (n, prm) = check(q, k, v, pos, p)?;
+    expect_f32(out, n * p.heads * p.head_dim)?;
+    expect_f32(lse, n * p.heads)?;
+    if n == 0 {
+        return Ok(());
+    }
+    let gpu = b.gpu();
+    let kernel = gpu.registry.kernel(gpu, NAME, "attention_packed_fwd", DType::F32)?;
+    let groups = b.grid((n.div_ceil(TILE) * p.heads) as u64);
+    b.dispatch(
+        kernel,
+        prm.bytes(),
+        &[
+            (1, q.buffer(NAME)?),
+            (2, k.buffer(NAME)?),
+            (3, v.buffer(NAME)?),
+            (4, pos.buffer(NAME)?),
+            (5, out.buffer(NAME)?),
+            (6, lse.buffer(NAME)?),
+        ],
+        groups,
+    );
+    Ok(())
 }
 
 /// Backward of [`packed_forward`]: from `dout` [n, heads*hd] (and the forward's `out`, `lse`)
@@ -130,6 +140,33 @@ pub fn packed_backward(
     dv: &Tensor,
     p: &AttnParams,
 ) -> Result<(), GpuError> {
-    let _ = (b, q, k, v, pos, out, lse, dout, delta, dq, dk, dv, p);
-    Err(shape_err(NAME, "not implemented yet (issue 4 in progress)".into()))
+    let (n, prm) = check(q, k, v, pos, p)?;
+    let (qn, kvn) = (n * p.heads * p.head_dim, n * p.kv_heads * p.head_dim);
+    for (t, len) in
+        [(out, qn), (dout, qn), (dq, qn), (lse, n * p.heads), (delta, n * p.heads), (dk, kvn), (dv, kvn)]
+    {
+        expect_f32(t, len)?;
+    }
+    if n == 0 {
+        return Ok(());
+    }
+    let gpu = b.gpu();
+    let delta_k = gpu.registry.kernel(gpu, NAME, "attention_packed_delta", DType::F32)?;
+    let dq_k = gpu.registry.kernel(gpu, NAME, "attention_packed_dq", DType::F32)?;
+    let dkdv_k = gpu.registry.kernel(gpu, NAME, "attention_packed_dkdv", DType::F32)?;
+    // Every binding first, so that an error records nothing.
+    let (qb, kb, vb, pb, lb) =
+        (q.buffer(NAME)?, k.buffer(NAME)?, v.buffer(NAME)?, pos.buffer(NAME)?, lse.buffer(NAME)?);
+    let (ob, dob, deltab) = (out.buffer(NAME)?, dout.buffer(NAME)?, delta.buffer(NAME)?);
+    let (dqb, dkb, dvb) = (dq.buffer(NAME)?, dk.buffer(NAME)?, dv.buffer(NAME)?);
+    let groups = b.grid((n * p.heads).div_ceil(TILE) as u64);
+    b.dispatch(delta_k, prm.bytes(), &[(5, ob), (7, dob), (8, deltab)], groups);
+    let groups = b.grid((n.div_ceil(TILE) * p.heads) as u64);
+    let dq_bufs = [(1, qb), (2, kb), (3, vb), (4, pb), (6, lb), (7, dob), (8, deltab), (9, dqb)];
+    b.dispatch(dq_k, prm.bytes(), &dq_bufs, groups);
+    let groups = b.grid((n.div_ceil(TILE) * p.kv_heads) as u64);
+    let dkdv_bufs =
+        [(1, qb), (2, kb), (3, vb), (4, pb), (6, lb), (7, dob), (8, deltab), (10, dkb), (11, dvb)];
+    b.dispatch(dkdv_k, prm.bytes(), &dkdv_bufs, groups);
+    Ok(())
 }

@@ -8,7 +8,7 @@
 //! - [`store`]: write this step's k or v rows into the cache;
 //! - [`attention`]: each token attends to rows `[lo, p]` of its own sequence
 //!   (causal; lo = p + 1 - W on sliding-window layers), same f32 math as
-//!   `attention::forward`; CPU reference [`crate::cpu::ops::kv_attention`];
+//!   `attention::packed_forward`; CPU reference [`crate::cpu::ops::kv_attention`];
 //! - [`gather_rows`]: pick the rows whose logits are wanted (last token of
 //!   each prompt at prefill).
 

@@ -6,11 +6,14 @@
 //! Activations are f32; weights (matmul W, norm w, embedding table) may be
 //! f32, f16 or bf16 and are decoded to f32 in the shader.
 
+pub mod adafactor;
+pub mod adamw;
 pub mod attention;
 pub mod elementwise;
 pub mod embedding;
 pub mod kv_cache;
 pub mod matmul;
+pub mod reduce;
 pub mod rmsnorm;
 pub mod rope;
 pub mod xent;

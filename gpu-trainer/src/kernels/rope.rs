@@ -1,7 +1,8 @@
 //! RoPE, half-split layout, in place (shaders/rope.wgsl). The cos/sin of
 //! every (token, pair) are computed on the host with exactly the CPU
 //! reference's f32 math ([`RopeTable`]) so GPU sin/cos accuracy at large
-//! angles never matters; the kernel only rotates.
+//! angles never matters; the kernel only rotates ([`forward`] by +angle,
+//! [`backward`] by -angle).
 
 use super::{Params, expect_numel, grid256, shape_err};
 use crate::runtime::{Batch, Gpu, GpuError};
@@ -49,19 +50,29 @@ pub fn cos_sin_table(positions: &[u32], head_dim: usize, theta: f32) -> Vec<f32>
 
 /// Rotate x [tokens, heads, head_dim] in place by the table's angles.
 pub fn forward(b: &mut Batch<'_>, x: &Tensor, table: &RopeTable, heads: usize) -> Result<(), GpuError> {
-    x.expect_dtype(DType::F32)?;
-    expect_numel(NAME, x, table.tokens * heads * table.head_dim)?;
-    let gpu = b.gpu();
-    let kernel = gpu.registry.kernel(gpu, NAME, "rope_fwd", DType::F32)?;
-    let p = Params::default().u(0, table.tokens).u(1, heads).u(2, table.head_dim);
-    let groups = grid256(b, table.tokens * heads * table.head_dim / 2);
-    b.dispatch(kernel, p.bytes(), &[(1, table.table.buffer(NAME)?), (2, x.buffer(NAME)?)], groups);
-    Ok(())
+    rotate(b, "rope_fwd", x, table, heads)
 }
 
 /// Backward of [`forward`]: rotate the gradient `dx` [tokens, heads, head_dim] back by the same
 /// angles (the transpose of the rotation), in place.
 pub fn backward(b: &mut Batch<'_>, dx: &Tensor, table: &RopeTable, heads: usize) -> Result<(), GpuError> {
-    let _ = (b, dx, table, heads);
-    Err(shape_err(NAME, "not implemented yet (issue 4 in progress)".into()))
+    rotate(b, "rope_bwd", dx, table, heads)
+}
+
+/// One dispatch of `entry` (rope_fwd / rope_bwd) over every (token, head, pair) of `x`.
+fn rotate(
+    b: &mut Batch<'_>,
+    entry: &'static str,
+    x: &Tensor,
+    table: &RopeTable,
+    heads: usize,
+) -> Result<(), GpuError> {
+    x.expect_dtype(DType::F32)?;
+    expect_numel(NAME, x, table.tokens * heads * table.head_dim)?;
+    let gpu = b.gpu();
+    let kernel = gpu.registry.kernel(gpu, NAME, entry, DType::F32)?;
+    let p = Params::default().u(0, table.tokens).u(1, heads).u(2, table.head_dim);
+    let groups = grid256(b, table.tokens * heads * table.head_dim / 2);
+    b.dispatch(kernel, p.bytes(), &[(1, table.table.buffer(NAME)?), (2, x.buffer(NAME)?)], groups);
+    Ok(())
 }

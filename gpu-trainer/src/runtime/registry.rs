@@ -20,6 +20,10 @@ pub const SHADER_FILES: &[(&str, &str)] = &[
     ("attention", include_str!("../../../shaders/attention.wgsl")),
     ("elementwise", include_str!("../../../shaders/elementwise.wgsl")),
     ("kv_cache", include_str!("../../../shaders/kv_cache.wgsl")),
+    ("xent", include_str!("../../../shaders/xent.wgsl")),
+    ("reduce", include_str!("../../../shaders/reduce.wgsl")),
+    ("adamw", include_str!("../../../shaders/adamw.wgsl")),
+    ("adafactor", include_str!("../../../shaders/adafactor.wgsl")),
 ];
 
 /// A compiled pipeline and the layout of its bind group 0.

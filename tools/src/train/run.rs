@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use env_core::rng::derive_seed;
 use gpu_trainer::model::{Config, GemmaTokenizer};
+use gpu_trainer::train::optim::LrSchedule;
 use serde_json::Value;
 
 use crate::io::write_atomic;
@@ -16,7 +17,7 @@ use crate::train::log::{RunLog, StepRecord, read_log};
 use crate::train::plot::write_loss_plot;
 use crate::train::settings::{FreshBase, ModelSource, SftSettings, streams};
 use crate::train::tokenizer::train_bpe;
-use crate::train::trainer::{Learner, LoopConfig, TrainerState, checkpoint_dir, find_checkpoint, run_loop, schedule};
+use crate::train::trainer::{Learner, LoopConfig, TrainerState, checkpoint_dir, find_checkpoint, run_loop};
 
 /// Examples of the data whose text the fresh tokenizer is learned from (at most).
 pub const TOKENIZER_CORPUS: usize = 4000;
@@ -100,7 +101,7 @@ pub fn prepare(settings: &SftSettings) -> Result<Prepared> {
                 diff.join(", ")
             );
         }
-        let ckpt = find_checkpoint(out)
+        let ckpt = find_checkpoint(out)?
             .with_context(|| format!("--resume: no checkpoint in {} (expected checkpoint/trainer_state.json)", out.display()))?;
         let state = TrainerState::read(&ckpt)?;
         if state.step > settings.steps {
@@ -108,7 +109,7 @@ pub fn prepare(settings: &SftSettings) -> Result<Prepared> {
         }
         (ckpt, state, true)
     } else {
-        if find_checkpoint(out).is_some() {
+        if find_checkpoint(out)?.is_some() {
             bail!(
                 "--out {} already holds a training run (checkpoint/): pass --resume to continue it, or choose another --out",
                 out.display()
@@ -169,8 +170,8 @@ pub fn run_sft_with<L: Learner>(
 ) -> Result<SftOutcome> {
     let prepared = prepare(settings)?;
     let mut learner = open(&prepared)?;
-    let o = settings.optim;
-    let lr = move |s: u64| schedule(s, o.lr, o.warmup, settings.steps, o.min_lr);
+    let lr = lr_schedule(settings)?;
+    let lr = move |s: u64| lr.lr(s) as f64;
     let cfg = LoopConfig {
         data: &settings.data,
         tokenizer: &prepared.tokenizer,
@@ -191,6 +192,15 @@ pub fn run_sft_with<L: Learner>(
     let records = read_log(log.path())?;
     write_loss_curve(&settings.out, &records)?;
     Ok(SftOutcome { checkpoint: checkpoint_dir(&settings.out), state, log: records, train_seconds, device: learner.device() })
+}
+
+/// The learning-rate schedule of the settings: linear warm-up from 0, cosine decay to `min_lr`
+/// (transformers' `get_cosine_schedule_with_warmup` with a floor).
+pub fn lr_schedule(settings: &SftSettings) -> Result<LrSchedule> {
+    let o = &settings.optim;
+    let s = LrSchedule { peak: o.lr as f32, warmup_steps: o.warmup, total_steps: settings.steps, floor: o.min_lr as f32 };
+    s.validate().map_err(anyhow::Error::msg)?;
+    Ok(s)
 }
 
 /// Writes `out/loss.png` and `out/loss.svg`.

@@ -74,13 +74,26 @@ impl Learner for Bigram {
         Ok(Applied { grad_norm: norm, skipped: None })
     }
 
+    fn discard(&mut self) -> Result<()> {
+        self.grad.iter_mut().for_each(|g| *g = 0.0);
+        Ok(())
+    }
+
     fn save(&mut self, dir: &Path, state: &TrainerState) -> Result<()> {
+        let tmp = dir.with_file_name(".checkpoint.saving");
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp)?;
         let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
-        std::fs::write(dir.join("bigram.bin"), bytes(&self.w))?;
-        std::fs::write(dir.join("momentum.bin"), bytes(&self.momentum))?;
-        std::fs::write(dir.join("config.json"), &self.config)?;
-        std::fs::write(dir.join("tokenizer.json"), &self.tokenizer)?;
-        state.write(dir)
+        std::fs::write(tmp.join("bigram.bin"), bytes(&self.w))?;
+        std::fs::write(tmp.join("momentum.bin"), bytes(&self.momentum))?;
+        std::fs::write(tmp.join("config.json"), &self.config)?;
+        std::fs::write(tmp.join("tokenizer.json"), &self.tokenizer)?;
+        state.write(&tmp)?;
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+        std::fs::rename(&tmp, dir)?;
+        Ok(())
     }
 }
 

@@ -38,8 +38,11 @@ pub trait Learner {
     /// Clips the accumulated gradients, applies one update at learning rate `lr` (or skips it when
     /// they are not finite) and zeroes them.
     fn apply(&mut self, lr: f64) -> Result<Applied>;
-    /// Writes the model (a HuggingFace checkpoint the other commands load), the optimizer state
-    /// and `state` (`trainer_state.json`) into the existing, empty directory `dir`.
+    /// Drops the accumulated gradients without an update (a step whose loss is not finite).
+    fn discard(&mut self) -> Result<()>;
+    /// Replaces the checkpoint `dir` atomically (a crash leaves the previous one whole, see
+    /// `gpu_trainer::train::checkpoint`) with the model (a HuggingFace checkpoint the other
+    /// commands load), the optimizer state and `state` (`trainer_state.json`).
     fn save(&mut self, dir: &Path, state: &TrainerState) -> Result<()>;
     /// What it computes on (the GPU adapter's name).
     fn device(&self) -> String {
@@ -88,17 +91,6 @@ impl TrainerState {
 /// The trainer state's file name in a checkpoint.
 pub const STATE_FILE: &str = "trainer_state.json";
 
-/// The learning rate of step `step` (0-based): linear warm-up to `peak` over `warmup` steps, then
-/// cosine decay to `floor` at `total` steps.
-pub fn schedule(step: u64, peak: f64, warmup: u64, total: u64, floor: f64) -> f64 {
-    if step < warmup {
-        return peak * (step + 1) as f64 / warmup as f64;
-    }
-    let span = total.saturating_sub(warmup).max(1) as f64;
-    let progress = ((step - warmup) as f64 / span).min(1.0);
-    floor + (peak - floor) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
-}
-
 /// What the loop needs besides the learner.
 pub struct LoopConfig<'a> {
     /// The examples.
@@ -130,34 +122,12 @@ pub fn checkpoint_dir(out: &Path) -> PathBuf {
     out.join("checkpoint")
 }
 
-/// Saves a checkpoint so that `out/checkpoint` is always whole: written into a temporary
-/// directory, then swapped in by renames (a crash in between leaves `out/.checkpoint.old`,
-/// which [`find_checkpoint`] falls back to).
-pub fn save_checkpoint(learner: &mut dyn Learner, out: &Path, state: &TrainerState) -> Result<PathBuf> {
+/// The latest whole checkpoint of a run directory, if any (an interrupted save is recovered
+/// first: the previous checkpoint is put back).
+pub fn find_checkpoint(out: &Path) -> Result<Option<PathBuf>> {
     let dir = checkpoint_dir(out);
-    let tmp = out.join(".checkpoint.tmp");
-    let old = out.join(".checkpoint.old");
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).with_context(|| format!("cannot remove {}", tmp.display()))?;
-    }
-    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    learner.save(&tmp, state)?;
-    if dir.exists() {
-        if old.exists() {
-            std::fs::remove_dir_all(&old).with_context(|| format!("cannot remove {}", old.display()))?;
-        }
-        std::fs::rename(&dir, &old).with_context(|| format!("cannot move {} aside", dir.display()))?;
-    }
-    std::fs::rename(&tmp, &dir).with_context(|| format!("cannot move the new checkpoint to {}", dir.display()))?;
-    if old.exists() {
-        std::fs::remove_dir_all(&old).with_context(|| format!("cannot remove {}", old.display()))?;
-    }
-    Ok(dir)
-}
-
-/// The latest whole checkpoint of a run directory, if any.
-pub fn find_checkpoint(out: &Path) -> Option<PathBuf> {
-    [checkpoint_dir(out), out.join(".checkpoint.old")].into_iter().find(|d| d.join(STATE_FILE).is_file())
+    gpu_trainer::train::checkpoint::recover(&dir)?;
+    Ok(dir.join(STATE_FILE).is_file().then_some(dir))
 }
 
 fn progress_bar(steps: u64, done: u64, show: bool) -> ProgressBar {
@@ -203,10 +173,12 @@ pub fn run_loop(
             loss += learner.accumulate(micro).with_context(|| format!("step {}", state.step + 1))?;
         }
         let lr = (cfg.lr)(state.step);
-        let mut applied = learner.apply(lr).with_context(|| format!("step {}", state.step + 1))?;
-        if applied.skipped.is_none() && !loss.is_finite() {
-            applied.skipped = Some(format!("non-finite loss {loss}"));
-        }
+        let applied = if loss.is_finite() {
+            learner.apply(lr).with_context(|| format!("step {}", state.step + 1))?
+        } else {
+            learner.discard()?;
+            Applied { grad_norm: f64::NAN, skipped: Some(format!("non-finite loss {loss}")) }
+        };
         state.step += 1;
         state.cursor += cfg.batch as u64;
         state.epoch = order.epoch_of(state.cursor);
@@ -241,26 +213,9 @@ pub fn run_loop(
         ));
         bar.set_position(state.step);
         if state.step % cfg.save_every == 0 || state.step == cfg.stop_at {
-            save_checkpoint(learner, cfg.out, &state)?;
+            learner.save(&checkpoint_dir(cfg.out), &state)?;
         }
     }
     bar.finish_and_clear();
     Ok(state)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn schedule_warms_up_then_decays_to_the_floor() {
-        let lr = |s| schedule(s, 1.0, 4, 14, 0.1);
-        assert_eq!(lr(0), 0.25);
-        assert_eq!(lr(3), 1.0);
-        assert_eq!(lr(4), 1.0);
-        assert!((lr(9) - 0.55).abs() < 1e-12, "half way: mean of peak and floor");
-        assert!((lr(14) - 0.1).abs() < 1e-12);
-        assert!((lr(100) - 0.1).abs() < 1e-12, "stays at the floor");
-        assert_eq!(schedule(0, 2.0, 0, 10, 0.0), 2.0, "no warm-up");
-    }
 }

@@ -36,7 +36,12 @@ fn tmpdir(tag: &str) -> PathBuf {
 }
 
 fn ucb_data(mode: TargetMode, horizon: usize, episodes: usize) -> UcbData {
-    let c = MabConfig { arms: 4, horizon, distribution: ArmDistribution::Gaussian { sigma: 1.0 }, labels: LabelStyle::Buttons };
+    let c = MabConfig {
+        arms: 4,
+        horizon,
+        distribution: ArmDistribution::Gaussian { sigma: 1.0 },
+        labels: LabelStyle::Buttons,
+    };
     UcbData::new(vec![c], episodes, mode, true, 3).unwrap()
 }
 
@@ -47,7 +52,10 @@ fn history(prompt: &str) -> Vec<(String, f64)> {
         .filter(|l| l.starts_with("Step="))
         .map(|l| {
             let f: Vec<&str> = l.split(' ').collect();
-            (f[1].trim_start_matches("Action=").to_string(), f[2].trim_start_matches("Reward=").parse().unwrap())
+            (
+                f[1].trim_start_matches("Action=").to_string(),
+                f[2].trim_start_matches("Reward=").parse().unwrap(),
+            )
         })
         .collect()
 }
@@ -70,7 +78,10 @@ fn expert_rationales_match_the_ucb_rule_recomputed_from_the_prompt() {
             assert_eq!(hist.len(), t);
             let names = labels(&ex.prompt);
             let lines: Vec<&str> = ex.target.lines().collect();
-            assert_eq!(lines[0], "For each action I compute its count N, its mean reward and UCB = mean + sqrt(1/N).");
+            assert_eq!(
+                lines[0],
+                "For each action I compute its count N, its mean reward and UCB = mean + sqrt(1/N)."
+            );
             let mut best: Option<(f64, &str)> = None;
             let mut untried = None;
             for (i, name) in names.iter().enumerate() {
@@ -100,7 +111,12 @@ fn expert_rationales_match_the_ucb_rule_recomputed_from_the_prompt() {
             let chosen = action.trim_start_matches("ACTION=");
             match untried {
                 Some(u) => {
-                    assert_eq!(decision, format!("Not all actions have been tried yet, so I choose the next untried one: {u}."));
+                    assert_eq!(
+                        decision,
+                        format!(
+                            "Not all actions have been tried yet, so I choose the next untried one: {u}."
+                        )
+                    );
                     assert_eq!(chosen, u);
                 }
                 None => {
@@ -134,9 +150,39 @@ fn expert_rationales_match_the_ucb_rule_recomputed_from_the_prompt() {
 fn init_model(tag: &str) -> PathBuf {
     let out = tmpdir(tag);
     let text = ok(&[
-        "train", "init", "--init", "tiny", "--hidden", "32", "--layers", "2", "--heads", "2", "--kv-heads", "1",
-        "--head-dim", "16", "--ffn", "48", "--window", "16", "--context", "256", "--vocab", "512", "--arms", "4",
-        "--horizon", "6", "--expert-episodes", "40", "--summary", "--seed", "5", "--out", out.to_str().unwrap(),
+        "train",
+        "init",
+        "--init",
+        "tiny",
+        "--hidden",
+        "32",
+        "--layers",
+        "2",
+        "--heads",
+        "2",
+        "--kv-heads",
+        "1",
+        "--head-dim",
+        "16",
+        "--ffn",
+        "48",
+        "--window",
+        "16",
+        "--context",
+        "256",
+        "--vocab",
+        "512",
+        "--arms",
+        "4",
+        "--horizon",
+        "6",
+        "--expert-episodes",
+        "40",
+        "--summary",
+        "--seed",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(text.contains("wrote") && text.contains("vocabulary"), "{text}");
     out
@@ -157,7 +203,10 @@ fn init_writes_a_checkpoint_every_loader_reads() {
     assert!(weights.to_f32("model.norm.weight").unwrap().iter().all(|&x| x == 0.0));
 
     let tok = GemmaTokenizer::from_dir(&dir).unwrap();
-    assert_eq!((tok.pad_id, tok.eos_id, tok.bos_id, tok.start_of_turn_id, tok.end_of_turn_id), (Some(0), 1, 2, 4, 5));
+    assert_eq!(
+        (tok.pad_id, tok.eos_id, tok.bos_id, tok.start_of_turn_id, tok.end_of_turn_id),
+        (Some(0), 1, 2, 4, 5)
+    );
     assert_eq!(tok.token_to_id("<unk>"), Some(3));
     assert_eq!(tok.vocab_size(), config.vocab_size, "the model's vocabulary is the tokenizer's");
     assert!(tok.vocab_size() <= 512);
@@ -172,7 +221,10 @@ fn init_writes_a_checkpoint_every_loader_reads() {
     }
     let chat = tok.encode_chat(&[(Role::User, "Which button?")]).unwrap();
     assert_eq!(chat[..2], [2, 4], "<bos><start_of_turn>");
-    assert_eq!(tok.decode(&chat, false).unwrap(), "<bos><start_of_turn>user\nWhich button?<end_of_turn>\n<start_of_turn>model\n");
+    assert_eq!(
+        tok.decode(&chat, false).unwrap(),
+        "<bos><start_of_turn>user\nWhich button?<end_of_turn>\n<start_of_turn>model\n"
+    );
 
     // The generation engine runs it.
     let mut engine = Engine::load(&dir, &LoadOptions::default()).unwrap();
@@ -252,7 +304,18 @@ fn bad_flags_give_named_errors() {
     std::fs::write(&bad, "{\"prompt\": \"p\", \"target\": \"t\"}\nnot json\n").unwrap();
     let e = err_text(&["train", "sft", "--init", "tiny", "--data", bad.to_str().unwrap(), "--out", o]);
     assert!(e.contains("bad.jsonl:2"), "{e}");
-    let e = err_text(&["train", "sft", "--init", "tiny", "--data", bad.to_str().unwrap(), "--arms", "3", "--out", o]);
+    let e = err_text(&[
+        "train",
+        "sft",
+        "--init",
+        "tiny",
+        "--data",
+        bad.to_str().unwrap(),
+        "--arms",
+        "3",
+        "--out",
+        o,
+    ]);
     assert!(e.contains("--arms") && e.contains("--data ucb"), "{e}");
     let _ = std::fs::remove_dir_all(Path::new(&out));
 }

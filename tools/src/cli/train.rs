@@ -21,9 +21,9 @@ pub struct TrainArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum TrainCommand {
     /// Supervised fine-tuning on expert data (UCB rationales or actions) or a JSONL file.
-    Sft(SftArgs),
+    Sft(Box<SftArgs>),
     /// Write a freshly initialised model (`--init`) with its tokenizer to --out, without training.
-    Init(SftArgs),
+    Init(Box<SftArgs>),
 }
 
 /// The optimizer.

@@ -2,9 +2,9 @@
 //! the UCB rationale for the model's own history is recomputed and compared with what it wrote.
 
 use anyhow::{Result, bail};
+use env_core::MultiArmedBandit;
 use env_core::parse::parse_action;
 use env_core::prompt::RationaleTemplates;
-use env_core::MultiArmedBandit;
 
 use crate::eval::{EnvSettings, EpisodeRecord, EvalSettings};
 use crate::train::data::{TargetMode, expert_target};
@@ -70,7 +70,9 @@ impl Analysis {
 
 /// Compares the `llm` records of a MAB evaluation with the UCB expert on the same histories.
 pub fn compare_with_expert(records: &[EpisodeRecord], eval: &EvalSettings) -> Result<Analysis> {
-    let EnvSettings::Mab(config) = &eval.env else { bail!("the comparison with the UCB expert needs a bandit") };
+    let EnvSettings::Mab(config) = &eval.env else {
+        bail!("the comparison with the UCB expert needs a bandit")
+    };
     let templates = RationaleTemplates::default();
     let mut a = Analysis::default();
     for rec in records.iter().filter(|r| r.agent == "llm") {

@@ -45,8 +45,16 @@ pub const LR: f64 = 3e-3;
 
 /// The demo model: few heads and layers (attention costs scale with both on a CPU), a sliding
 /// window shorter than the prompts so the local layers differ from the global ones.
-pub const SHAPE: ModelShape =
-    ModelShape { hidden: 96, layers: 2, heads: 2, kv_heads: 1, head_dim: 48, ffn: 256, window: 64, context: 512 };
+pub const SHAPE: ModelShape = ModelShape {
+    hidden: 96,
+    layers: 2,
+    heads: 2,
+    kv_heads: 1,
+    head_dim: 48,
+    ffn: 256,
+    window: 64,
+    context: 512,
+};
 
 /// Sub-seed of the evaluation scenarios (disjoint from the training data's).
 const EVAL_STREAM: u64 = 0x4556_414C; // "EVAL"
@@ -114,7 +122,10 @@ fn check_args(args: &DemoArgs) -> Result<()> {
         bail!("invalid value {} for --episodes: allowed 1..=4096", args.episodes);
     }
     if !(2..=50).contains(&args.horizon) {
-        bail!("invalid value {} for --horizon: allowed 2..=50 (the prompt must fit the model's context)", args.horizon);
+        bail!(
+            "invalid value {} for --horizon: allowed 2..=50 (the prompt must fit the model's context)",
+            args.horizon
+        );
     }
     if !(1..=1024).contains(&args.batch) {
         bail!("invalid value {} for --batch: allowed 1..=1024", args.batch);
@@ -127,7 +138,10 @@ fn clear_out(args: &DemoArgs) -> Result<()> {
     let dirs = [args.out.join("sft"), args.out.join("eval")];
     if dirs.iter().any(|d| d.exists()) || args.out.join("report.md").exists() {
         if !args.force {
-            bail!("--out {} already holds a demo: pass --force to replace it, or choose another --out", args.out.display());
+            bail!(
+                "--out {} already holds a demo: pass --force to replace it, or choose another --out",
+                args.out.display()
+            );
         }
         for d in dirs.iter().filter(|d| d.exists()) {
             std::fs::remove_dir_all(d).with_context(|| format!("cannot remove {}", d.display()))?;

@@ -100,7 +100,9 @@ pub fn render(r: &ReportInput<'_>) -> Result<String> {
     };
     let done: Vec<_> = t.log.iter().filter(|x| !x.skipped).collect();
     let k = (done.len() / 10).clamp(1, 20);
-    let mean = |xs: &[&crate::train::log::StepRecord]| xs.iter().map(|x| x.loss).sum::<f64>() / xs.len().max(1) as f64;
+    let mean = |xs: &[&crate::train::log::StepRecord]| {
+        xs.iter().map(|x| x.loss).sum::<f64>() / xs.len().max(1) as f64
+    };
     let tokens: usize = t.log.iter().map(|x| x.tokens).sum();
     let seen = r.sft.steps as usize * r.sft.batch;
 

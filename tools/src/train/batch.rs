@@ -65,7 +65,8 @@ pub fn weigh_batch(batch: &[TokenizedExample]) -> (Vec<WeightedSequence>, usize)
     let seqs = batch
         .iter()
         .map(|ex| {
-            let weights = (0..ex.ids.len()).map(|t| if t >= ex.prompt_len && t > 0 { w } else { 0.0 }).collect();
+            let weights =
+                (0..ex.ids.len()).map(|t| if t >= ex.prompt_len && t > 0 { w } else { 0.0 }).collect();
             WeightedSequence { ids: ex.ids.clone(), weights }
         })
         .collect();

@@ -20,7 +20,9 @@ pub fn run_command(args: TrainArgs) -> Result<String> {
         TrainCommand::Init(a) => {
             let settings = SftSettings::resolve(&a.with_config()?)?;
             if !matches!(settings.source, ModelSource::Fresh { .. }) {
-                bail!("greedy train init writes a fresh model: give --init tiny or --init FILE.json, not --model");
+                bail!(
+                    "greedy train init writes a fresh model: give --init tiny or --init FILE.json, not --model"
+                );
             }
             if settings.resume {
                 bail!("--resume applies only to greedy train sft");
@@ -42,9 +44,18 @@ pub fn run_command(args: TrainArgs) -> Result<String> {
 pub fn describe(settings: &SftSettings, o: &SftOutcome) -> String {
     let mut s = String::new();
     let done: Vec<_> = o.log.iter().filter(|r| !r.skipped).collect();
-    let mean = |rs: &[&crate::train::log::StepRecord]| rs.iter().map(|r| r.loss).sum::<f64>() / rs.len().max(1) as f64;
+    let mean = |rs: &[&crate::train::log::StepRecord]| {
+        rs.iter().map(|r| r.loss).sum::<f64>() / rs.len().max(1) as f64
+    };
     let k = (done.len() / 10).clamp(1, 20);
-    let _ = writeln!(s, "steps {}/{} ({} skipped), {:.1} s", o.state.step, settings.steps, o.state.skipped_steps.len(), o.train_seconds);
+    let _ = writeln!(
+        s,
+        "steps {}/{} ({} skipped), {:.1} s",
+        o.state.step,
+        settings.steps,
+        o.state.skipped_steps.len(),
+        o.train_seconds
+    );
     if !done.is_empty() {
         let _ = writeln!(
             s,

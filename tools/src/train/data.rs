@@ -162,7 +162,9 @@ impl UcbData {
             let arm = ucb.select(&mut unused)?;
             let (target, chosen) = expert_target(self.mode, &actions, &rewards, env.labels(), &templates)?;
             if chosen != arm {
-                bail!("setting {setting} episode {episode} step {t}: the rationale names arm {chosen}, UCB plays {arm}");
+                bail!(
+                    "setting {setting} episode {episode} step {t}: the rationale names arm {chosen}, UCB plays {arm}"
+                );
             }
             out.push(Example { prompt, target });
             let tr = env.step(arm)?;
@@ -224,7 +226,10 @@ impl FileData {
                 match v.get(name) {
                     Some(serde_json::Value::String(s)) => Ok(s.clone()),
                     Some(other) => bail!("{}: field \"{name}\" must be a string, got {other}", at()),
-                    None => bail!("{}: missing field \"{name}\" (each line is {{\"prompt\": ..., \"target\": ...}})", at()),
+                    None => bail!(
+                        "{}: missing field \"{name}\" (each line is {{\"prompt\": ..., \"target\": ...}})",
+                        at()
+                    ),
                 }
             };
             if !v.is_object() {

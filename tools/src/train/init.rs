@@ -44,8 +44,16 @@ pub struct ModelShape {
 
 impl ModelShape {
     /// The default tiny model: about 0.7 M parameters besides the embedding.
-    pub const TINY: ModelShape =
-        ModelShape { hidden: 96, layers: 4, heads: 4, kv_heads: 2, head_dim: 24, ffn: 288, window: 64, context: 1024 };
+    pub const TINY: ModelShape = ModelShape {
+        hidden: 96,
+        layers: 4,
+        heads: 4,
+        kv_heads: 2,
+        head_dim: 24,
+        ffn: 288,
+        window: 64,
+        context: 1024,
+    };
 
     /// Checks every size; errors name the flag.
     pub fn validate(&self) -> Result<()> {
@@ -63,10 +71,10 @@ impl ModelShape {
         check("--ffn", self.ffn, 1, 1 << 20)?;
         check("--context", self.context, 2, 1 << 20)?;
         check("--window", self.window, 1, self.context)?;
-        if self.heads % self.kv_heads != 0 {
+        if !self.heads.is_multiple_of(self.kv_heads) {
             bail!("invalid value {} for --kv-heads: it must divide --heads ({})", self.kv_heads, self.heads);
         }
-        if self.head_dim % 2 != 0 {
+        if !self.head_dim.is_multiple_of(2) {
             bail!("invalid value {} for --head-dim: RoPE needs an even head dimension", self.head_dim);
         }
         Ok(())
@@ -151,7 +159,12 @@ pub fn init_tensors(config: &Config, seed: u64) -> Vec<(String, Vec<usize>, Vec<
 
 /// Writes a checkpoint directory: `config.json` (from `config_json`), `tokenizer.json`, and
 /// `model.safetensors` with weights initialised from `seed`. Returns the resolved config.
-pub fn write_initial_checkpoint(dir: &Path, config_json: &Value, tokenizer_json: &str, seed: u64) -> Result<Config> {
+pub fn write_initial_checkpoint(
+    dir: &Path,
+    config_json: &Value,
+    tokenizer_json: &str,
+    seed: u64,
+) -> Result<Config> {
     let config = Config::from_json_str(&config_json.to_string(), "config.json")?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let tensors = init_tensors(&config, seed);
@@ -181,7 +194,16 @@ mod tests {
 
     #[test]
     fn tiny_config_resolves_as_written() {
-        let shape = ModelShape { hidden: 32, layers: 3, heads: 4, kv_heads: 2, head_dim: 8, ffn: 48, window: 16, context: 64 };
+        let shape = ModelShape {
+            hidden: 32,
+            layers: 3,
+            heads: 4,
+            kv_heads: 2,
+            head_dim: 8,
+            ffn: 48,
+            window: 16,
+            context: 64,
+        };
         shape.validate().unwrap();
         let c = Config::from_json_str(&shape.config_json(400).to_string(), "config.json").unwrap();
         assert_eq!((c.vocab_size, c.hidden_size, c.num_layers, c.head_dim), (400, 32, 3, 8));
@@ -193,7 +215,16 @@ mod tests {
 
     #[test]
     fn init_statistics_and_determinism() {
-        let shape = ModelShape { hidden: 64, layers: 2, heads: 2, kv_heads: 1, head_dim: 16, ffn: 96, window: 8, context: 32 };
+        let shape = ModelShape {
+            hidden: 64,
+            layers: 2,
+            heads: 2,
+            kv_heads: 1,
+            head_dim: 16,
+            ffn: 96,
+            window: 8,
+            context: 32,
+        };
         let c = Config::from_json_str(&shape.config_json(512).to_string(), "config.json").unwrap();
         let t = init_tensors(&c, 5);
         assert_eq!(t.len(), expected_tensors(&c).len());
@@ -210,7 +241,10 @@ mod tests {
         assert_ne!(t[2].2, t[3].2, "each tensor has its own stream");
         assert_eq!(init_tensors(&c, 5)[2].2, t[2].2);
         assert_ne!(init_tensors(&c, 6)[2].2, t[2].2);
-        assert_eq!(parameter_count(&c), 512 * 64 + 2 * (64 * 4 + 64 * 32 + 2 * 64 * 16 + 32 * 64 + 3 * 64 * 96) + 64);
+        assert_eq!(
+            parameter_count(&c),
+            512 * 64 + 2 * (64 * 4 + 64 * 32 + 2 * 64 * 16 + 32 * 64 + 3 * 64 * 96) + 64
+        );
     }
 
     #[test]

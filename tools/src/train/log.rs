@@ -49,14 +49,21 @@ impl RunLog {
     /// the last checkpoint belong to steps that will be redone).
     pub fn open(dir: &Path, done: u64) -> Result<RunLog> {
         let path = dir.join("log.jsonl");
-        let kept = if done == 0 { Vec::new() } else { read_log(&path)?.into_iter().filter(|r| r.step <= done).collect() };
+        let kept = if done == 0 {
+            Vec::new()
+        } else {
+            read_log(&path)?.into_iter().filter(|r| r.step <= done).collect()
+        };
         let mut text = String::new();
         for r in &kept {
             text.push_str(&serde_json::to_string(r)?);
             text.push('\n');
         }
         write_atomic(&path, text.as_bytes())?;
-        let file = OpenOptions::new().append(true).open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
         Ok(RunLog { path, file })
     }
 
@@ -64,7 +71,9 @@ impl RunLog {
     pub fn push(&mut self, r: &StepRecord) -> Result<()> {
         let mut line = serde_json::to_string(r)?;
         line.push('\n');
-        self.file.write_all(line.as_bytes()).with_context(|| format!("cannot write {}", self.path.display()))?;
+        self.file
+            .write_all(line.as_bytes())
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
         self.file.flush()?;
         Ok(())
     }
@@ -85,7 +94,8 @@ pub fn read_log(path: &Path) -> Result<Vec<StepRecord>> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            serde_json::from_str(l).with_context(|| format!("{}:{}: not a step record", path.display(), i + 1))
+            serde_json::from_str(l)
+                .with_context(|| format!("{}:{}: not a step record", path.display(), i + 1))
         })
         .collect()
 }

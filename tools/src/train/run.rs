@@ -70,7 +70,12 @@ fn differing_keys(a: &Value, b: &Value, prefix: &str, out: &mut Vec<String>) {
             keys.dedup();
             for k in keys {
                 let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                differing_keys(x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null), &path, out);
+                differing_keys(
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    &path,
+                    out,
+                );
             }
         }
         _ if a != b => out.push(prefix.to_string()),
@@ -87,11 +92,11 @@ pub fn prepare(settings: &SftSettings) -> Result<Prepared> {
     let settings_path = out.join("settings.json");
     let now = settings.to_json();
     let (start, state, resume) = if settings.resume {
-        let before: Value = serde_json::from_str(
-            &std::fs::read_to_string(&settings_path)
-                .with_context(|| format!("--resume: {} has no settings.json (not a training run)", out.display()))?,
-        )
-        .with_context(|| format!("{}: not valid JSON", settings_path.display()))?;
+        let before: Value =
+            serde_json::from_str(&std::fs::read_to_string(&settings_path).with_context(|| {
+                format!("--resume: {} has no settings.json (not a training run)", out.display())
+            })?)
+            .with_context(|| format!("{}: not valid JSON", settings_path.display()))?;
         let mut diff = Vec::new();
         differing_keys(&before, &now, "", &mut diff);
         if !diff.is_empty() {
@@ -101,8 +106,9 @@ pub fn prepare(settings: &SftSettings) -> Result<Prepared> {
                 diff.join(", ")
             );
         }
-        let ckpt = find_checkpoint(out)?
-            .with_context(|| format!("--resume: no checkpoint in {} (expected checkpoint/trainer_state.json)", out.display()))?;
+        let ckpt = find_checkpoint(out)?.with_context(|| {
+            format!("--resume: no checkpoint in {} (expected checkpoint/trainer_state.json)", out.display())
+        })?;
         let state = TrainerState::read(&ckpt)?;
         if state.step > settings.steps {
             bail!("--resume: the checkpoint is at step {}, past --steps {}", state.step, settings.steps);
@@ -122,14 +128,20 @@ pub fn prepare(settings: &SftSettings) -> Result<Prepared> {
         let start = match &settings.source {
             ModelSource::Checkpoint(dir) => dir.clone(),
             ModelSource::Fresh { base, vocab } => {
-                let tokenizer = train_bpe(&tokenizer_corpus(&settings.data)?, *vocab, TOKENIZER_MIN_FREQUENCY)?;
+                let tokenizer =
+                    train_bpe(&tokenizer_corpus(&settings.data)?, *vocab, TOKENIZER_MIN_FREQUENCY)?;
                 let learned = learned_vocab(&tokenizer)?;
                 let config = match base {
                     FreshBase::Tiny(shape) => shape.config_json(learned),
                     FreshBase::File(path) => config_from_file(path, learned)?,
                 };
                 let dir = checkpoint_dir(out);
-                write_initial_checkpoint(&dir, &config, &tokenizer, derive_seed(settings.seed, streams::INIT))?;
+                write_initial_checkpoint(
+                    &dir,
+                    &config,
+                    &tokenizer,
+                    derive_seed(settings.seed, streams::INIT),
+                )?;
                 state.write(&dir)?;
                 dir
             }
@@ -149,7 +161,9 @@ pub fn prepare(settings: &SftSettings) -> Result<Prepared> {
     let context = config.max_position_embeddings.unwrap_or(usize::MAX);
     let max_len = settings.max_len.unwrap_or(context.min(1 << 16));
     if max_len > context {
-        bail!("invalid value {max_len} for --max-len: the model's context (max_position_embeddings) is {context}");
+        bail!(
+            "invalid value {max_len} for --max-len: the model's context (max_position_embeddings) is {context}"
+        );
     }
     Ok(Prepared { start, resume, state, tokenizer, config, max_len })
 }
@@ -191,14 +205,25 @@ pub fn run_sft_with<L: Learner>(
     let train_seconds = started.elapsed().as_secs_f64();
     let records = read_log(log.path())?;
     write_loss_curve(&settings.out, &records)?;
-    Ok(SftOutcome { checkpoint: checkpoint_dir(&settings.out), state, log: records, train_seconds, device: learner.device() })
+    Ok(SftOutcome {
+        checkpoint: checkpoint_dir(&settings.out),
+        state,
+        log: records,
+        train_seconds,
+        device: learner.device(),
+    })
 }
 
 /// The learning-rate schedule of the settings: linear warm-up from 0, cosine decay to `min_lr`
 /// (transformers' `get_cosine_schedule_with_warmup` with a floor).
 pub fn lr_schedule(settings: &SftSettings) -> Result<LrSchedule> {
     let o = &settings.optim;
-    let s = LrSchedule { peak: o.lr as f32, warmup_steps: o.warmup, total_steps: settings.steps, floor: o.min_lr as f32 };
+    let s = LrSchedule {
+        peak: o.lr as f32,
+        warmup_steps: o.warmup,
+        total_steps: settings.steps,
+        floor: o.min_lr as f32,
+    };
     s.validate().map_err(anyhow::Error::msg)?;
     Ok(s)
 }

@@ -25,8 +25,11 @@ impl Bigram {
             let b = std::fs::read(p.start.join(name))?;
             Ok(b.chunks(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
         };
-        let (w, momentum) =
-            if p.resume { (read("bigram.bin")?, read("momentum.bin")?) } else { (vec![0.0; v * v], vec![0.0; v * v]) };
+        let (w, momentum) = if p.resume {
+            (read("bigram.bin")?, read("momentum.bin")?)
+        } else {
+            (vec![0.0; v * v], vec![0.0; v * v])
+        };
         Ok(Bigram {
             v,
             w,
@@ -54,8 +57,8 @@ impl Learner for Bigram {
                 let z: f32 = logits.iter().map(|&x| (x - m).exp()).sum();
                 let next = s.ids[t] as usize;
                 loss += (wt * (z.ln() + m - logits[next])) as f64;
-                for j in 0..self.v {
-                    let p = (logits[j] - m).exp() / z;
+                for (j, &x) in logits.iter().enumerate() {
+                    let p = (x - m).exp() / z;
                     self.grad[row + j] += wt * (p - if j == next { 1.0 } else { 0.0 });
                 }
             }
@@ -145,7 +148,8 @@ fn stopped_and_resumed_equals_uninterrupted_bit_for_bit() {
     // Lines logged after the last checkpoint are dropped when the run resumes.
     let rest = run_sft_with(&settings(&b, None, true), |p| Bigram::open(p, 100.0)).unwrap();
     assert_eq!(rest.state, whole.state);
-    let losses = |o: &SftOutcome| o.log.iter().map(|r| (r.step, r.loss.to_bits(), r.lr.to_bits())).collect::<Vec<_>>();
+    let losses =
+        |o: &SftOutcome| o.log.iter().map(|r| (r.step, r.loss.to_bits(), r.lr.to_bits())).collect::<Vec<_>>();
     assert_eq!(losses(&rest), losses(&whole));
     let weights = |d: &Path| std::fs::read(d.join("checkpoint/bigram.bin")).unwrap();
     assert_eq!(weights(&a), weights(&b), "final weights are bitwise equal");
@@ -170,7 +174,8 @@ fn resume_refuses_other_settings_and_fresh_runs_refuse_a_used_dir() {
     other.micro_batch = 4;
     let e = run_sft_with(&other, |p| Bigram::open(p, 100.0)).unwrap_err().to_string();
     assert!(e.contains("batch") && e.contains("micro_batch"), "{e}");
-    let e = run_sft_with(&settings(&tmp("d"), None, true), |p| Bigram::open(p, 100.0)).unwrap_err().to_string();
+    let e =
+        run_sft_with(&settings(&tmp("d"), None, true), |p| Bigram::open(p, 100.0)).unwrap_err().to_string();
     assert!(e.contains("settings.json"), "{e}");
     std::fs::remove_dir_all(a).unwrap();
 }

@@ -89,7 +89,7 @@ pub mod streams {
     /// The expert data's scenarios.
     pub const DATA: u64 = 0x4441_5441; // "DATA"
     /// The data order.
-    pub const ORDER: u64 = 0x4F52_4445_52; // "ORDER"
+    pub const ORDER: u64 = 0x4F_5244_4552; // "ORDER"
     /// The fresh model's weights.
     pub const INIT: u64 = 0x494E_4954; // "INIT"
 }
@@ -176,15 +176,22 @@ impl SftSettings {
         ];
         match (&args.model, &args.init) {
             (Some(_), Some(_)) => bail!("give either --model DIR or --init, not both"),
-            (None, None) => bail!("no model: give --model DIR (a checkpoint) or --init tiny (a fresh small Gemma2)"),
+            (None, None) => {
+                bail!("no model: give --model DIR (a checkpoint) or --init tiny (a fresh small Gemma2)")
+            }
             (Some(dir), None) => {
-                for (flag, v) in shape_flags.iter().chain(&[("--context", args.context), ("--vocab", args.vocab)]) {
+                for (flag, v) in
+                    shape_flags.iter().chain(&[("--context", args.context), ("--vocab", args.vocab)])
+                {
                     if v.is_some() {
                         bail!("{flag} applies only to --init (the model of --model has its own shape)");
                     }
                 }
                 if !dir.join("config.json").is_file() {
-                    bail!("--model {}: no config.json in it (expected a HuggingFace checkpoint directory)", dir.display());
+                    bail!(
+                        "--model {}: no config.json in it (expected a HuggingFace checkpoint directory)",
+                        dir.display()
+                    );
                 }
                 if !dir.join("tokenizer.json").is_file() {
                     bail!("--model {}: no tokenizer.json in it (training reads text)", dir.display());
@@ -208,12 +215,16 @@ impl SftSettings {
                     shape.validate()?;
                     FreshBase::Tiny(shape)
                 } else {
-                    if let Some((flag, _)) = shape_flags.iter().chain(&[("--context", args.context)]).find(|f| f.1.is_some()) {
+                    if let Some((flag, _)) =
+                        shape_flags.iter().chain(&[("--context", args.context)]).find(|f| f.1.is_some())
+                    {
                         bail!("{flag} applies only to --init tiny (--init {init} gives the shape)");
                     }
                     let path = PathBuf::from(init);
                     if !path.is_file() {
-                        bail!("invalid value '{init}' for --init: expected `tiny` or a config.json-style file, and there is no file {init}");
+                        bail!(
+                            "invalid value '{init}' for --init: expected `tiny` or a config.json-style file, and there is no file {init}"
+                        );
                     }
                     FreshBase::File(path)
                 };
@@ -239,7 +250,9 @@ impl SftSettings {
             }
             let path = PathBuf::from(source);
             if !path.is_file() {
-                bail!("invalid value '{source}' for --data: expected `ucb` or a JSONL file, and there is no file {source}");
+                bail!(
+                    "invalid value '{source}' for --data: expected `ucb` or a JSONL file, and there is no file {source}"
+                );
             }
             return Ok(SftData::File(FileData::load(&path)?));
         }
@@ -261,7 +274,13 @@ impl SftSettings {
         }
         let episodes = check_usize("--expert-episodes", args.expert_episodes.unwrap_or(512), 1, 100_000_000)?;
         let mode = args.mode.unwrap_or(TargetMode::Thought);
-        Ok(SftData::Ucb(UcbData::new(settings, episodes, mode, args.summary, derive_seed(seed, streams::DATA))?))
+        Ok(SftData::Ucb(UcbData::new(
+            settings,
+            episodes,
+            mode,
+            args.summary,
+            derive_seed(seed, streams::DATA),
+        )?))
     }
 
     /// The settings that fix the result of a run, as JSON (`settings.json`; a resumed run must
@@ -269,8 +288,12 @@ impl SftSettings {
     pub fn to_json(&self) -> Value {
         let source = match &self.source {
             ModelSource::Checkpoint(d) => json!({"model": d.display().to_string()}),
-            ModelSource::Fresh { base: FreshBase::Tiny(shape), vocab } => json!({"init": "tiny", "shape": shape, "vocab": vocab}),
-            ModelSource::Fresh { base: FreshBase::File(p), vocab } => json!({"init": p.display().to_string(), "vocab": vocab}),
+            ModelSource::Fresh { base: FreshBase::Tiny(shape), vocab } => {
+                json!({"init": "tiny", "shape": shape, "vocab": vocab})
+            }
+            ModelSource::Fresh { base: FreshBase::File(p), vocab } => {
+                json!({"init": p.display().to_string(), "vocab": vocab})
+            }
         };
         let data = match &self.data {
             SftData::Ucb(d) => json!({
@@ -316,7 +339,10 @@ mod tests {
         assert_eq!(s.optim.warmup, 100);
         assert_eq!(s.optim.clip, Some(1.0));
         let SftData::Ucb(d) = &s.data else { panic!("ucb by default") };
-        assert_eq!((d.settings.len(), d.settings[0].arms, d.settings[0].horizon, d.episodes), (1, 5, 20, 512));
+        assert_eq!(
+            (d.settings.len(), d.settings[0].arms, d.settings[0].horizon, d.episodes),
+            (1, 5, 20, 512)
+        );
         assert_eq!(d.mode, TargetMode::Thought);
     }
 

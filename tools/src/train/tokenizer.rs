@@ -22,7 +22,8 @@ use tokenizers::models::TrainerWrapper;
 use tokenizers::models::bpe::BpeTrainerBuilder;
 
 /// The special tokens, in id order.
-pub const SPECIAL_TOKENS: [&str; 6] = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"];
+pub const SPECIAL_TOKENS: [&str; 6] =
+    ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"];
 
 /// Ids reserved before the learned tokens: the special tokens and the 256 byte tokens.
 pub const RESERVED: usize = SPECIAL_TOKENS.len() + 256;
@@ -121,9 +122,7 @@ pub fn train_bpe<S: AsRef<str>>(texts: &[S], vocab_size: usize, min_frequency: u
         .build()
         .into();
     let cleaned: Vec<String> = texts.iter().map(|t| strip_specials(t.as_ref())).collect();
-    learner
-        .train(&mut trainer, cleaned.iter())
-        .map_err(|e| anyhow::anyhow!("training the BPE: {e}"))?;
+    learner.train(&mut trainer, cleaned.iter()).map_err(|e| anyhow::anyhow!("training the BPE: {e}"))?;
     let model = serde_json::to_value(learner.get_model()).context("reading the trained BPE")?;
     let learned = model["vocab"].as_object().context("the trained BPE has no vocabulary")?;
     let merges = parse_merges(&model["merges"])?;
@@ -145,7 +144,8 @@ pub fn train_bpe<S: AsRef<str>>(texts: &[S], vocab_size: usize, min_frequency: u
         }
     }
     let text = serde_json::to_string_pretty(&tokenizer_json(&vocab, &merges, true))?;
-    Tokenizer::from_bytes(text.as_bytes()).map_err(|e| anyhow::anyhow!("the learned tokenizer does not load: {e}"))?;
+    Tokenizer::from_bytes(text.as_bytes())
+        .map_err(|e| anyhow::anyhow!("the learned tokenizer does not load: {e}"))?;
     Ok(text)
 }
 

@@ -76,7 +76,8 @@ impl TrainerState {
     /// Reads `dir/trainer_state.json`.
     pub fn read(dir: &Path) -> Result<TrainerState> {
         let path = dir.join(STATE_FILE);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
         serde_json::from_str(&text).with_context(|| format!("{}: not a trainer state", path.display()))
     }
 
@@ -212,7 +213,7 @@ pub fn run_loop(
             record.tokens_per_s
         ));
         bar.set_position(state.step);
-        if state.step % cfg.save_every == 0 || state.step == cfg.stop_at {
+        if state.step.is_multiple_of(cfg.save_every) || state.step == cfg.stop_at {
             learner.save(&checkpoint_dir(cfg.out), &state)?;
         }
     }

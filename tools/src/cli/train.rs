@@ -98,6 +98,9 @@ pub struct SftArgs {
     #[arg(long, allow_negative_numbers = true, help_heading = "Data")]
     #[serde(default)]
     pub sigma: Vec<f64>,
+    /// ucb: action labels: colour names (the paper's main setting) or 0..k-1 [default: buttons].
+    #[arg(long, value_enum, help_heading = "Data")]
+    pub labels: Option<crate::cli::eval::LabelKind>,
     /// ucb: steps per episode (the prompt grows with it) [default: 20].
     #[arg(long, help_heading = "Data")]
     pub horizon: Option<usize>,
@@ -195,6 +198,7 @@ impl SftArgs {
             mode: self.mode.or(o.mode),
             arms: list(self.arms, o.arms),
             sigma: if self.sigma.is_empty() { o.sigma } else { self.sigma },
+            labels: self.labels.or(o.labels),
             horizon: self.horizon.or(o.horizon),
             expert_episodes: self.expert_episodes.or(o.expert_episodes),
             summary: self.summary || o.summary,

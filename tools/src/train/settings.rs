@@ -8,6 +8,7 @@ use env_core::rng::derive_seed;
 use env_core::{ArmDistribution, LabelStyle, MabConfig};
 use serde_json::{Value, json};
 
+use crate::cli::eval::LabelKind;
 use crate::cli::train::{OptimizerKind, SftArgs};
 use crate::train::data::{FileData, SftData, TargetMode, UcbData};
 use crate::train::init::ModelShape;
@@ -241,6 +242,7 @@ impl SftSettings {
                 ("--arms", !args.arms.is_empty()),
                 ("--sigma", !args.sigma.is_empty()),
                 ("--horizon", args.horizon.is_some()),
+                ("--labels", args.labels.is_some()),
                 ("--expert-episodes", args.expert_episodes.is_some()),
                 ("--summary", args.summary),
             ] {
@@ -259,6 +261,10 @@ impl SftSettings {
         let arms = if args.arms.is_empty() { vec![5] } else { args.arms.clone() };
         let sigmas = if args.sigma.is_empty() { vec![1.0] } else { args.sigma.clone() };
         let horizon = check_usize("--horizon", args.horizon.unwrap_or(20), 1, 10_000)?;
+        let labels = match args.labels.unwrap_or(LabelKind::Buttons) {
+            LabelKind::Buttons => LabelStyle::Buttons,
+            LabelKind::Numeric => LabelStyle::Numeric,
+        };
         let mut settings = Vec::new();
         for &a in &arms {
             check_usize("--arms", a, 2, env_core::MAX_ARMS)?;
@@ -268,7 +274,7 @@ impl SftSettings {
                     arms: a,
                     horizon,
                     distribution: ArmDistribution::Gaussian { sigma },
-                    labels: LabelStyle::Buttons,
+                    labels,
                 });
             }
         }
@@ -300,6 +306,7 @@ impl SftSettings {
                 "data": "ucb", "mode": d.mode.name(), "summary": d.summary, "episodes_per_setting": d.episodes,
                 "settings": d.settings.iter().map(|c| json!({
                     "arms": c.arms, "horizon": c.horizon,
+                    "labels": match c.labels { LabelStyle::Buttons => "buttons", LabelStyle::Numeric => "numeric" },
                     "sigma": match c.distribution { ArmDistribution::Gaussian { sigma } => sigma, ArmDistribution::Bernoulli { .. } => f64::NAN },
                 })).collect::<Vec<_>>(),
                 "examples": d.len(),

@@ -319,3 +319,154 @@ fn bad_flags_give_named_errors() {
     assert!(e.contains("--arms") && e.contains("--data ucb"), "{e}");
     let _ = std::fs::remove_dir_all(Path::new(&out));
 }
+
+/// A fixed small data set: 8 (prompt, target) pairs in the chat format.
+fn small_jsonl(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let colours = ["red", "blue", "green", "yellow", "pink", "gray", "teal", "navy"];
+    let mut text = String::new();
+    for (i, c) in colours.iter().enumerate() {
+        let prompt =
+            format!("<start_of_turn>user\nWhich button is number {i}?<end_of_turn>\n<start_of_turn>model\n");
+        let target = format!("Button {i} is {c}. ACTION={c}");
+        text.push_str(&serde_json::json!({"prompt": prompt, "target": target}).to_string());
+        text.push('\n');
+    }
+    let path = dir.join("pairs.jsonl");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn sft_args<'a>(data: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "train",
+        "sft",
+        "--init",
+        "tiny",
+        "--hidden",
+        "32",
+        "--layers",
+        "2",
+        "--heads",
+        "2",
+        "--kv-heads",
+        "1",
+        "--head-dim",
+        "16",
+        "--ffn",
+        "64",
+        "--window",
+        "8",
+        "--context",
+        "64",
+        "--vocab",
+        "384",
+        "--data",
+        data,
+        "--batch",
+        "4",
+        "--micro-batch",
+        "2",
+        "--lr",
+        "1e-2",
+        "--warmup",
+        "3",
+        "--seed",
+        "9",
+        "--quiet",
+        "--out",
+        out,
+    ];
+    a.extend_from_slice(extra);
+    a
+}
+
+fn log_of(out: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(out.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_tiny_model_learns_a_small_data_set() {
+    let dir = tmpdir("learn");
+    let data = small_jsonl(&dir);
+    let out = dir.join("run");
+    let text = ok(&sft_args(data.to_str().unwrap(), out.to_str().unwrap(), &["--steps", "40"]));
+    assert!(text.contains("steps 40/40 (0 skipped)"), "{text}");
+    let log = log_of(&out);
+    assert_eq!(log.len(), 40);
+    let loss = |r: &serde_json::Value| r["loss"].as_f64().unwrap();
+    let first = loss(&log[0]);
+    let last: f64 = log[35..].iter().map(loss).sum::<f64>() / 5.0;
+    // From about ln(vocab) to a fraction of it: the 8 answers are memorised.
+    assert!(first > 4.0, "initial loss {first}");
+    assert!(last < 0.25 * first, "loss {first} -> {last} (mean of the last 5 steps)");
+    for r in &log {
+        assert_eq!(r["skipped"], false);
+        assert!(r["grad_norm"].as_f64().unwrap().is_finite());
+        let (targets, tokens) = (r["target_tokens"].as_u64().unwrap(), r["tokens"].as_u64().unwrap());
+        assert!(targets > 0 && targets < tokens, "{targets} target tokens of {tokens}");
+    }
+    assert!(out.join("loss.png").is_file() && out.join("loss.svg").is_file());
+    // The checkpoint is a model the other commands load; it answers the training prompt.
+    let ckpt = out.join("checkpoint");
+    for f in
+        ["model.safetensors", "config.json", "tokenizer.json", "optimizer.safetensors", "trainer_state.json"]
+    {
+        assert!(ckpt.join(f).is_file(), "{f}");
+    }
+    let mut engine = Engine::load(&ckpt, &LoadOptions::default()).unwrap();
+    let tok = GemmaTokenizer::from_dir(&ckpt).unwrap();
+    let mut ids = vec![tok.bos_id];
+    ids.extend(
+        tok.encode(
+            "<start_of_turn>user\nWhich button is number 2?<end_of_turn>\n<start_of_turn>model\n",
+            false,
+        )
+        .unwrap(),
+    );
+    let opts = GenerateOptions { max_new_tokens: 16, ..GenerateOptions::default() };
+    let g = engine.generate(&[ids], &opts).unwrap();
+    let answer = tok.decode(&g[0].ids, true).unwrap();
+    assert!(answer.contains("ACTION="), "the trained model answers in the trained format: {answer:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn stopping_and_resuming_gives_the_same_run_bit_for_bit() {
+    let dir = tmpdir("resume");
+    let data = small_jsonl(&dir);
+    let d = data.to_str().unwrap();
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    ok(&sft_args(d, a.to_str().unwrap(), &["--steps", "8", "--save-every", "3"]));
+    ok(&sft_args(d, b.to_str().unwrap(), &["--steps", "8", "--save-every", "3", "--stop-at", "4"]));
+    assert_eq!(log_of(&b).len(), 4);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(b.join("checkpoint/trainer_state.json")).unwrap())
+            .unwrap();
+    assert_eq!((state["step"].as_u64(), state["cursor"].as_u64()), (Some(4), Some(16)));
+    let e = err_text(&sft_args(d, b.to_str().unwrap(), &["--steps", "8", "--lr", "2e-2", "--resume"]));
+    assert!(e.contains("optimizer.lr"), "a resumed run must keep its settings: {e}");
+    ok(&sft_args(d, b.to_str().unwrap(), &["--steps", "8", "--save-every", "3", "--resume"]));
+    let strip = |out: &Path| -> Vec<(u64, u64, u64, u64)> {
+        log_of(out)
+            .iter()
+            .map(|r| {
+                let bits = |k: &str| r[k].as_f64().unwrap().to_bits();
+                (r["step"].as_u64().unwrap(), bits("loss"), bits("lr"), bits("grad_norm"))
+            })
+            .collect()
+    };
+    assert_eq!(strip(&a), strip(&b), "same losses, learning rates and gradient norms, bit for bit");
+    for f in ["model.safetensors", "optimizer.safetensors", "trainer_state.json"] {
+        assert_eq!(
+            std::fs::read(a.join("checkpoint").join(f)).unwrap(),
+            std::fs::read(b.join("checkpoint").join(f)).unwrap(),
+            "{f} differs"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

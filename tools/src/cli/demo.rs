@@ -44,6 +44,6 @@ Examples:
   greedy demo --steps 2000 --batch 32 --episodes 64 --horizon 20 --out runs/demo-big
 
 What it does: learns a BPE from the UCB expert's text, initialises a small Gemma2 from scratch,
-trains it by thought cloning on UCB rationales for 5-armed Gaussian bandits (sigma 1, prompts
-with the per-arm summary), evaluates it with `greedy eval --agent llm` next to ucb, greedy and
+trains it by thought cloning on UCB rationales for 5-armed Gaussian bandits (sigma 1, arms
+numbered 0..4, prompts with the per-arm summary), evaluates it with `greedy eval --agent llm` next to ucb, greedy and
 random on bandits it never saw, and writes DIR/report.md with the regret, coverage and loss plots.";

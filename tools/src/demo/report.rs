@@ -135,7 +135,7 @@ pub fn render(r: &ReportInput<'_>) -> Result<String> {
     let _ = writeln!(
         s,
         "3. **Thought cloning** (SPEC 7): the UCB expert (mean + sqrt(1/N)) played {} episodes of 5-armed Gaussian \
-         bandits (sigma {}, horizon {}); each step is one example: the prompt the LLM agent reads (chain of \
+         bandits (sigma {}, horizon {}, arms numbered 0..4); each step is one example: the prompt the LLM agent reads (chain of \
          thought, per-arm summary) and, as the target, the expert's rationale (every arm's count, mean and UCB, \
          the decision, `ACTION=X`). Cross-entropy on the target tokens only. {} steps x {} sequences ({} of the {} \
          examples seen, {} tokens), AdamW, lr {} with warm-up and cosine decay, gradient clip 1; {} steps skipped.",

@@ -47,6 +47,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => greedy::bench::run(&args).and_then(print),
         Command::Train(args) => greedy::train::command::run_command(args).and_then(print),
         Command::Demo(args) => greedy::demo::run(&args).and_then(print),
+        Command::Debug(args) => greedy::cli::debug::run(&args).and_then(print),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,17 @@
 //! [`Engine`]: a Gemma checkpoint on the GPU, its tokenizer, a reusable
 //! workspace and KV cache; full logits and batched generation.
+//!
+//! Prefix caching (on by default, [`Engine::set_prefix_cache`]): the engine
+//! remembers which token ids have their K/V in each cache slot
+//! ([`SlotTokens`]), and a generate call whose prompts start with those ids
+//! (an evaluation step: the previous prompt + its answer + more) prefills only
+//! the new tokens (see [`super::prefix`]). The state stays truthful by
+//! construction: every forward goes through [`Engine::step`], which first
+//! forgets what a slot held at and beyond each position it writes, and
+//! [`Engine::cache_for`], the entry of any exclusive user of the cache (who
+//! may also copy into it directly), forgets everything.
 
+use super::prefix::{self, Placement, PrefixStats, SlotTokens};
 use super::sampler;
 use super::{GenerateOptions, Generation, LoadOptions, StopReason, WeightDType};
 use crate::kv_cache::KvCache;
@@ -18,8 +29,19 @@ pub struct Engine {
     model: GemmaModel,
     tokenizer: Option<GemmaTokenizer>,
     ws: Option<Workspace>,
-    cache: Option<KvCache>,
+    /// The KV cache. Write to it only through [`Engine::step`], or after
+    /// [`Engine::cache_for`] (which forgets the prefix state).
+    pub(super) cache: Option<KvCache>,
+    /// token ids whose K/V are valid in each cache slot
+    slots: SlotTokens,
+    /// reuse cached prefixes across generate calls
+    prefix_cache: bool,
+    stats: PrefixStats,
 }
+
+/// A larger cache is allocated with its length rounded up to a multiple of
+/// this, so prompts that grow a little each call do not reallocate each time.
+const CACHE_LEN_STEP: usize = 256;
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50,7 +72,16 @@ impl Engine {
             .with_context(|| format!("loading {}", dir.display()))?;
         let tokenizer =
             if dir.join("tokenizer.json").exists() { Some(GemmaTokenizer::from_dir(dir)?) } else { None };
-        Ok(Engine { gpu, model, tokenizer, ws: None, cache: None })
+        Ok(Engine {
+            gpu,
+            model,
+            tokenizer,
+            ws: None,
+            cache: None,
+            slots: SlotTokens::default(),
+            prefix_cache: true,
+            stats: PrefixStats::default(),
+        })
     }
 
     pub fn config(&self) -> &Config {
@@ -87,32 +118,118 @@ impl Engine {
         ids
     }
 
-    /// Make sure the KV cache holds `seqs` x `max_len`; reset its lengths.
-    fn cache_for(&mut self, seqs: usize, max_len: usize) -> Result<()> {
-        if self.cache.as_ref().is_none_or(|c| !c.fits(seqs, max_len)) {
-            self.cache = None; // free the old one before allocating (big models)
-            self.cache = Some(KvCache::new(&self.gpu, &self.model.config, seqs, max_len)?);
-        }
-        self.cache.as_mut().expect("allocated").reset();
+    /// Turn prefix caching on (the default) or off. Off, every generate call
+    /// prefills its prompts from position 0 in slots 0.. (benchmarks, tests);
+    /// either way the cached prefixes are forgotten.
+    pub fn set_prefix_cache(&mut self, on: bool) {
+        self.prefix_cache = on;
+        self.slots.forget_all();
+    }
+
+    /// Is prefix caching on?
+    pub fn prefix_cache(&self) -> bool {
+        self.prefix_cache
+    }
+
+    /// Prompt tokens prefilled vs reused from the cache, over the generate
+    /// calls since load (or [`Engine::reset_prefix_stats`]).
+    pub fn prefix_stats(&self) -> PrefixStats {
+        self.stats
+    }
+
+    pub fn reset_prefix_stats(&mut self) {
+        self.stats = PrefixStats::default();
+    }
+
+    /// Exclusive use of the KV cache: make sure it holds `seqs` x `max_len`,
+    /// reset its lengths and forget every cached prefix, so the caller may
+    /// write any slot (through [`Engine::step`] or by direct copies).
+    #[allow(dead_code)] // the entry of exclusive users of the cache (scoring)
+    pub(super) fn cache_for(&mut self, seqs: usize, max_len: usize) -> Result<()> {
+        self.slots.forget_all();
+        self.reserve(seqs, max_len)?;
+        self.cache.as_mut().context("no KV cache")?.reset();
         Ok(())
     }
 
-    /// One forward of a ragged step against the engine's cache.
-    fn step(&mut self, step: Step<'_>) -> Result<Vec<f32>> {
+    /// Make sure the KV cache holds `seqs` x `max_len`, keeping the cached
+    /// prefixes: a larger cache (its length rounded up to [`CACHE_LEN_STEP`],
+    /// never smaller than the old one in either dimension) gets the valid rows
+    /// of the old one copied in. When both do not fit at once, the old one is
+    /// freed first and its prefixes forgotten.
+    fn reserve(&mut self, seqs: usize, max_len: usize) -> Result<()> {
+        let (old_seqs, old_len) = self.cache.as_ref().map_or((0, 0), |c| (c.seqs, c.max_len));
+        if seqs <= old_seqs && max_len <= old_len {
+            return Ok(());
+        }
+        let seqs = seqs.max(old_seqs);
+        let exact = max_len.max(old_len);
+        let lens = self.slots.lens(old_seqs);
+        if lens.iter().all(|&l| l == 0) {
+            self.drop_cache(); // nothing to keep: free before allocating (big models)
+        }
+        let mut new = self.alloc_cache(seqs, exact);
+        if new.is_err() && self.cache.is_some() {
+            self.drop_cache();
+            new = self.alloc_cache(seqs, exact);
+        }
+        let new = new?;
+        let old = self.cache.take();
+        let copied = old.map_or(Ok(()), |old| new.copy_slots_from(&self.gpu, &old, &lens));
+        self.cache = Some(new);
+        if copied.is_err() {
+            self.slots.forget_all();
+        }
+        copied
+    }
+
+    /// Free the KV cache (and so forget its prefixes).
+    fn drop_cache(&mut self) {
+        self.cache = None;
+        self.slots.forget_all();
+    }
+
+    /// A cache of `seqs` x `exact` rounded up to [`CACHE_LEN_STEP`], or of
+    /// exactly `exact` when the rounded one does not fit.
+    fn alloc_cache(&self, seqs: usize, exact: usize) -> Result<KvCache> {
+        let roomy = exact.next_multiple_of(CACHE_LEN_STEP);
+        let cfg = &self.model.config;
+        if roomy > exact
+            && let Ok(c) = KvCache::new(&self.gpu, cfg, seqs, roomy)
+        {
+            return Ok(c);
+        }
+        KvCache::new(&self.gpu, cfg, seqs, exact)
+    }
+
+    /// One forward of a ragged step against the engine's cache. Every slot
+    /// it writes forgets its cached tokens from the first position written.
+    pub(super) fn step(&mut self, step: Step<'_>) -> Result<Vec<f32>> {
+        for (&s, &p) in step.seqs.iter().zip(step.pos) {
+            self.slots.truncate(s as usize, p as usize);
+        }
         let cache = self.cache.as_ref().context("no KV cache")?;
         self.model.forward(&self.gpu, &mut self.ws, cache, step)
     }
 
     /// Logits [T, vocab] (row-major, f32) of one sequence at positions 0..T.
+    /// Runs in a slot that loses the least cached prefix (see
+    /// [`prefix::scratch_slot`]), which then holds `ids`.
     pub fn logits(&mut self, ids: &[u32]) -> Result<Vec<f32>> {
         if ids.is_empty() {
             bail!("logits of an empty sequence");
         }
         let t = ids.len();
-        self.cache_for(1, t)?;
-        let seqs = vec![0u32; t];
+        let seqs = self.cache.as_ref().map_or(0, |c| c.seqs);
+        let slot = if self.prefix_cache { prefix::scratch_slot(&self.slots, ids, seqs) } else { 0 };
+        self.reserve(slot + 1, t)?;
+        let sq = vec![slot as u32; t];
         let pos: Vec<u32> = (0..t as u32).collect();
-        self.step(Step { ids, seqs: &seqs, pos: &pos, out_rows: &pos })
+        let logits = self.step(Step { ids, seqs: &sq, pos: &pos, out_rows: &pos })?;
+        if self.prefix_cache {
+            self.slots.set(slot, ids.to_vec());
+        }
+        Ok(logits)
     }
 
     /// Generate for every prompt at once; sequence b samples from
@@ -155,20 +272,25 @@ impl Engine {
         let cfg = opts.sampler();
         let vocab = self.model.config.vocab_size;
         let max_prompt = prompts.iter().map(Vec::len).max().unwrap_or(0);
+        let places = self.place(prompts);
         // the last sampled token is never fed back: max_prompt + max_new - 1 positions
-        self.cache_for(b, max_prompt + opts.max_new_tokens - 1)?;
+        let slots_needed = places.iter().map(|p| p.slot + 1).max().unwrap_or(b);
+        self.reserve(slots_needed, max_prompt + opts.max_new_tokens - 1)?;
+        self.load_prefixes(prompts, &places)?;
+        let slot: Vec<u32> = places.iter().map(|p| p.slot as u32).collect();
+        // RNG streams follow the caller's prompts, not the slots
         let mut rngs: Vec<Rng> = streams.iter().map(|&s| Rng::from_stream(opts.seed, s)).collect();
         let mut done = vec![false; b];
 
-        // prefill: all prompts in one ragged step, logits of each last token
+        // prefill: every prompt's uncached tail in one ragged step, logits of each last token
         let mut ids = Vec::new();
         let mut seqs = Vec::new();
         let mut pos = Vec::new();
         let mut out_rows = Vec::new();
-        for (s, p) in prompts.iter().enumerate() {
-            ids.extend_from_slice(p);
-            seqs.extend(std::iter::repeat_n(s as u32, p.len()));
-            pos.extend(0..p.len() as u32);
+        for ((p, pl), &s) in prompts.iter().zip(&places).zip(&slot) {
+            ids.extend_from_slice(&p[pl.reuse..]);
+            seqs.extend(std::iter::repeat_n(s, p.len() - pl.reuse));
+            pos.extend(pl.reuse as u32..p.len() as u32);
             out_rows.push(ids.len() as u32 - 1);
         }
         let mut active: Vec<usize> = (0..b).collect();
@@ -196,11 +318,64 @@ impl Engine {
             }
             // decode: one token for every unfinished sequence, in one forward
             ids = active.iter().map(|&s| *gens[s].ids.last().expect("sampled")).collect();
-            seqs = active.iter().map(|&s| s as u32).collect();
+            seqs = active.iter().map(|&s| slot[s]).collect();
             pos = active.iter().map(|&s| (prompts[s].len() + gens[s].ids.len() - 1) as u32).collect();
             out_rows = (0..active.len() as u32).collect();
             logits = self.step(Step { ids: &ids, seqs: &seqs, pos: &pos, out_rows: &out_rows })?;
         }
+        if self.prefix_cache {
+            // valid now: the prompt and every generated id but the last (never fed)
+            for ((p, g), &s) in prompts.iter().zip(&gens).zip(&slot) {
+                let mut held = Vec::with_capacity(p.len() + g.ids.len());
+                held.extend_from_slice(p);
+                held.extend_from_slice(&g.ids[..g.ids.len().saturating_sub(1)]);
+                self.slots.set(s as usize, held);
+            }
+        }
         Ok(gens)
+    }
+
+    /// The slot of each prompt and the prefix it reuses ([`prefix::plan`]);
+    /// with prefix caching off, prompt i in slot i from position 0. Counts
+    /// the prefilled and reused tokens.
+    fn place(&mut self, prompts: &[Vec<u32>]) -> Vec<Placement> {
+        let places = if self.prefix_cache {
+            prefix::plan(&self.slots, prompts, true)
+        } else {
+            (0..prompts.len()).map(|slot| Placement { slot, reuse: 0, copy_from: None }).collect()
+        };
+        let st = &mut self.stats;
+        st.calls += 1;
+        for (p, pl) in prompts.iter().zip(&places) {
+            st.reused += pl.reuse as u64;
+            st.prefilled += (p.len() - pl.reuse) as u64;
+            if pl.copy_from.is_some() {
+                st.copied += pl.reuse as u64;
+            }
+        }
+        places
+    }
+
+    /// Make rows 0..reuse of every prompt's slot hold its prefix: forget what
+    /// the slots held beyond, and copy the prefixes that come from other slots.
+    fn load_prefixes(&mut self, prompts: &[Vec<u32>], places: &[Placement]) -> Result<()> {
+        let mut copies = Vec::new();
+        for pl in places {
+            match pl.copy_from {
+                Some(src) => {
+                    self.slots.truncate(pl.slot, 0);
+                    copies.push((src, pl.slot, pl.reuse));
+                }
+                None => self.slots.truncate(pl.slot, pl.reuse),
+            }
+        }
+        if copies.is_empty() {
+            return Ok(());
+        }
+        self.cache.as_ref().context("no KV cache")?.copy_prefixes(&self.gpu, &copies)?;
+        for (p, pl) in prompts.iter().zip(places).filter(|(_, pl)| pl.copy_from.is_some()) {
+            self.slots.set(pl.slot, p[..pl.reuse].to_vec());
+        }
+        Ok(())
     }
 }

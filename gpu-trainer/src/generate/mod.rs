@@ -3,11 +3,15 @@
 //! lengths at once (prefill all prompts in one ragged forward, then one
 //! forward per new token for every unfinished sequence), sampling on the CPU
 //! ([`sampler`]) from a seeded per-sequence [`env_core::Rng`] stream.
+//! Across calls the engine keeps each cache slot's tokens and prefills only
+//! what a prompt adds to them ([`prefix`]: prefix caching, on by default).
 
 pub mod engine;
+pub mod prefix;
 pub mod sampler;
 
 pub use engine::Engine;
+pub use prefix::PrefixStats;
 
 /// The weight dtype on the GPU.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

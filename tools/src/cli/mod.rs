@@ -1,6 +1,7 @@
 //! The command line: `greedy <SUBCOMMAND>`.
 
 pub mod bench;
+pub mod debug;
 pub mod demo;
 pub mod eval;
 pub mod generate;
@@ -11,6 +12,7 @@ pub mod train;
 use clap::{Parser, Subcommand};
 
 pub use bench::BenchArgs;
+pub use debug::DebugArgs;
 pub use demo::DemoArgs;
 pub use eval::EvalArgs;
 pub use generate::GenerateArgs;
@@ -47,6 +49,8 @@ pub enum Command {
     /// Train a small Gemma2 from scratch to reason like UCB, evaluate it next to the classic
     /// agents, and write a report (about 10 minutes on a 2-core CPU).
     Demo(DemoArgs),
+    /// Inspect the training path: `greedy debug loss-grad` (loss and gradient norms on token ids).
+    Debug(DebugArgs),
 }
 
 const TOP_EXAMPLES: &str = "\
@@ -60,4 +64,5 @@ Examples:
   greedy bench --model DIR --prompt-len 128 --new-tokens 32 --peer python3
   greedy train sft --init tiny --data ucb --mode thought --arms 5 --horizon 10 --summary --steps 300 --out runs/sft
   greedy demo --out runs/demo
+  greedy debug loss-grad --model gpu-trainer/tests/fixtures/gemma2_tiny_f32 --ids 2,17,5,90 --json
   greedy eval --help";

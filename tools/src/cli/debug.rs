@@ -1,0 +1,112 @@
+//! `greedy debug`: inspection tools for the training path. `greedy debug loss-grad` runs one
+//! GPU training forward/backward ([`gpu_trainer::train::TrainModel`]) on token ids and prints
+//! the loss and every parameter's gradient norm, the numbers to compare with
+//! `model(ids, labels=ids).loss.backward()` in transformers.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use gpu_trainer::model::{Config, Weights};
+use gpu_trainer::train::{Sequence, TrainModel, TrainOptions};
+use gpu_trainer::{Gpu, GpuOptions};
+use serde_json::json;
+
+use crate::llm::parse_ids;
+
+/// `greedy debug` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct DebugArgs {
+    #[command(subcommand)]
+    pub command: DebugCommand,
+}
+
+/// The `greedy debug` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum DebugCommand {
+    /// Loss (mean next-token cross-entropy, as transformers' `labels=input_ids`) and every
+    /// parameter's gradient norm, from one GPU forward/backward.
+    LossGrad(LossGradArgs),
+}
+
+/// `greedy debug loss-grad` arguments.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = LOSS_GRAD_EXAMPLES)]
+pub struct LossGradArgs {
+    /// Model directory: config.json and *.safetensors (or model.safetensors.index.json).
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+    /// Token ids of the sequence, comma-separated (at least 2).
+    #[arg(long, value_name = "IDS")]
+    pub ids: String,
+    /// Recompute each layer's activations in the backward (same gradients, less memory).
+    #[arg(long)]
+    pub checkpointing: bool,
+    /// GPU adapter: index or name substring (see GREEDY_ADAPTER).
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub adapter: Option<String>,
+    /// JSON on stdout: `{"loss": x, "grad_norms": {"<HF name>": norm, ...}}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const LOSS_GRAD_EXAMPLES: &str = "\
+Examples:
+  greedy debug loss-grad --model gpu-trainer/tests/fixtures/gemma2_tiny_f32 --ids 2,17,5,90,3 --json
+  greedy debug loss-grad --model models/gemma-3-270m --ids 2,651,6037,576,6081 --checkpointing";
+
+/// Runs `greedy debug ...`; returns what to print.
+pub fn run(args: &DebugArgs) -> Result<String> {
+    match &args.command {
+        DebugCommand::LossGrad(a) => loss_grad(a),
+    }
+}
+
+/// Loss and (HF name, gradient L2 norm) of every parameter, in checkpoint order.
+pub fn loss_and_grad_norms(
+    dir: &Path,
+    ids: &str,
+    checkpointing: bool,
+    adapter: Option<String>,
+) -> Result<(f64, Vec<(String, f64)>)> {
+    if !dir.join("config.json").is_file() {
+        bail!(
+            "--model {}: no config.json in it (expected a HuggingFace checkpoint directory)",
+            dir.display()
+        );
+    }
+    let config = Config::from_dir(dir)?;
+    let ids = parse_ids(ids, config.vocab_size)?;
+    if ids.len() < 2 {
+        bail!("--ids needs at least 2 token ids (the loss predicts each token from the ones before it)");
+    }
+    let weights = Weights::open_dir(dir)?;
+    let gpu = Gpu::with_options(GpuOptions { adapter, ..Default::default() })?;
+    let opts = TrainOptions { checkpointing, max_tokens: ids.len(), ..Default::default() };
+    let mut model = TrainModel::from_weights(&gpu, config, &weights, opts)
+        .with_context(|| format!("loading {} for training", dir.display()))?;
+    let n = ids.len();
+    let stats = model.forward_backward(&gpu, &[Sequence::uniform(ids, 1.0 / (n - 1) as f32)])?;
+    let mut norms = Vec::with_capacity(model.params().len());
+    for p in model.params() {
+        let g = p.grad.to_f32(&gpu)?;
+        norms.push((p.name.clone(), g.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>().sqrt()));
+    }
+    Ok((stats.loss, norms))
+}
+
+fn loss_grad(a: &LossGradArgs) -> Result<String> {
+    let (loss, norms) = loss_and_grad_norms(&a.model, &a.ids, a.checkpointing, a.adapter.clone())?;
+    if a.json {
+        let map: serde_json::Map<String, serde_json::Value> =
+            norms.iter().map(|(n, v)| (n.clone(), json!(v))).collect();
+        return Ok(serde_json::to_string(&json!({"loss": loss, "grad_norms": map}))? + "\n");
+    }
+    let width = norms.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    let mut out =
+        format!("loss {loss:.6}  (mean next-token cross-entropy)\n\n{:<width$}  grad norm\n", "parameter");
+    for (n, v) in &norms {
+        out.push_str(&format!("{n:<width$}  {v:.6e}\n"));
+    }
+    Ok(out)
+}

@@ -368,7 +368,7 @@ fn sft_args<'a>(data: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> 
         "--micro-batch",
         "2",
         "--lr",
-        "1e-2",
+        "2e-2",
         "--warmup",
         "3",
         "--seed",
@@ -394,16 +394,17 @@ fn a_tiny_model_learns_a_small_data_set() {
     let dir = tmpdir("learn");
     let data = small_jsonl(&dir);
     let out = dir.join("run");
-    let text = ok(&sft_args(data.to_str().unwrap(), out.to_str().unwrap(), &["--steps", "40"]));
-    assert!(text.contains("steps 40/40 (0 skipped)"), "{text}");
+    let text = ok(&sft_args(data.to_str().unwrap(), out.to_str().unwrap(), &["--steps", "60"]));
+    assert!(text.contains("steps 60/60 (0 skipped)"), "{text}");
     let log = log_of(&out);
-    assert_eq!(log.len(), 40);
+    assert_eq!(log.len(), 60);
     let loss = |r: &serde_json::Value| r["loss"].as_f64().unwrap();
     let first = loss(&log[0]);
-    let last: f64 = log[35..].iter().map(loss).sum::<f64>() / 5.0;
-    // From about ln(vocab) to a fraction of it: the 8 answers are memorised.
-    assert!(first > 4.0, "initial loss {first}");
-    assert!(last < 0.25 * first, "loss {first} -> {last} (mean of the last 5 steps)");
+    let last: f64 = log[55..].iter().map(loss).sum::<f64>() / 5.0;
+    // From about ln(vocab) = 5.9 to under 30% of it in 60 steps (measured: 5.97 -> 1.0): the
+    // answers' fixed words are learned; which digit and colour go where takes longer.
+    assert!(first > 5.0, "initial loss {first}");
+    assert!(last < 0.3 * first, "loss {first} -> {last} (mean of the last 5 steps)");
     for r in &log {
         assert_eq!(r["skipped"], false);
         assert!(r["grad_norm"].as_f64().unwrap().is_finite());
@@ -448,8 +449,8 @@ fn stopping_and_resuming_gives_the_same_run_bit_for_bit() {
         serde_json::from_str(&std::fs::read_to_string(b.join("checkpoint/trainer_state.json")).unwrap())
             .unwrap();
     assert_eq!((state["step"].as_u64(), state["cursor"].as_u64()), (Some(4), Some(16)));
-    let e = err_text(&sft_args(d, b.to_str().unwrap(), &["--steps", "8", "--lr", "2e-2", "--resume"]));
-    assert!(e.contains("optimizer.lr"), "a resumed run must keep its settings: {e}");
+    let e = err_text(&sft_args(d, b.to_str().unwrap(), &["--steps", "8", "--clip", "0.5", "--resume"]));
+    assert!(e.contains("optimizer.clip"), "a resumed run must keep its settings: {e}");
     ok(&sft_args(d, b.to_str().unwrap(), &["--steps", "8", "--save-every", "3", "--resume"]));
     let strip = |out: &Path| -> Vec<(u64, u64, u64, u64)> {
         log_of(out)

@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use crate::cli::train::{TrainArgs, TrainCommand};
 use crate::train::init::parameter_count;
 use crate::train::run::{SftOutcome, prepare};
-use crate::train::settings::{ModelSource, SftSettings};
+use crate::train::settings::SftSettings;
 
 /// Runs a `greedy train` subcommand; returns what to print.
 pub fn run_command(args: TrainArgs) -> Result<String> {
@@ -18,12 +18,13 @@ pub fn run_command(args: TrainArgs) -> Result<String> {
             Ok(describe(&settings, &outcome))
         }
         TrainCommand::Init(a) => {
-            let settings = SftSettings::resolve(&a.with_config()?)?;
-            if !matches!(settings.source, ModelSource::Fresh { .. }) {
+            let a = a.with_config()?;
+            if a.model.is_some() || a.init.is_none() {
                 bail!(
                     "greedy train init writes a fresh model: give --init tiny or --init FILE.json, not --model"
                 );
             }
+            let settings = SftSettings::resolve(&a)?;
             if settings.resume {
                 bail!("--resume applies only to greedy train sft");
             }

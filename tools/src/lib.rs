@@ -9,9 +9,12 @@
 //! - [`llm`]: running a model: `greedy logits`, `greedy generate`, the LLM agent of `greedy eval`.
 //! - [`bench`]: `greedy bench` (inference tokens/s, matmul GFLOP/s, environment steps/s).
 //! - [`movielens`]: loading MovieLens-1M into contextual-bandit tables.
+//! - [`demo`]: `greedy demo`, training a small model from scratch and evaluating it, with a report.
+//! - [`train`]: supervised fine-tuning (expert data, tokenizer, fresh tiny models, the loop).
 
 pub mod bench;
 pub mod cli;
+pub mod demo;
 pub mod eval;
 pub mod io;
 pub mod llm;
@@ -19,3 +22,4 @@ pub mod movielens;
 pub mod plot;
 pub mod prompt;
 pub mod report;
+pub mod train;

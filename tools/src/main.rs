@@ -45,6 +45,8 @@ fn main() -> ExitCode {
         Command::Logits(args) => greedy::llm::commands::logits(&args).and_then(print),
         Command::Generate(args) => greedy::llm::commands::generate(&args).and_then(print),
         Command::Bench(args) => greedy::bench::run(&args).and_then(print),
+        Command::Train(args) => greedy::train::command::run_command(args).and_then(print),
+        Command::Demo(args) => greedy::demo::run(&args).and_then(print),
         Command::Debug(args) => greedy::cli::debug::run(&args).and_then(print),
         Command::Convert(args) => greedy::cli::convert::run(&args).and_then(print),
         Command::Tokenize(args) => greedy::cli::tokenize::run(&args).and_then(print),

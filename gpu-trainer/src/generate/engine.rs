@@ -18,7 +18,7 @@ pub struct Engine {
     model: GemmaModel,
     tokenizer: Option<GemmaTokenizer>,
     ws: Option<Workspace>,
-    cache: Option<KvCache>,
+    pub(super) cache: Option<KvCache>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -88,7 +88,7 @@ impl Engine {
     }
 
     /// Make sure the KV cache holds `seqs` x `max_len`; reset its lengths.
-    fn cache_for(&mut self, seqs: usize, max_len: usize) -> Result<()> {
+    pub(super) fn cache_for(&mut self, seqs: usize, max_len: usize) -> Result<()> {
         if self.cache.as_ref().is_none_or(|c| !c.fits(seqs, max_len)) {
             self.cache = None; // free the old one before allocating (big models)
             self.cache = Some(KvCache::new(&self.gpu, &self.model.config, seqs, max_len)?);
@@ -98,7 +98,7 @@ impl Engine {
     }
 
     /// One forward of a ragged step against the engine's cache.
-    fn step(&mut self, step: Step<'_>) -> Result<Vec<f32>> {
+    pub(super) fn step(&mut self, step: Step<'_>) -> Result<Vec<f32>> {
         let cache = self.cache.as_ref().context("no KV cache")?;
         self.model.forward(&self.gpu, &mut self.ws, cache, step)
     }

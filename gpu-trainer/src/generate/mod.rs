@@ -6,8 +6,10 @@
 
 pub mod engine;
 pub mod sampler;
+pub mod score;
 
 pub use engine::Engine;
+pub use score::ScoreOptions;
 
 /// The weight dtype on the GPU.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -7,11 +7,13 @@
 //! - [`prompt`]: the exact context an LLM agent reads (`greedy prompt`).
 //! - [`io`]: atomic file writes.
 //! - [`llm`]: running a model: `greedy logits`, `greedy generate`, the LLM agent of `greedy eval`.
+//! - [`diagnose`]: `greedy diagnose`: the frequency-bias and knowing-doing studies on a model.
 //! - [`bench`]: `greedy bench` (inference tokens/s, matmul GFLOP/s, environment steps/s).
 //! - [`movielens`]: loading MovieLens-1M into contextual-bandit tables.
 
 pub mod bench;
 pub mod cli;
+pub mod diagnose;
 pub mod eval;
 pub mod io;
 pub mod llm;

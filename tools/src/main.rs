@@ -45,6 +45,7 @@ fn main() -> ExitCode {
         Command::Logits(args) => greedy::llm::commands::logits(&args).and_then(print),
         Command::Generate(args) => greedy::llm::commands::generate(&args).and_then(print),
         Command::Bench(args) => greedy::bench::run(&args).and_then(print),
+        Command::Diagnose(args) => greedy::diagnose::run(&args).and_then(print),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! The command line: `greedy <SUBCOMMAND>`.
 
 pub mod bench;
+pub mod diagnose;
 pub mod eval;
 pub mod generate;
 pub mod logits;
@@ -9,6 +10,7 @@ pub mod prompt;
 use clap::{Parser, Subcommand};
 
 pub use bench::BenchArgs;
+pub use diagnose::DiagnoseArgs;
 pub use eval::EvalArgs;
 pub use generate::GenerateArgs;
 pub use logits::LogitsArgs;
@@ -37,6 +39,8 @@ pub enum Command {
     /// Measure inference (prefill/decode tokens/s, matmul GFLOP/s) or environment steps/s,
     /// optionally next to the Python peers.
     Bench(BenchArgs),
+    /// Failure-mode studies on a model: frequency bias (action scoring) and the knowing-doing gap.
+    Diagnose(DiagnoseArgs),
 }
 
 const TOP_EXAMPLES: &str = "\
@@ -48,4 +52,6 @@ Examples:
   greedy generate --model DIR --prompt \"Hello\" --chat --max-new-tokens 40
   greedy eval --env mab --arms 5 --agent llm --model DIR --episodes 8
   greedy bench --model DIR --prompt-len 128 --new-tokens 32 --peer python3
+  greedy diagnose frequency-bias --model DIR --contexts 16 --repeats 0,5,10,25,50,100 --out runs/freq
+  greedy diagnose knowing-doing --model DIR --arms 5 --contexts 32 --out runs/kd
   greedy eval --help";

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => greedy::llm::commands::generate(&args).and_then(print),
         Command::Bench(args) => greedy::bench::run(&args).and_then(print),
         Command::Diagnose(args) => greedy::diagnose::run(&args).and_then(print),
+        Command::Report(args) => greedy::report::multi::run(&args).and_then(print),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

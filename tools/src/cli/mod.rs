@@ -6,6 +6,7 @@ pub mod eval;
 pub mod generate;
 pub mod logits;
 pub mod prompt;
+pub mod report;
 
 use clap::{Parser, Subcommand};
 
@@ -15,6 +16,7 @@ pub use eval::EvalArgs;
 pub use generate::GenerateArgs;
 pub use logits::LogitsArgs;
 pub use prompt::PromptArgs;
+pub use report::ReportArgs;
 
 /// Measure how agents decide on bandits and tic-tac-toe (Schmied et al. 2025, "LLMs are Greedy Agents").
 #[derive(Debug, Parser)]
@@ -41,6 +43,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Failure-mode studies on a model: frequency bias (action scoring) and the knowing-doing gap.
     Diagnose(DiagnoseArgs),
+    /// Put several run directories (eval and diagnose) together in one Markdown page with plots.
+    Report(ReportArgs),
 }
 
 const TOP_EXAMPLES: &str = "\
@@ -54,4 +58,5 @@ Examples:
   greedy bench --model DIR --prompt-len 128 --new-tokens 32 --peer python3
   greedy diagnose frequency-bias --model DIR --contexts 16 --repeats 0,5,10,25,50,100 --out runs/freq
   greedy diagnose knowing-doing --model DIR --arms 5 --contexts 32 --out runs/kd
+  greedy report runs/x runs/llm runs/freq --out runs/report
   greedy eval --help";

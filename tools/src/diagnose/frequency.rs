@@ -122,7 +122,8 @@ pub fn prompt_text(s: &FrequencySettings, ctx: &FbContext) -> Result<String> {
     spec.chat = if s.chat { ChatFormat::GEMMA } else { ChatFormat::PLAIN };
     spec.summary = s.summary;
     let mut text = String::new();
-    write_mab_prompt(&mut text, &spec, &ctx.labels, &ctx.actions, &ctx.rewards).context("writing the prompt")?;
+    write_mab_prompt(&mut text, &spec, &ctx.labels, &ctx.actions, &ctx.rewards)
+        .context("writing the prompt")?;
     Ok(text)
 }
 
@@ -373,7 +374,11 @@ mod tests {
         let row0 = &r.rows[0];
         assert_eq!((row0.repeats, row0.contexts), (0, 2));
         assert_eq!((row0.chosen.frequent, row0.chosen.greedy, row0.chosen.other), (0.5, 0.5, 0.0));
-        assert!(close(row0.mass.frequent, 0.375) && close(row0.mass.greedy, 0.375) && close(row0.mass.other, 0.25));
+        assert!(
+            close(row0.mass.frequent, 0.375)
+                && close(row0.mass.greedy, 0.375)
+                && close(row0.mass.other, 0.25)
+        );
         // both have entropy -(1/2 ln 1/2 + 2 * 1/4 ln 1/4) = 1.5 ln 2
         assert!(close(row0.mean_entropy, 1.5 * ln(2.0)), "{}", row0.mean_entropy);
         assert!(close(row0.mean_target_prob, 0.375));

@@ -74,7 +74,12 @@ pub struct KdContext {
 /// Plays every context's history with the behaviour agent.
 pub fn build_contexts(s: &KnowingSettings) -> Result<Vec<KdContext>> {
     if s.min_steps > s.max_steps || s.max_steps >= s.config.horizon {
-        bail!("history lengths {}..={} must satisfy min <= max < horizon {}", s.min_steps, s.max_steps, s.config.horizon);
+        bail!(
+            "history lengths {}..={} must satisfy min <= max < horizon {}",
+            s.min_steps,
+            s.max_steps,
+            s.config.horizon
+        );
     }
     let mut out = Vec::with_capacity(s.contexts);
     for c in 0..s.contexts {
@@ -106,7 +111,8 @@ pub fn prompt_text(s: &KnowingSettings, ctx: &KdContext) -> Result<String> {
     spec.chat = if s.chat { ChatFormat::GEMMA } else { ChatFormat::PLAIN };
     spec.summary = s.summary;
     let mut text = String::new();
-    write_mab_prompt(&mut text, &spec, &ctx.labels, &ctx.actions, &ctx.rewards).context("writing the prompt")?;
+    write_mab_prompt(&mut text, &spec, &ctx.labels, &ctx.actions, &ctx.rewards)
+        .context("writing the prompt")?;
     Ok(text)
 }
 
@@ -225,7 +231,9 @@ pub fn run_knowing_doing(model: &mut dyn TextGenerator, s: &KnowingSettings) -> 
     let texts: Vec<String> = contexts.iter().map(|c| prompt_text(s, c)).collect::<Result<_>>()?;
     let opts = TextOptions { max_new_tokens: s.max_new_tokens, temperature: s.temperature, seed: s.seed };
     let mut answers = Vec::with_capacity(texts.len());
-    for (chunk, idx) in texts.chunks(s.batch.max(1)).zip((0..texts.len()).collect::<Vec<_>>().chunks(s.batch.max(1))) {
+    for (chunk, idx) in
+        texts.chunks(s.batch.max(1)).zip((0..texts.len()).collect::<Vec<_>>().chunks(s.batch.max(1)))
+    {
         let streams: Vec<u64> = idx.iter().map(|&i| i as u64).collect();
         let got = model.generate_texts(chunk, &streams, &opts)?;
         if got.len() != chunk.len() {
@@ -239,9 +247,12 @@ pub fn run_knowing_doing(model: &mut dyn TextGenerator, s: &KnowingSettings) -> 
 
 /// Parses the `--history-agent` value (a bandit agent or wrapper, not `llm`).
 pub fn history_agent(name: &str) -> Result<AgentSpec> {
-    let spec = AgentSpec::parse(name, EnvKind::Mab).map_err(|e| anyhow::anyhow!(e.replace("--agent", "--history-agent")))?;
+    let spec = AgentSpec::parse(name, EnvKind::Mab)
+        .map_err(|e| anyhow::anyhow!(e.replace("--agent", "--history-agent")))?;
     if spec.base == crate::eval::BaseAgent::Llm {
-        bail!("invalid value '{name}' for --history-agent: the histories are played by a baseline agent, not llm");
+        bail!(
+            "invalid value '{name}' for --history-agent: the histories are played by a baseline agent, not llm"
+        );
     }
     Ok(spec)
 }
@@ -271,7 +282,10 @@ mod tests {
         assert_eq!((g.stated_arm, g.rationale_correct), (Some(1), true));
         assert_eq!((g.action, g.class), (Some(0), Some("greedy")));
         assert_eq!(g.optimal_arms, vec![1]);
-        assert!((g.true_values[0].unwrap() - 1.5).abs() < 1e-12 && (g.true_values[1].unwrap() - 1.8).abs() < 1e-12);
+        assert!(
+            (g.true_values[0].unwrap() - 1.5).abs() < 1e-12
+                && (g.true_values[1].unwrap() - 1.8).abs() < 1e-12
+        );
         let wrong_optimal = "<ucb_values>\n0: 2.0\n1: 1.8\n2: 1.1\n</ucb_values>\nACTION=1";
         let g2 = grade(&r, &ctx(), wrong_optimal).unwrap();
         assert_eq!((g2.stated_arm, g2.rationale_correct, g2.class), (Some(0), false, Some("optimal")));
@@ -283,7 +297,8 @@ mod tests {
         assert_eq!((g4.rationale_correct, g4.action, g4.class), (true, None, None));
         // an untried arm: any untried arm is optimal; a stated nan counts as +infinity
         let untried = KdContext { actions: vec![0, 1], rewards: vec![0.5, 0.2], ..ctx() };
-        let g5 = grade(&r, &untried, "<ucb_values>\n0: 1.5\n1: 1.2\n2: nan\n</ucb_values>\nACTION=2").unwrap();
+        let g5 =
+            grade(&r, &untried, "<ucb_values>\n0: 1.5\n1: 1.2\n2: nan\n</ucb_values>\nACTION=2").unwrap();
         assert_eq!((g5.stated_arm, g5.rationale_correct, g5.class), (Some(2), true, Some("optimal")));
         assert_eq!(g5.optimal_arms, vec![2]);
 
@@ -299,7 +314,12 @@ mod tests {
     struct Echo(Vec<usize>);
 
     impl TextGenerator for Echo {
-        fn generate_texts(&mut self, texts: &[String], streams: &[u64], o: &TextOptions) -> Result<Vec<String>> {
+        fn generate_texts(
+            &mut self,
+            texts: &[String],
+            streams: &[u64],
+            o: &TextOptions,
+        ) -> Result<Vec<String>> {
             assert_eq!(o.max_new_tokens, 2048);
             self.0.push(texts.len());
             assert!(texts.iter().all(|t| t.contains("<ucb_values>")));

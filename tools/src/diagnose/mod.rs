@@ -21,7 +21,9 @@ use env_core::{ArmDistribution, LabelStyle, MabConfig, UcbRule};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::cli::diagnose::{DiagnoseArgs, DiagnoseCommand, DiagnoseCommon, FrequencyBiasArgs, KnowingDoingArgs};
+use crate::cli::diagnose::{
+    DiagnoseArgs, DiagnoseCommand, DiagnoseCommon, FrequencyBiasArgs, KnowingDoingArgs,
+};
 use crate::cli::eval::{DistKind, LabelKind};
 use crate::io::write_atomic;
 use crate::llm::generate::Engine;
@@ -86,9 +88,9 @@ fn load(c: &DiagnoseCommon) -> Result<Engine> {
 pub fn parse_repeats(text: &str) -> Result<Vec<usize>> {
     let mut out: Vec<usize> = Vec::new();
     for part in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let n: usize = part
-            .parse()
-            .map_err(|_| anyhow::anyhow!("invalid value '{part}' in --repeats: not a non-negative integer"))?;
+        let n: usize = part.parse().map_err(|_| {
+            anyhow::anyhow!("invalid value '{part}' in --repeats: not a non-negative integer")
+        })?;
         if n > 10_000 {
             bail!("invalid value {n} in --repeats: allowed 0..=10000");
         }
@@ -128,7 +130,8 @@ fn config_json(m: &MabConfig) -> Value {
 
 /// Writes `<name>.json` and `contexts.jsonl` (one line per item of `lines`) into `dir`.
 fn write_outputs<T: Serialize>(dir: &Path, name: &str, summary: &Value, lines: &[T]) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("--out: cannot create directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--out: cannot create directory {}", dir.display()))?;
     let mut text = serde_json::to_string_pretty(summary)?;
     text.push('\n');
     write_atomic(&dir.join(format!("{name}.json")), text.as_bytes())?;
@@ -217,8 +220,7 @@ fn run_frequency(a: &FrequencyBiasArgs) -> Result<String> {
 
 /// The terminal table of the frequency-bias study.
 pub fn frequency_table(r: &FrequencyReport) -> String {
-    let header =
-        ["repeats", "contexts", "F_f", "F_g", "F_o", "mass f/g/o", "entropy (95% CI)", "p(target)"];
+    let header = ["repeats", "contexts", "F_f", "F_g", "F_o", "mass f/g/o", "entropy (95% CI)", "p(target)"];
     let rows: Vec<Vec<String>> = r
         .rows
         .iter()
@@ -313,7 +315,8 @@ fn run_knowing(a: &KnowingDoingArgs) -> Result<String> {
     });
     if let Some(dir) = &c.out {
         write_outputs(dir, "knowing_doing", &summary, &report.graded)?;
-        let title = format!("Knowing-doing gap ({} contexts, {} arms)", settings.contexts, settings.config.arms);
+        let title =
+            format!("Knowing-doing gap ({} contexts, {} arms)", settings.contexts, settings.config.arms);
         plots::write_knowing_plot(&report, &title, &dir.join("knowing_doing"))?;
     }
     if c.json {

@@ -45,7 +45,11 @@ where
         .x_labels(n)
         .x_label_formatter(&|x| {
             let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 { labels.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
+            if (x - i).abs() < 1e-6 && i >= 0.0 {
+                labels.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
         })
         .y_label_formatter(&|y| format!("{:.0}%", 100.0 * y))
         .x_desc("repetitions of the target action")
@@ -54,7 +58,9 @@ where
         .axis_desc_style((FAMILY, 17))
         .draw()
         .map_err(drawing_error)?;
-    for (c, (name, colour)) in ["frequent (F_f)", "greedy (F_g)", "other (F_o)"].iter().zip(CLASS_COLOURS).enumerate() {
+    for (c, (name, colour)) in
+        ["frequent (F_f)", "greedy (F_g)", "other (F_o)"].iter().zip(CLASS_COLOURS).enumerate()
+    {
         let bars = r.rows.iter().enumerate().map(|(i, row)| {
             let s = [row.chosen.frequent, row.chosen.greedy, row.chosen.other];
             let lo: f64 = s[..c].iter().sum();
@@ -81,7 +87,11 @@ where
 
 /// Draws the 2x3 knowing-doing matrix of `r` on `root`: cell colour by share, count and share
 /// written inside.
-fn draw_heatmap<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, r: &KnowingReport, title: &str) -> Result<()>
+fn draw_heatmap<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    r: &KnowingReport,
+    title: &str,
+) -> Result<()>
 where
     DB::ErrorType: 'static,
 {

@@ -26,7 +26,7 @@ use crate::eval::EpisodeSeeds;
 use crate::eval::summary::mean_ci95;
 
 /// Stream id of the history lengths and arms ("HISTORY").
-const HISTORY_STREAM: u64 = 0x4849_5354_4F52_59;
+const HISTORY_STREAM: u64 = 0x0048_4953_544F_5259;
 
 /// Settings of the experiment (validated by the CLI).
 #[derive(Debug, Clone, PartialEq)]

@@ -77,7 +77,7 @@ pub struct LlmSettings {
 }
 
 /// Stream id of the exploration wrappers' coins and random arms ("WRAPPER").
-pub const WRAPPER_STREAM: u64 = 0x5752_4150_5045_52;
+pub const WRAPPER_STREAM: u64 = 0x0057_5241_5050_4552;
 
 /// What an episode keeps of the model's answers, one entry per step.
 #[derive(Debug, Default)]

@@ -126,7 +126,7 @@ pub struct Decision {
 }
 
 /// Stream ids of the sub-seeds of one step ("CORRECT", "VOTE").
-const CORRECT_STREAM: u64 = 0x434F_5252_4543_54;
+const CORRECT_STREAM: u64 = 0x0043_4F52_5245_4354;
 const VOTE_STREAM: u64 = 0x564F_5445;
 
 /// Answers `texts` (prompt i of episode `episodes[i]`) for step `t` of a run seeded `seed`:

@@ -7,6 +7,7 @@
 //! - [`prompt`]: the exact context an LLM agent reads (`greedy prompt`).
 //! - [`io`]: atomic file writes.
 //! - [`llm`]: running a model: `greedy logits`, `greedy generate`, the LLM agent of `greedy eval`.
+//! - [`diagnose`]: `greedy diagnose`: the frequency-bias and knowing-doing studies on a model.
 //! - [`bench`]: `greedy bench` (inference tokens/s, matmul GFLOP/s, environment steps/s).
 //! - [`movielens`]: loading MovieLens-1M into contextual-bandit tables.
 //! - [`demo`]: `greedy demo`, training a small model from scratch and evaluating it, with a report.
@@ -15,6 +16,7 @@
 pub mod bench;
 pub mod cli;
 pub mod demo;
+pub mod diagnose;
 pub mod eval;
 pub mod io;
 pub mod llm;

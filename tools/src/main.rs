@@ -50,6 +50,8 @@ fn main() -> ExitCode {
         Command::Debug(args) => greedy::cli::debug::run(&args).and_then(print),
         Command::Convert(args) => greedy::cli::convert::run(&args).and_then(print),
         Command::Tokenize(args) => greedy::cli::tokenize::run(&args).and_then(print),
+        Command::Diagnose(args) => greedy::diagnose::run(&args).and_then(print),
+        Command::Report(args) => greedy::report::multi::run(&args).and_then(print),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

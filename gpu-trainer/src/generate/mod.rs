@@ -9,9 +9,11 @@
 pub mod engine;
 pub mod prefix;
 pub mod sampler;
+pub mod score;
 
 pub use engine::Engine;
 pub use prefix::PrefixStats;
+pub use score::ScoreOptions;
 
 /// The weight dtype on the GPU.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

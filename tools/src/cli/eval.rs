@@ -90,8 +90,9 @@ pub struct EvalArgs {
     pub labels: Option<LabelKind>,
 
     /// Agent to evaluate; repeat for several. MAB: ucb, ucb-log, thompson, eps-greedy, greedy,
-    /// random, and wrappers `try-all:<agent>`, `eps:<agent>`. CB: linucb, random. TTT: minimax,
-    /// mcts, random. [default: mab ucb+greedy+random, cb linucb+random, ttt minimax+random]
+    /// random, llm, and wrappers `try-all:<agent>`, `eps:<agent>` (also around llm). CB: linucb,
+    /// random, llm. TTT: minimax, mcts, random, llm. [default: mab ucb+greedy+random, cb
+    /// linucb+random, ttt minimax+random]
     #[arg(long, value_name = "AGENT", help_heading = "Agents")]
     #[serde(default)]
     pub agent: Vec<String>,
@@ -158,6 +159,15 @@ pub struct EvalArgs {
     #[arg(long, help_heading = "LLM agent (--agent llm)")]
     #[serde(default)]
     pub no_legal_moves: bool,
+    /// LLM agent: self-consistency, K answers per prompt (sampled, needs --temperature > 0) and a
+    /// majority vote over their actions, ties broken at random (seeded) [default: 1].
+    #[arg(long, value_name = "K", help_heading = "LLM agent (--agent llm)")]
+    pub samples: Option<usize>,
+    /// LLM agent: self-correction: show each answer back with a request to check it and answer
+    /// again; the second answer counts.
+    #[arg(long, help_heading = "LLM agent (--agent llm)")]
+    #[serde(default)]
+    pub self_correct: bool,
     /// LLM agent: keep at most N characters of each answer in episodes.jsonl [default: all].
     #[arg(long, value_name = "N", help_heading = "LLM agent (--agent llm)")]
     pub answer_chars: Option<usize>,
@@ -216,6 +226,8 @@ impl EvalArgs {
             base: self.base || other.base,
             no_legal_moves: self.no_legal_moves || other.no_legal_moves,
             answer_chars: self.answer_chars.or(other.answer_chars),
+            samples: self.samples.or(other.samples),
+            self_correct: self.self_correct || other.self_correct,
             episodes: self.episodes.or(other.episodes),
             seed: self.seed.or(other.seed),
             out: self.out.or(other.out),
@@ -246,6 +258,9 @@ Examples:
   # A language model as the agent (one batched generate call per step), answers in the JSONL
   greedy eval --env mab --arms 5 --horizon 20 --agent llm --agent ucb --model models/gemma-2-2b-it \
       --max-new-tokens 256 --temperature 0 --episodes 16 --randomize --out runs/llm
+
+  # Inference-time mechanisms: try-all around the model, 8 samples with a majority vote, self-correction
+  greedy eval --env mab --arms 5 --agent llm --agent try-all:llm --model DIR --samples 8 --temperature 1 --self-correct
 
   # The same settings from a file (flags override it)
   echo '{\"env\": \"mab\", \"arms\": 5, \"agent\": [\"ucb\", \"greedy\"]}' > exp.json

@@ -4,12 +4,14 @@ pub mod bench;
 pub mod debug;
 pub mod convert;
 pub mod demo;
+pub mod diagnose;
 pub mod eval;
 pub mod generate;
 pub mod logits;
 pub mod prompt;
 pub mod tokenize;
 pub mod train;
+pub mod report;
 
 use clap::{Parser, Subcommand};
 
@@ -17,12 +19,14 @@ pub use bench::BenchArgs;
 pub use debug::DebugArgs;
 pub use convert::ConvertArgs;
 pub use demo::DemoArgs;
+pub use diagnose::DiagnoseArgs;
 pub use eval::EvalArgs;
 pub use generate::GenerateArgs;
 pub use logits::LogitsArgs;
 pub use prompt::PromptArgs;
 pub use tokenize::TokenizeArgs;
 pub use train::{SftArgs, TrainArgs, TrainCommand};
+pub use report::ReportArgs;
 
 /// Measure how agents decide on bandits and tic-tac-toe (Schmied et al. 2025, "LLMs are Greedy Agents").
 #[derive(Debug, Parser)]
@@ -59,6 +63,10 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Print the token ids of a text under a model's tokenizer.json.
     Tokenize(TokenizeArgs),
+    /// Failure-mode studies on a model: frequency bias (action scoring) and the knowing-doing gap.
+    Diagnose(DiagnoseArgs),
+    /// Put several run directories (eval and diagnose) together in one Markdown page with plots.
+    Report(ReportArgs),
 }
 
 const TOP_EXAMPLES: &str = "\
@@ -75,4 +83,7 @@ Examples:
   greedy debug loss-grad --model gpu-trainer/tests/fixtures/gemma2_tiny_f32 --ids 2,17,5,90 --json
   greedy convert gguf models/gemma-3-270m-q4_k_m.gguf models/gemma-3-270m
   greedy tokenize --model models/gemma-3-270m \"ACTION=2\" --json
+  greedy diagnose frequency-bias --model DIR --contexts 16 --repeats 0,5,10,25,50,100 --out runs/freq
+  greedy diagnose knowing-doing --model DIR --arms 5 --contexts 32 --out runs/kd
+  greedy report runs/x runs/llm runs/freq --out runs/report
   greedy eval --help";

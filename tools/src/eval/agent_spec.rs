@@ -1,6 +1,7 @@
 //! Agent names on the command line: a base agent, optionally wrapped by exploration mechanisms.
 //!
-//! Grammar: `[wrapper:]*base`, e.g. `ucb`, `try-all:greedy`, `eps:greedy`, `try-all:eps:greedy`.
+//! Grammar: `[wrapper:]*base`, e.g. `ucb`, `try-all:greedy`, `eps:greedy`, `try-all:eps:greedy`,
+//! `try-all:llm`, `eps:llm` (`eps-greedy:` is another name of `eps:`).
 //! Which names are valid depends on the environment (see [`AgentSpec::parse`]).
 
 use std::fmt;
@@ -63,7 +64,9 @@ const BASES: &[(&str, BaseAgent, &[EnvKind])] = &[
     ("llm", BaseAgent::Llm, &[EnvKind::Mab, EnvKind::Cb, EnvKind::Ttt]),
 ];
 
-const WRAPPERS: &[(&str, Wrapper)] = &[("try-all", Wrapper::TryAll), ("eps", Wrapper::Eps)];
+/// Wrapper names; the first one of each wrapper is its canonical name.
+const WRAPPERS: &[(&str, Wrapper)] =
+    &[("try-all", Wrapper::TryAll), ("eps", Wrapper::Eps), ("eps-greedy", Wrapper::Eps)];
 
 /// The agent names valid for `env`, wrappers included, for help and error messages.
 pub fn allowed_agents(env: EnvKind) -> String {
@@ -94,9 +97,6 @@ impl AgentSpec {
             };
             if env != EnvKind::Mab {
                 return Err(bad(format!("wrappers apply only to --env mab, not to {env}")));
-            }
-            if base_name.eq_ignore_ascii_case("llm") {
-                return Err(bad("wrappers do not apply to the llm agent".into()));
             }
             wrappers.push(*wr);
         }

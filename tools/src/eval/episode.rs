@@ -59,6 +59,19 @@ pub struct EpisodeRecord {
     /// LLM agent: the model's answer at each step (decoded, possibly truncated).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answers: Option<Vec<String>>,
+    /// LLM agent with self-correction: the answer before the check, per step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_answers: Option<Vec<String>>,
+    /// LLM agent with self-correction: answers (samples) whose action the check changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed_by_correction: Option<usize>,
+    /// LLM agent with self-consistency: the action of every sample per step (null = invalid;
+    /// empty for a step an exploration wrapper decided).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_actions: Option<Vec<Vec<Option<usize>>>>,
+    /// LLM agent under `try-all:` / `eps:`: steps the wrapper decided without the model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explore_steps: Option<usize>,
 }
 
 impl EpisodeRecord {
@@ -85,6 +98,10 @@ impl EpisodeRecord {
             outcome: None,
             invalid_answers: None,
             answers: None,
+            first_answers: None,
+            changed_by_correction: None,
+            sample_actions: None,
+            explore_steps: None,
         }
     }
 }

@@ -66,9 +66,9 @@ fn progress_bar_with(total: u64, show: bool, unit: &str) -> ProgressBar {
         return ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(
-        &format!("{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit} ({{eta}} left) {{msg}}"),
-    ) {
+    if let Ok(style) = ProgressStyle::with_template(&format!(
+        "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit} ({{eta}} left) {{msg}}"
+    )) {
         bar.set_style(style);
     }
     bar
@@ -85,34 +85,40 @@ pub fn run_eval(settings: &EvalSettings, show_progress: bool) -> Result<EvalOutp
     let is_llm = |a: usize| settings.agents[a].base == BaseAgent::Llm;
     let prepared = Prepared::new(settings)?;
     let mut llm_records: Vec<Vec<EpisodeRecord>> = Vec::new();
+    let mut engine = None;
     for a in (0..settings.agents.len()).filter(|&a| is_llm(a)) {
         let Some(llm) = &settings.llm else {
             bail!("--agent llm needs --model");
         };
-        let mut engine = crate::llm::agent::load(llm)?;
+        if engine.is_none() {
+            engine = Some(crate::llm::agent::load(llm)?);
+        }
+        let engine = engine.as_mut().context("the engine was just loaded")?;
+        let spec = &settings.agents[a];
         let (seed, n) = (settings.seed, settings.episodes);
         let recs = match (&settings.env, &prepared) {
             (EnvSettings::Mab(config), _) => {
                 let bar = progress_bar_with(config.horizon as u64, show_progress, "steps");
-                let r = crate::llm::agent::run_llm_mab(&mut engine, config, llm, seed, n, &bar);
+                let eps = settings.epsilon;
+                let r = crate::llm::agent::run_llm_mab(engine, config, spec, eps, llm, seed, n, &bar);
                 bar.finish_and_clear();
                 r
             }
             (EnvSettings::Ttt(ttt), _) => {
                 let bar = progress_bar_with(5, show_progress, "moves");
-                let r = crate::llm::agent::run_llm_ttt(&mut engine, ttt, llm, seed, n, &bar);
+                let r = crate::llm::agent::run_llm_ttt(engine, ttt, llm, seed, n, &bar);
                 bar.finish_and_clear();
                 r
             }
             (EnvSettings::Cb(cb), Prepared::Cb(data)) => {
                 let bar = progress_bar_with(cb.horizon as u64, show_progress, "steps");
-                let r = crate::llm::agent::run_llm_cb(&mut engine, data, cb.horizon, llm, seed, n, &bar);
+                let r = crate::llm::agent::run_llm_cb(engine, data, cb.horizon, llm, seed, n, &bar);
                 bar.finish_and_clear();
                 r
             }
             (EnvSettings::Cb(_), Prepared::None) => bail!("the contextual bandit's tables were not prepared"),
         }
-        .with_context(|| format!("agent {}", settings.agents[a]))?;
+        .with_context(|| format!("agent {spec}"))?;
         llm_records.push(recs);
     }
     let jobs: Vec<(usize, u64)> = (0..settings.agents.len())

@@ -252,6 +252,8 @@ impl EvalSettings {
                 ("--randomize", args.randomize),
                 ("--base", args.base),
                 ("--answer-chars", args.answer_chars.is_some()),
+                ("--samples", args.samples.is_some()),
+                ("--self-correct", args.self_correct),
                 ("--no-legal-moves", args.no_legal_moves),
             ];
             if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
@@ -260,12 +262,20 @@ impl EvalSettings {
             return Ok(None);
         }
         let Some(model) = args.model.clone() else {
-            bail!("--agent llm needs --model DIR (a checkpoint directory with config.json, safetensors and tokenizer.json)");
+            bail!(
+                "--agent llm needs --model DIR (a checkpoint directory with config.json, safetensors and tokenizer.json)"
+            );
         };
         let max_new_tokens = check_usize("--max-new-tokens", args.max_new_tokens.unwrap_or(256), 1, 32768)?;
         let temperature = args.temperature.unwrap_or(0.0);
         if !temperature.is_finite() || temperature < 0.0 {
             bail!("invalid value {temperature} for --temperature: allowed a number >= 0 (0 = greedy)");
+        }
+        let samples = check_usize("--samples", args.samples.unwrap_or(1), 1, 64)?;
+        if samples > 1 && temperature == 0.0 {
+            bail!(
+                "--samples {samples} needs --temperature > 0: greedy decoding gives {samples} identical answers (the paper samples at 1.0)"
+            );
         }
         Ok(Some(crate::llm::agent::LlmSettings {
             model,
@@ -278,6 +288,8 @@ impl EvalSettings {
             base: args.base,
             answer_chars: args.answer_chars,
             legal_moves: !args.no_legal_moves,
+            samples,
+            self_correct: args.self_correct,
         }))
     }
 

@@ -147,7 +147,9 @@ impl AgentSummary {
             draw_rate: share(|g| g.draws),
             loss_rate: share(|g| g.losses),
             invalid_rate: collect(records, |r| r.invalid_answers).map(|v| {
-                let steps: usize = records.iter().map(|r| r.actions.len()).sum();
+                // over the steps the model answered (not those an exploration wrapper decided)
+                let steps: usize =
+                    records.iter().map(|r| r.actions.len() - r.explore_steps.unwrap_or(0)).sum();
                 v.iter().sum::<usize>() as f64 / steps.max(1) as f64
             }),
             regret_curve: regret_curve.as_ref().map(|c| c.mean.clone()),

@@ -10,20 +10,31 @@
 //! times: each step generates only for the unfinished ones. The contextual bandit
 //! ([`run_llm_cb`]): the model names a movie by title (or index).
 //!
+//! How an answer is obtained ([`ask`]): `samples` K answers per prompt in the same batch and a
+//! majority vote (self-consistency), and optionally a second call on the answer plus a request
+//! to check it (self-correction). On the bandit, the `try-all:` and `eps:` wrappers
+//! ([`crate::eval::Wrapper`]) decide some steps without the model (every untried arm first; a
+//! random arm with probability epsilon); only the other episodes go into the step's batch.
+//!
 //! Determinism: the scenario and reward noise come from the same seeds as the baseline agents
 //! (`EpisodeSeeds`), the fallback actions from the episode's `POLICY_STREAM`, the per-step
 //! context permutation from `LabelPermutation::for_step`, and the sampling seed of step t from
-//! `derive_seed(run seed, t)`.
+//! `derive_seed(run seed, t)`, the wrappers' coins from the episode's `WRAPPER_STREAM`.
+
+mod ask;
+
+pub use ask::{
+    CORRECTION_REQUEST, Decision, TextGenerator, TextOptions, ask, correction_prompt, majority_vote,
+};
 
 use anyhow::{Context, Result, bail};
 use env_core::agents::POLICY_STREAM;
 use env_core::cb::{ContextualBandit, UserContext};
 use env_core::parse::{Titles, parse_action};
 use env_core::prompt::{
-    CbPromptSpec, ChatFormat, LabelPermutation, MabPromptSpec, OutputMode, TttPromptSpec, write_cb_prompt,
-    write_mab_prompt, write_ttt_prompt,
+    CbPromptSpec, ChatFormat, LabelPermutation, MabPromptSpec, OutputMode, RationaleTemplates, TttPromptSpec,
+    write_action, write_cb_prompt, write_explore_rationale, write_mab_prompt, write_ttt_prompt,
 };
-use env_core::rng::derive_seed;
 use env_core::ttt::{Board, Outcome, TicTacToe};
 use env_core::{Environment, LabelSet, LabelStyle, MabConfig, MultiArmedBandit, Rng};
 use indicatif::ProgressBar;
@@ -32,9 +43,9 @@ use crate::eval::cb::{CbData, cb_record};
 use crate::eval::mab::mab_record;
 use crate::eval::settings::TttSettings;
 use crate::eval::ttt::ttt_config;
-use crate::eval::{EpisodeRecord, EpisodeSeeds};
-use crate::llm::generate::{Engine, GenerateOptions};
-use crate::llm::{DTypeArg, check_vocab, load_engine};
+use crate::eval::{AgentSpec, EpisodeRecord, EpisodeSeeds, Wrapper};
+use crate::llm::generate::Engine;
+use crate::llm::{DTypeArg, load_engine};
 
 /// Settings of the LLM agent (validated).
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +70,63 @@ pub struct LlmSettings {
     pub answer_chars: Option<usize>,
     /// Tic-tac-toe: list the legal moves in the prompt.
     pub legal_moves: bool,
+    /// Self-consistency: answers per prompt, majority vote (1 = a single answer).
+    pub samples: usize,
+    /// Self-correction: show the answer back with a request to check it; the second answer counts.
+    pub self_correct: bool,
+}
+
+/// Stream id of the exploration wrappers' coins and random arms ("WRAPPER").
+pub const WRAPPER_STREAM: u64 = 0x0057_5241_5050_4552;
+
+/// What an episode keeps of the model's answers, one entry per step.
+#[derive(Debug, Default)]
+struct AnswerLog {
+    answers: Vec<String>,
+    first_answers: Vec<String>,
+    sample_actions: Vec<Vec<Option<usize>>>,
+    changed_by_correction: usize,
+    invalid: usize,
+    explore_steps: usize,
+}
+
+impl AnswerLog {
+    /// Logs a model decision.
+    fn push(&mut self, d: Decision, llm: &LlmSettings) {
+        self.invalid += d.action.is_none() as usize;
+        self.changed_by_correction += d.changed_by_correction;
+        self.answers.push(truncate_chars(&d.answer, llm.answer_chars));
+        if let Some(f) = &d.first_answer {
+            self.first_answers.push(truncate_chars(f, llm.answer_chars));
+        }
+        self.sample_actions.push(d.sample_actions);
+    }
+
+    /// Logs a step decided by an exploration wrapper (its fixed-template text).
+    fn push_forced(&mut self, text: String, llm: &LlmSettings) {
+        self.explore_steps += 1;
+        if llm.self_correct {
+            self.first_answers.push(text.clone());
+        }
+        self.answers.push(text);
+        self.sample_actions.push(Vec::new());
+    }
+
+    /// Moves the log into the episode's record.
+    fn fill(self, rec: &mut EpisodeRecord, llm: &LlmSettings, wrapped: bool) {
+        rec.invalid_answers = Some(self.invalid);
+        rec.answers = Some(self.answers);
+        if llm.self_correct {
+            rec.first_answers = Some(self.first_answers);
+            rec.changed_by_correction = Some(self.changed_by_correction);
+        }
+        if llm.samples > 1 {
+            rec.sample_actions = Some(self.sample_actions);
+        }
+        if wrapped {
+            rec.explore_steps = Some(self.explore_steps);
+        }
+    }
 }
 
 /// One running episode.
@@ -67,10 +135,51 @@ struct Running {
     seeds: EpisodeSeeds,
     env: MultiArmedBandit,
     fallback: Rng,
+    explore: Rng,
     actions: Vec<usize>,
     rewards: Vec<f64>,
-    answers: Vec<String>,
-    invalid: usize,
+    log: AnswerLog,
+}
+
+/// The arm the wrappers (outermost first) choose without the model, if any: `try-all` the
+/// lowest untried arm (no draw), `eps` a coin with probability `epsilon` (one draw per step it
+/// is asked) and then a uniform arm. Mirrors `env_core::agents::{TryAll, EpsilonExplore}`.
+pub fn wrapper_choice(
+    wrappers: &[Wrapper],
+    arms: usize,
+    actions: &[usize],
+    epsilon: f64,
+    rng: &mut Rng,
+) -> Option<(Wrapper, usize)> {
+    for w in wrappers {
+        match w {
+            Wrapper::TryAll => {
+                if let Some(a) = (0..arms).find(|a| !actions.contains(a)) {
+                    return Some((Wrapper::TryAll, a));
+                }
+            }
+            Wrapper::Eps => {
+                if rng.bernoulli(epsilon) {
+                    return Some((Wrapper::Eps, rng.below(arms)));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The fixed-template text logged for a step a wrapper decided (SPEC section 6).
+fn forced_text(w: Wrapper, arm: usize, shown: &LabelSet) -> Result<String> {
+    let t = RationaleTemplates::default();
+    let mut s = String::new();
+    match w {
+        Wrapper::TryAll => write_explore_rationale(&mut s, arm, shown, &t)?,
+        Wrapper::Eps => {
+            s.push_str("(epsilon exploration: a random action) ");
+            write_action(&mut s, arm, shown, &t)?;
+        }
+    }
+    Ok(s)
 }
 
 fn truncate_chars(s: &str, n: Option<usize>) -> String {
@@ -92,10 +201,14 @@ pub fn load(llm: &LlmSettings) -> Result<Engine> {
     Ok(engine)
 }
 
-/// Plays `episodes` episodes of the MAB `config` with the model, all at once.
+/// Plays `episodes` episodes of the MAB `config` with the model, all at once; `agent` is
+/// `llm` or a wrapped `try-all:llm`, `eps:llm` (`epsilon` is the `eps:` rate).
+#[allow(clippy::too_many_arguments)]
 pub fn run_llm_mab(
-    engine: &mut Engine,
+    model: &mut dyn TextGenerator,
     config: &MabConfig,
+    agent: &AgentSpec,
+    epsilon: f64,
     llm: &LlmSettings,
     seed: u64,
     episodes: usize,
@@ -111,10 +224,10 @@ pub fn run_llm_mab(
                 seeds,
                 env,
                 fallback: Rng::from_stream(seeds.episode, POLICY_STREAM),
+                explore: Rng::from_stream(seeds.episode, WRAPPER_STREAM),
                 actions: Vec::with_capacity(config.horizon),
                 rewards: Vec::with_capacity(config.horizon),
-                answers: Vec::with_capacity(config.horizon),
-                invalid: 0,
+                log: AnswerLog::default(),
             })
         })
         .collect::<Result<_>>()?;
@@ -127,92 +240,69 @@ pub fn run_llm_mab(
         bar.set_message(format!("step {}/{}", t + 1, config.horizon));
         let mut texts = Vec::with_capacity(running.len());
         let mut shown = Vec::with_capacity(running.len());
-        for r in &running {
+        let mut asked = Vec::with_capacity(running.len());
+        let mut forced = vec![None; running.len()];
+        for (i, r) in running.iter_mut().enumerate() {
             let mut spec = base_spec;
             if llm.randomize {
                 spec.permutation = Some(LabelPermutation::for_step(k, r.seeds.episode, t as u64)?);
             }
-            let mut text = String::new();
-            write_mab_prompt(&mut text, &spec, r.env.labels(), &r.actions, &r.rewards)
-                .context("writing the prompt")?;
-            texts.push(text);
-            shown.push(spec.shown_labels(r.env.labels())?);
+            let labels = spec.shown_labels(r.env.labels())?;
+            if let Some(choice) = wrapper_choice(&agent.wrappers, k, &r.actions, epsilon, &mut r.explore) {
+                forced[i] = Some(choice);
+            } else {
+                let mut text = String::new();
+                write_mab_prompt(&mut text, &spec, r.env.labels(), &r.actions, &r.rewards)
+                    .context("writing the prompt")?;
+                texts.push(text);
+                asked.push(i);
+            }
+            shown.push(labels);
         }
-        let episodes: Vec<u64> = running.iter().map(|r| r.index).collect();
-        let answers = answer_all(engine, &texts, &episodes, llm, seed, t)?;
-        for ((r, answer), labels) in running.iter_mut().zip(answers).zip(&shown) {
-            // Parsing against the labels shown in this prompt gives the true arm directly.
-            let arm = match parse_action(&answer, labels).arm() {
-                Some(a) => a,
+        let episodes: Vec<u64> = asked.iter().map(|&i| running[i].index).collect();
+        // Parsing against the labels shown in this prompt gives the true arm directly.
+        let parse = |j: usize, answer: &str| parse_action(answer, &shown[asked[j]]).arm();
+        let decisions =
+            if asked.is_empty() { Vec::new() } else { ask(model, &texts, &episodes, llm, seed, t, &parse)? };
+        let mut decisions = decisions.into_iter();
+        for (i, r) in running.iter_mut().enumerate() {
+            let arm = match forced[i] {
+                Some((w, arm)) => {
+                    r.log.push_forced(forced_text(w, arm, &shown[i])?, llm);
+                    arm
+                }
                 None => {
-                    r.invalid += 1;
-                    r.fallback.below(k)
+                    let d = decisions.next().context("one decision per asked episode")?;
+                    let arm = d.action.unwrap_or_else(|| r.fallback.below(k));
+                    r.log.push(d, llm);
+                    arm
                 }
             };
             let tr = r.env.step(arm)?;
             r.actions.push(arm);
             r.rewards.push(tr.reward);
-            r.answers.push(truncate_chars(&answer, llm.answer_chars));
         }
         bar.inc(1);
     }
+    let wrapped = !agent.wrappers.is_empty();
     running
         .into_iter()
         .map(|r| {
-            let mut rec = mab_record(&r.env, "llm", r.index, r.seeds, r.actions, r.rewards)?;
-            rec.invalid_answers = Some(r.invalid);
-            rec.answers = Some(r.answers);
+            let mut rec = mab_record(&r.env, &agent.name(), r.index, r.seeds, r.actions, r.rewards)?;
+            r.log.fill(&mut rec, llm, wrapped);
             Ok(rec)
         })
         .collect()
 }
 
 impl LlmSettings {
-    fn output(&self) -> OutputMode {
+    pub(crate) fn output(&self) -> OutputMode {
         if self.cot { OutputMode::ChainOfThought } else { OutputMode::ActionOnly }
     }
 
-    fn chat(&self) -> ChatFormat<'static> {
+    pub(crate) fn chat(&self) -> ChatFormat<'static> {
         if self.base { ChatFormat::PLAIN } else { ChatFormat::GEMMA }
     }
-}
-
-/// Tokenizes `texts` (BOS first), answers all of them with ONE generate call seeded for step
-/// `t`, and decodes the answers. `episodes[i]` (the episode index of `texts[i]`) names the RNG
-/// stream text i samples from, so an episode's answer does not depend on which other episodes
-/// are still running (games end at different times).
-fn answer_all(
-    engine: &mut Engine,
-    texts: &[String],
-    episodes: &[u64],
-    llm: &LlmSettings,
-    seed: u64,
-    t: usize,
-) -> Result<Vec<String>> {
-    let vocab = engine.config().vocab_size;
-    let tok = engine.tokenizer().expect("checked by load");
-    let mut prompts = Vec::with_capacity(texts.len());
-    for text in texts {
-        let mut ids = vec![tok.bos_id];
-        ids.extend(tok.encode(text, false).map_err(anyhow::Error::msg)?);
-        check_vocab(&ids, vocab)?;
-        prompts.push(ids);
-    }
-    let opts = GenerateOptions {
-        max_new_tokens: llm.max_new_tokens,
-        temperature: llm.temperature,
-        top_k: None,
-        top_p: None,
-        seed: derive_seed(seed, t as u64),
-        stop_ids: Vec::new(),
-    };
-    let gens =
-        engine.generate_streams(&prompts, episodes, &opts).with_context(|| format!("generating step {t}"))?;
-    if gens.len() != texts.len() {
-        bail!("the engine returned {} answers for {} prompts", gens.len(), texts.len());
-    }
-    let tok = engine.tokenizer().expect("checked by load");
-    gens.iter().map(|g| tok.decode(&g.ids, true).map_err(anyhow::Error::msg)).collect()
 }
 
 /// The cell an answer names, if it is a legal move (an occupied cell is invalid).
@@ -235,8 +325,7 @@ struct Game {
     states: Vec<[u8; 9]>,
     actions: Vec<usize>,
     rewards: Vec<f64>,
-    answers: Vec<String>,
-    invalid: usize,
+    log: AnswerLog,
     outcome: Option<Outcome>,
 }
 
@@ -246,7 +335,7 @@ const TTT_MAX_MOVES: u64 = 5;
 /// Plays `episodes` games of tic-tac-toe against the opponent of `settings`, the model moving
 /// for the agent. Each step, one generate call answers every unfinished game.
 pub fn run_llm_ttt(
-    engine: &mut Engine,
+    model: &mut dyn TextGenerator,
     settings: &TttSettings,
     llm: &LlmSettings,
     seed: u64,
@@ -267,8 +356,7 @@ pub fn run_llm_ttt(
                 states: Vec::new(),
                 actions: Vec::new(),
                 rewards: Vec::new(),
-                answers: Vec::new(),
-                invalid: 0,
+                log: AnswerLog::default(),
                 outcome: None,
             })
         })
@@ -308,22 +396,20 @@ pub fn run_llm_ttt(
             texts.push(text);
         }
         let episodes: Vec<u64> = active.iter().map(|&i| games[i].index).collect();
-        let answers = answer_all(engine, &texts, &episodes, llm, seed, t)?;
-        for (&i, answer) in active.iter().zip(answers) {
+        let legal: Vec<Vec<u8>> = active.iter().map(|&i| games[i].board.legal_moves().to_vec()).collect();
+        let parse = |j: usize, answer: &str| ttt_move(answer, &cells, &legal[j]);
+        let decisions = ask(model, &texts, &episodes, llm, seed, t, &parse)?;
+        for ((&i, d), legal) in active.iter().zip(decisions).zip(&legal) {
             let g = &mut games[i];
-            let legal = g.board.legal_moves();
-            let mv = match ttt_move(&answer, &cells, &legal) {
+            let mv = match d.action {
                 Some(c) => c,
-                None => {
-                    g.invalid += 1;
-                    legal[g.fallback.below(legal.len())] as usize
-                }
+                None => legal[g.fallback.below(legal.len())] as usize,
             };
+            g.log.push(d, llm);
             g.states.push(g.board.values());
             let tr = g.env.step(mv).with_context(|| format!("game {}: the agent played {mv}", g.index))?;
             g.actions.push(mv);
             g.rewards.push(tr.reward);
-            g.answers.push(truncate_chars(&answer, llm.answer_chars));
             g.board = tr.observation;
             g.outcome = tr.info.outcome;
         }
@@ -340,8 +426,7 @@ pub fn run_llm_ttt(
             rec.rewards = g.rewards;
             rec.return_ = outcome.reward();
             rec.outcome = Some(outcome.name().to_string());
-            rec.invalid_answers = Some(g.invalid);
-            rec.answers = Some(g.answers);
+            g.log.fill(&mut rec, llm, false);
             Ok(rec)
         })
         .collect()
@@ -357,14 +442,13 @@ struct CbRun<'a> {
     actions: Vec<usize>,
     regret: Vec<f64>,
     rewards: Vec<f64>,
-    answers: Vec<String>,
-    invalid: usize,
+    log: AnswerLog,
 }
 
 /// Plays `episodes` episodes of the contextual bandit on `data` for `horizon` steps, the model
 /// naming a movie (by title, or by index) for each user; all episodes advance together.
 pub fn run_llm_cb(
-    engine: &mut Engine,
+    model: &mut dyn TextGenerator,
     data: &CbData,
     horizon: usize,
     llm: &LlmSettings,
@@ -387,8 +471,7 @@ pub fn run_llm_cb(
                 actions: Vec::with_capacity(horizon),
                 regret: Vec::with_capacity(horizon),
                 rewards: Vec::with_capacity(horizon),
-                answers: Vec::with_capacity(horizon),
-                invalid: 0,
+                log: AnswerLog::default(),
             })
         })
         .collect::<Result<_>>()?;
@@ -417,21 +500,16 @@ pub fn run_llm_cb(
             texts.push(text);
         }
         let episodes: Vec<u64> = running.iter().map(|r| r.index).collect();
-        let answers = answer_all(engine, &texts, &episodes, llm, seed, t)?;
-        for (r, answer) in running.iter_mut().zip(answers) {
-            let arm = match cb_movie(&answer, &titles, &indices) {
-                Some(a) => a,
-                None => {
-                    r.invalid += 1;
-                    r.fallback.below(k)
-                }
-            };
+        let parse = |_: usize, answer: &str| cb_movie(answer, &titles, &indices);
+        let decisions = ask(model, &texts, &episodes, llm, seed, t, &parse)?;
+        for (r, d) in running.iter_mut().zip(decisions) {
+            let arm = d.action.unwrap_or_else(|| r.fallback.below(k));
+            r.log.push(d, llm);
             r.users.push(r.env.current_user());
             let tr = r.env.step(arm)?;
             r.actions.push(arm);
             r.regret.push(tr.info.regret);
             r.rewards.push(tr.reward);
-            r.answers.push(truncate_chars(&answer, llm.answer_chars));
         }
         bar.inc(1);
     }
@@ -439,8 +517,7 @@ pub fn run_llm_cb(
         .into_iter()
         .map(|r| {
             let mut rec = cb_record(data, "llm".into(), r.index, r.seeds, r.actions, r.regret, r.rewards)?;
-            rec.invalid_answers = Some(r.invalid);
-            rec.answers = Some(r.answers);
+            r.log.fill(&mut rec, llm, false);
             Ok(rec)
         })
         .collect()
@@ -449,6 +526,61 @@ pub fn run_llm_cb(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrappers_decide_before_the_model() {
+        let mut rng = Rng::new(3);
+        // try-all: the lowest untried arm, no draw
+        assert_eq!(wrapper_choice(&[Wrapper::TryAll], 3, &[0, 2], 0.5, &mut rng), Some((Wrapper::TryAll, 1)));
+        assert_eq!(rng.uniform(), Rng::new(3).uniform(), "try-all draws nothing");
+        assert_eq!(wrapper_choice(&[Wrapper::TryAll], 2, &[0, 1], 0.5, &mut rng), None);
+        // eps: probability 1 always explores, 0 never; the same stream gives the same arms
+        let arms: Vec<_> =
+            (0..50).map(|_| wrapper_choice(&[Wrapper::Eps], 4, &[], 1.0, &mut rng).unwrap().1).collect();
+        assert!((0..4).all(|a| arms.contains(&a)), "{arms:?}");
+        assert_eq!(wrapper_choice(&[Wrapper::Eps], 4, &[], 0.0, &mut rng), None);
+        // outermost first: try-all wins while an arm is untried
+        let both = [Wrapper::TryAll, Wrapper::Eps];
+        assert_eq!(wrapper_choice(&both, 2, &[1], 1.0, &mut rng), Some((Wrapper::TryAll, 0)));
+        assert_eq!(wrapper_choice(&both, 2, &[1, 0], 1.0, &mut rng).map(|c| c.0), Some(Wrapper::Eps));
+    }
+
+    /// Always answers `ACTION=0`, counting the prompts it is asked.
+    struct AlwaysZero(Vec<usize>);
+
+    impl TextGenerator for AlwaysZero {
+        fn generate_texts(&mut self, texts: &[String], _: &[u64], _: &TextOptions) -> Result<Vec<String>> {
+            self.0.push(texts.len());
+            Ok(vec!["ACTION=0".into(); texts.len()])
+        }
+    }
+
+    #[test]
+    fn try_all_llm_asks_the_model_only_once_every_arm_was_tried() {
+        let config = MabConfig { arms: 3, horizon: 5, labels: LabelStyle::Numeric, ..MabConfig::default() };
+        let spec = AgentSpec::parse("try-all:llm", crate::eval::EnvKind::Mab).unwrap();
+        let llm = ask::tests::settings(1, false);
+        let mut model = AlwaysZero(Vec::new());
+        let bar = ProgressBar::hidden();
+        let recs = run_llm_mab(&mut model, &config, &spec, 0.1, &llm, 9, 2, &bar).unwrap();
+        assert_eq!(model.0, vec![2, 2], "steps 0-2 are try-all's; then one call for both episodes");
+        for r in &recs {
+            assert_eq!(r.agent, "try-all:llm");
+            assert_eq!(r.actions, vec![0, 1, 2, 0, 0]);
+            assert_eq!(r.explore_steps, Some(3));
+            assert_eq!(r.invalid_answers, Some(0));
+            let answers = r.answers.as_ref().unwrap();
+            assert!(answers[1].contains("not been tried") && answers[1].ends_with("ACTION=1"), "{answers:?}");
+            assert_eq!(answers[4], "ACTION=0");
+        }
+        // plain llm: every step asks the model
+        let plain = AgentSpec::parse("llm", crate::eval::EnvKind::Mab).unwrap();
+        let mut model = AlwaysZero(Vec::new());
+        let recs = run_llm_mab(&mut model, &config, &plain, 0.1, &llm, 9, 2, &bar).unwrap();
+        assert_eq!(model.0, vec![2; 5]);
+        assert_eq!(recs[0].actions, vec![0; 5]);
+        assert_eq!(recs[0].explore_steps, None);
+    }
 
     #[test]
     fn ttt_answers_must_name_a_free_cell() {

@@ -146,7 +146,7 @@ pub fn write_curve_plots(plot: &CurvePlot, stem: &Path) -> Result<()> {
 }
 
 /// Encodes RGB pixels as PNG in memory (so the file can be written atomically).
-fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
+pub(crate) fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
     let img = image::RgbImage::from_raw(w, h, rgb.to_vec()).context("pixel buffer has the wrong size")?;
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).context("PNG encoding failed")?;

@@ -42,7 +42,8 @@ fn rows_with_invalid(
         .collect()
 }
 
-fn render(header: &[&str], rows: &[Vec<String>]) -> String {
+/// Aligned columns under a header and a rule: the first column left-aligned, the others right-aligned.
+pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

@@ -1,0 +1,376 @@
+//! `greedy diagnose`: the paper's two failure-mode studies on a model (SPEC section 4).
+//!
+//! - [`frequency`]: frequency bias, by scoring every action's answer (no generation) after
+//!   histories whose last action is repeated 0..100 times; [`scorer`] is the batched scoring.
+//! - [`knowing`]: the knowing-doing gap, by generating UCB rationales and grading them.
+//! - [`plots`]: the stacked bars and the heatmap.
+//!
+//! This module resolves the command line into settings, runs a study on the model, prints a
+//! table (or JSON) and writes `<study>.json`, `contexts.jsonl` and the figure into `--out`.
+
+pub mod frequency;
+pub mod knowing;
+pub mod plots;
+pub mod scorer;
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use env_core::{ArmDistribution, LabelStyle, MabConfig, UcbRule};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::cli::diagnose::{
+    DiagnoseArgs, DiagnoseCommand, DiagnoseCommon, FrequencyBiasArgs, KnowingDoingArgs,
+};
+use crate::cli::eval::{DistKind, LabelKind};
+use crate::io::write_atomic;
+use crate::llm::generate::Engine;
+use crate::llm::load_engine;
+use crate::report::table::render;
+use frequency::{FrequencyReport, FrequencySettings};
+use knowing::{KnowingReport, KnowingSettings};
+
+/// Runs `greedy diagnose`; returns what to print.
+pub fn run(args: &DiagnoseArgs) -> Result<String> {
+    match &args.command {
+        DiagnoseCommand::FrequencyBias(a) => run_frequency(a),
+        DiagnoseCommand::KnowingDoing(a) => run_knowing(a),
+    }
+}
+
+/// The bandit of the common flags, with `horizon`.
+fn mab_config(c: &DiagnoseCommon, horizon: usize) -> Result<MabConfig> {
+    if !(2..=env_core::MAX_ARMS).contains(&c.arms) {
+        bail!("invalid value {} for --arms: allowed 2..={}", c.arms, env_core::MAX_ARMS);
+    }
+    let distribution = match c.dist {
+        DistKind::Gaussian => {
+            if c.gap.is_some() {
+                bail!("--gap applies only to --dist bernoulli");
+            }
+            ArmDistribution::Gaussian { sigma: c.sigma.unwrap_or(1.0) }
+        }
+        DistKind::Bernoulli => {
+            if c.sigma.is_some() {
+                bail!("--sigma applies only to --dist gaussian");
+            }
+            ArmDistribution::Bernoulli { gap: c.gap.unwrap_or(0.2) }
+        }
+    };
+    let labels = match c.labels {
+        LabelKind::Buttons => LabelStyle::Buttons,
+        LabelKind::Numeric => LabelStyle::Numeric,
+    };
+    let config = MabConfig { arms: c.arms, horizon, distribution, labels };
+    config.validate().map_err(|e| anyhow::anyhow!("invalid bandit settings: {e}"))?;
+    Ok(config)
+}
+
+fn check_contexts(c: &DiagnoseCommon) -> Result<()> {
+    if !(1..=100_000).contains(&c.contexts) {
+        bail!("invalid value {} for --contexts: allowed 1..=100000", c.contexts);
+    }
+    Ok(())
+}
+
+/// Loads the model and checks it has a tokenizer.
+fn load(c: &DiagnoseCommon) -> Result<Engine> {
+    let engine = load_engine(&c.model, c.dtype, None)?;
+    if engine.tokenizer().is_none() {
+        bail!("greedy diagnose needs a tokenizer: {} has no tokenizer.json", c.model.display());
+    }
+    Ok(engine)
+}
+
+/// Parses `--repeats 0,5,10`: distinct counts, 0..=10000.
+pub fn parse_repeats(text: &str) -> Result<Vec<usize>> {
+    let mut out: Vec<usize> = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let n: usize = part.parse().map_err(|_| {
+            anyhow::anyhow!("invalid value '{part}' in --repeats: not a non-negative integer")
+        })?;
+        if n > 10_000 {
+            bail!("invalid value {n} in --repeats: allowed 0..=10000");
+        }
+        if out.contains(&n) {
+            bail!("invalid value {n} in --repeats: given twice");
+        }
+        out.push(n);
+    }
+    if out.is_empty() {
+        bail!("--repeats is empty: give counts such as 0,5,10,25,50,100");
+    }
+    Ok(out)
+}
+
+/// What both studies record about the run.
+fn run_json(c: &DiagnoseCommon, engine: &Engine, seconds: f64) -> Value {
+    json!({
+        "model": c.model.display().to_string(),
+        "dtype": format!("{:?}", c.dtype).to_lowercase(),
+        "adapter": engine.adapter_name(),
+        "command": std::env::args().collect::<Vec<_>>().join(" "),
+        "seconds": seconds,
+    })
+}
+
+fn config_json(m: &MabConfig) -> Value {
+    let (dist, param) = match m.distribution {
+        ArmDistribution::Gaussian { sigma } => ("gaussian", json!({ "sigma": sigma })),
+        ArmDistribution::Bernoulli { gap } => ("bernoulli", json!({ "gap": gap })),
+    };
+    let labels = match m.labels {
+        LabelStyle::Buttons => "buttons",
+        LabelStyle::Numeric => "numeric",
+    };
+    json!({ "arms": m.arms, "horizon": m.horizon, "dist": dist, "params": param, "labels": labels })
+}
+
+/// Writes `<name>.json` and `contexts.jsonl` (one line per item of `lines`) into `dir`.
+fn write_outputs<T: Serialize>(dir: &Path, name: &str, summary: &Value, lines: &[T]) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--out: cannot create directory {}", dir.display()))?;
+    let mut text = serde_json::to_string_pretty(summary)?;
+    text.push('\n');
+    write_atomic(&dir.join(format!("{name}.json")), text.as_bytes())?;
+    let mut jsonl = String::new();
+    for l in lines {
+        jsonl.push_str(&serde_json::to_string(l)?);
+        jsonl.push('\n');
+    }
+    write_atomic(&dir.join("contexts.jsonl"), jsonl.as_bytes())
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+fn opt_pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".into(), pct)
+}
+
+fn run_frequency(a: &FrequencyBiasArgs) -> Result<String> {
+    let c = &a.common;
+    check_contexts(c)?;
+    let repeats = parse_repeats(&a.repeats)?;
+    if a.min_history == 0 || a.min_history > a.max_history || a.max_history > 1000 {
+        bail!(
+            "invalid --min-history {} / --max-history {}: need 1 <= min <= max <= 1000",
+            a.min_history,
+            a.max_history
+        );
+    }
+    if !a.answer.contains("{label}") {
+        bail!("invalid value '{}' for --answer: it must contain {{label}}", a.answer);
+    }
+    let horizon = frequency::horizon_for(a.max_history, &repeats);
+    let settings = FrequencySettings {
+        config: mab_config(c, horizon)?,
+        contexts: c.contexts,
+        repeats,
+        min_history: a.min_history,
+        max_history: a.max_history,
+        seed: c.seed,
+        chat: !c.base,
+        summary: c.summary,
+        answer: a.answer.clone(),
+    };
+    let mut engine = load(c)?;
+    let start = Instant::now();
+    let report = frequency::run_frequency_bias(&mut engine, &settings)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let summary = json!({
+        "study": "frequency-bias",
+        "run": run_json(c, &engine, seconds),
+        "settings": {
+            "bandit": config_json(&settings.config),
+            "contexts": settings.contexts,
+            "repeats": settings.repeats,
+            "min_history": settings.min_history,
+            "max_history": settings.max_history,
+            "seed": settings.seed,
+            "chat": settings.chat,
+            "summary": settings.summary,
+            "answer": settings.answer,
+        },
+        "results": report,
+    });
+    if let Some(dir) = &c.out {
+        write_outputs(dir, "frequency_bias", &summary, &report.details)?;
+        let title = format!(
+            "Frequency bias: chosen action by class ({} contexts, {} arms)",
+            settings.contexts, settings.config.arms
+        );
+        plots::write_frequency_plot(&report, &title, &dir.join("frequency_bias"))?;
+    }
+    if c.json {
+        return Ok(serde_json::to_string(&summary)? + "\n");
+    }
+    let mut out = frequency_table(&report);
+    if let Some(dir) = &c.out {
+        out.push_str(&format!(
+            "\nwrote {}/{{frequency_bias.json, contexts.jsonl, frequency_bias.png/svg}}\n",
+            dir.display()
+        ));
+    }
+    Ok(out)
+}
+
+/// The terminal table of the frequency-bias study.
+pub fn frequency_table(r: &FrequencyReport) -> String {
+    let header = ["repeats", "contexts", "F_f", "F_g", "F_o", "mass f/g/o", "entropy (95% CI)", "p(target)"];
+    let rows: Vec<Vec<String>> = r
+        .rows
+        .iter()
+        .map(|row| {
+            vec![
+                row.repeats.to_string(),
+                row.contexts.to_string(),
+                pct(row.chosen.frequent),
+                pct(row.chosen.greedy),
+                pct(row.chosen.other),
+                format!("{:.2}/{:.2}/{:.2}", row.mass.frequent, row.mass.greedy, row.mass.other),
+                format!("{:.3} ± {:.3}", row.mean_entropy, row.entropy_ci95),
+                format!("{:.3}", row.mean_target_prob),
+            ]
+        })
+        .collect();
+    let mut out = render(&header, &rows);
+    let corr = r.entropy_repeat_correlation.map_or_else(|| "undefined".into(), |v| format!("{v:.3}"));
+    out.push_str(&format!(
+        "\nall prompts: F_f {}, F_g {}, F_o {}; Pearson r(entropy, repeats) = {corr} over {} prompts\n",
+        pct(r.chosen_all.frequent),
+        pct(r.chosen_all.greedy),
+        pct(r.chosen_all.other),
+        r.details.len()
+    ));
+    out
+}
+
+fn run_knowing(a: &KnowingDoingArgs) -> Result<String> {
+    let c = &a.common;
+    check_contexts(c)?;
+    if !(1..=100_000).contains(&a.horizon) {
+        bail!("invalid value {} for --horizon: allowed 1..=100000", a.horizon);
+    }
+    let max_steps = a.max_steps.unwrap_or(a.horizon - 1);
+    if a.min_steps > max_steps || max_steps >= a.horizon {
+        bail!(
+            "invalid --min-steps {} / --max-steps {max_steps}: need min <= max < --horizon {}",
+            a.min_steps,
+            a.horizon
+        );
+    }
+    if !(1..=32768).contains(&a.max_new_tokens) {
+        bail!("invalid value {} for --max-new-tokens: allowed 1..=32768", a.max_new_tokens);
+    }
+    if !a.temperature.is_finite() || a.temperature < 0.0 {
+        bail!("invalid value {} for --temperature: allowed a number >= 0 (0 = greedy)", a.temperature);
+    }
+    if a.batch == 0 {
+        bail!("invalid value 0 for --batch: allowed >= 1");
+    }
+    if !(0.0..=1.0).contains(&a.epsilon) {
+        bail!("invalid value {} for --epsilon: allowed 0..=1", a.epsilon);
+    }
+    let settings = KnowingSettings {
+        config: mab_config(c, a.horizon)?,
+        contexts: c.contexts,
+        min_steps: a.min_steps,
+        max_steps,
+        history_agent: knowing::history_agent(&a.history_agent)?,
+        epsilon: a.epsilon,
+        rule: UcbRule::PAPER,
+        max_new_tokens: a.max_new_tokens,
+        temperature: a.temperature,
+        batch: a.batch,
+        seed: c.seed,
+        chat: !c.base,
+        summary: c.summary,
+    };
+    let mut engine = load(c)?;
+    let start = Instant::now();
+    let report = knowing::run_knowing_doing(&mut engine, &settings)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let summary = json!({
+        "study": "knowing-doing",
+        "run": run_json(c, &engine, seconds),
+        "settings": {
+            "bandit": config_json(&settings.config),
+            "contexts": settings.contexts,
+            "min_steps": settings.min_steps,
+            "max_steps": settings.max_steps,
+            "history_agent": settings.history_agent.name(),
+            "rule": "mean + sqrt(1/N)",
+            "max_new_tokens": settings.max_new_tokens,
+            "temperature": settings.temperature,
+            "batch": settings.batch,
+            "seed": settings.seed,
+            "chat": settings.chat,
+            "summary": settings.summary,
+        },
+        "results": report,
+    });
+    if let Some(dir) = &c.out {
+        write_outputs(dir, "knowing_doing", &summary, &report.graded)?;
+        let title =
+            format!("Knowing-doing gap ({} contexts, {} arms)", settings.contexts, settings.config.arms);
+        plots::write_knowing_plot(&report, &title, &dir.join("knowing_doing"))?;
+    }
+    if c.json {
+        return Ok(serde_json::to_string(&summary)? + "\n");
+    }
+    let mut out = knowing_table(&report);
+    if let Some(dir) = &c.out {
+        out.push_str(&format!(
+            "\nwrote {}/{{knowing_doing.json, contexts.jsonl, knowing_doing.png/svg}}\n",
+            dir.display()
+        ));
+    }
+    Ok(out)
+}
+
+/// The terminal table of the knowing-doing study.
+pub fn knowing_table(r: &KnowingReport) -> String {
+    let total: u64 = r.matrix.iter().flatten().sum();
+    let cell = |n: u64| {
+        if total == 0 { n.to_string() } else { format!("{n} ({:.1}%)", 100.0 * n as f64 / total as f64) }
+    };
+    let rows: Vec<Vec<String>> = [("rationale correct", 0), ("rationale incorrect", 1)]
+        .iter()
+        .map(|&(name, i)| {
+            let mut row = vec![name.to_string()];
+            row.extend(r.matrix[i].iter().map(|&n| cell(n)));
+            row
+        })
+        .collect();
+    let mut out = render(&["", "optimal", "greedy", "other"], &rows);
+    out.push_str(&format!(
+        "\n{} answers: {} in the matrix, {} without a valid action, {} without UCB values\n\
+         correct rationales: {}; among them greedy actions {}, optimal {}\n",
+        r.answers,
+        total,
+        r.invalid_actions,
+        r.missing_values,
+        opt_pct(r.correct_share),
+        opt_pct(r.greedy_given_correct),
+        opt_pct(r.optimal_given_correct),
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeats_parse() {
+        assert_eq!(parse_repeats("0, 5,10").unwrap(), vec![0, 5, 10]);
+        assert!(parse_repeats("0,x").unwrap_err().to_string().contains("'x'"));
+        assert!(parse_repeats("5,5").unwrap_err().to_string().contains("twice"));
+        assert!(parse_repeats(" ").is_err());
+        assert!(parse_repeats("20000").is_err());
+    }
+}

@@ -204,17 +204,88 @@ impl Engine {
 
     /// One forward of a ragged step against the engine's cache. Every slot
     /// it writes forgets its cached tokens from the first position written.
+    ///
+    /// A step larger than one forward may hold (an activation [tokens, width]
+    /// or the [rows, vocab] logits must fit one storage binding) runs as
+    /// consecutive pieces of its token list: each sequence's tokens come in
+    /// position order, so a later piece attends to keys and values an earlier
+    /// piece wrote. The logits come back in `out_rows` order either way.
     pub(super) fn step(&mut self, step: Step<'_>) -> Result<Vec<f32>> {
         for (&s, &p) in step.seqs.iter().zip(step.pos) {
             self.slots.truncate(s as usize, p as usize);
         }
-        let cache = self.cache.as_ref().context("no KV cache")?;
-        self.model.forward(&self.gpu, &mut self.ws, cache, step)
+        let (max_tokens, max_rows) = (self.tokens_per_step(), self.logits_rows_per_step());
+        let n = step.ids.len();
+        if n <= max_tokens && step.out_rows.len() <= max_rows {
+            let cache = self.cache.as_ref().context("no KV cache")?;
+            return self.model.forward(&self.gpu, &mut self.ws, cache, step);
+        }
+        let vocab = self.config().vocab_size;
+        if let Some(&bad) = step.out_rows.iter().find(|&&o| o as usize >= n) {
+            bail!("output row {bad} of a {n}-token step");
+        }
+        // output rows by token index, to cut pieces with at most max_rows of them
+        let mut wanted: Vec<(u32, usize)> = step.out_rows.iter().enumerate().map(|(i, &o)| (o, i)).collect();
+        wanted.sort_unstable();
+        let mut out = vec![0f32; step.out_rows.len() * vocab];
+        let (mut start, mut w) = (0usize, 0usize);
+        while start < n {
+            let mut end = (start + max_tokens).min(n);
+            let first = w;
+            while w < wanted.len() && (wanted[w].0 as usize) < end && w - first < max_rows {
+                w += 1;
+            }
+            if w - first == max_rows && w < wanted.len() && (wanted[w].0 as usize) < end {
+                // the piece ends before the first row that does not fit (and its duplicates)
+                end = wanted[w].0 as usize;
+                while w > first && wanted[w - 1].0 as usize >= end {
+                    w -= 1;
+                }
+                if end <= start {
+                    bail!("step: more than {max_rows} requests of output row {start}");
+                }
+            }
+            let rows: Vec<u32> = wanted[first..w].iter().map(|&(o, _)| o - start as u32).collect();
+            let piece = Step {
+                ids: &step.ids[start..end],
+                seqs: &step.seqs[start..end],
+                pos: &step.pos[start..end],
+                out_rows: &rows,
+            };
+            let cache = self.cache.as_ref().context("no KV cache")?;
+            let logits = self.model.forward(&self.gpu, &mut self.ws, cache, piece)?;
+            for (j, &(_, i)) in wanted[first..w].iter().enumerate() {
+                out[i * vocab..(i + 1) * vocab].copy_from_slice(&logits[j * vocab..(j + 1) * vocab]);
+            }
+            start = end;
+        }
+        Ok(out)
+    }
+
+    /// Tokens one forward may hold: each activation [tokens, width] (the
+    /// widest is the MLP's, or the attention's) must fit one storage binding.
+    /// At most 8192, at least 1.
+    pub fn tokens_per_step(&self) -> usize {
+        let c = self.config();
+        let width = [c.hidden_size, c.intermediate_size, c.num_heads * c.head_dim, c.num_kv_heads * c.head_dim]
+            .into_iter()
+            .max()
+            .unwrap_or(1) as u64;
+        ((self.gpu.max_binding() / (width * 4).max(1)) as usize).clamp(1, 8192)
+    }
+
+    /// Logits rows one forward can return: as many `vocab`-wide f32 rows as fit
+    /// one storage binding (the [rows, vocab] logits tensor is not split), at
+    /// most 512, at least 1.
+    pub fn logits_rows_per_step(&self) -> usize {
+        let row_bytes = (self.config().vocab_size as u64 * 4).max(1);
+        ((self.gpu.max_binding() / row_bytes) as usize).clamp(1, 512)
     }
 
     /// Logits [T, vocab] (row-major, f32) of one sequence at positions 0..T.
     /// Runs in a slot that loses the least cached prefix (see
-    /// [`prefix::scratch_slot`]), which then holds `ids`.
+    /// [`prefix::scratch_slot`]), which then holds `ids`. Long sequences run
+    /// in pieces (see `step`), so any length the cache can hold works.
     pub fn logits(&mut self, ids: &[u32]) -> Result<Vec<f32>> {
         if ids.is_empty() {
             bail!("logits of an empty sequence");

@@ -1,6 +1,7 @@
 //! The LLM agent of `greedy eval --agent llm`: every episode of the run advances in lock-step;
-//! at step t the env-core prompt of every episode is rendered and tokenized, and ONE
-//! [`Engine::generate`] call answers all of them (one batch per step, not one call per episode).
+//! at step t the env-core prompt of every episode is rendered, and ONE generation call (a
+//! [`TextGenerator`]: the engine's batched generate) answers all of them (one batch per step,
+//! not one call per episode).
 //! Each answer is parsed with `env_core::parse` against the labels shown in that prompt (so a
 //! randomized context maps back to the true arm); an invalid answer executes a uniformly random
 //! arm drawn from the episode's own seeded stream and is counted.
@@ -18,8 +19,9 @@
 //!
 //! Determinism: the scenario and reward noise come from the same seeds as the baseline agents
 //! (`EpisodeSeeds`), the fallback actions from the episode's `POLICY_STREAM`, the per-step
-//! context permutation from `LabelPermutation::for_step`, and the sampling seed of step t from
-//! `derive_seed(run seed, t)`, the wrappers' coins from the episode's `WRAPPER_STREAM`.
+//! context permutation from `LabelPermutation::for_step`, the sampling seed of step t from
+//! `derive_seed(run seed, t)` (sample j of episode e on stream `e * K + j`), and the wrappers'
+//! coins from the episode's `WRAPPER_STREAM`.
 
 mod ask;
 

@@ -88,6 +88,10 @@ pub struct FrequencyBiasArgs {
     /// The answer scored for each action; {label} is replaced by the action's label.
     #[arg(long, value_name = "TEXT", default_value = "ACTION={label}")]
     pub answer: String,
+    /// Contexts per scoring call (all their repetition counts and actions at once; the engine
+    /// splits a call into forwards that fit the GPU). Results do not depend on it.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
 }
 
 /// `greedy diagnose knowing-doing` arguments.

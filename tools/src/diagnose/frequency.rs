@@ -302,22 +302,35 @@ fn class_of(name: &str) -> FrequencyClass {
     FrequencyClass::ALL.into_iter().find(|c| c.name() == name).unwrap_or(FrequencyClass::Other)
 }
 
-/// Builds the contexts, scores every arm of every prompt in ONE scorer call, and analyses.
-pub fn run_frequency_bias(scorer: &mut dyn AnswerScorer, s: &FrequencySettings) -> Result<FrequencyReport> {
+/// Builds the contexts, scores every arm of every prompt, and analyses. The prompts of
+/// `contexts_per_call` contexts (all their repetition counts, all arms) go into ONE scorer call
+/// (the engine batches them into few forwards); `progress` is told the contexts done after
+/// each call. The results do not depend on `contexts_per_call`.
+pub fn run_frequency_bias(
+    scorer: &mut dyn AnswerScorer,
+    s: &FrequencySettings,
+    contexts_per_call: usize,
+    progress: &mut dyn FnMut(usize),
+) -> Result<FrequencyReport> {
     let contexts = build_contexts(s)?;
     let prompts: Vec<String> = contexts.iter().map(|c| prompt_text(s, c)).collect::<Result<_>>()?;
     let k = s.config.arms;
-    let mut answers = Vec::with_capacity(contexts.len() * k);
-    for (i, c) in contexts.iter().enumerate() {
-        for a in 0..k {
-            answers.push((i, answer_text(&s.answer, &c.labels, a)?));
+    let per_call = contexts_per_call.max(1) * s.repeats.len();
+    let mut scores: Vec<Vec<f64>> = Vec::with_capacity(contexts.len());
+    for (group, (ctxs, texts)) in contexts.chunks(per_call).zip(prompts.chunks(per_call)).enumerate() {
+        let mut answers = Vec::with_capacity(ctxs.len() * k);
+        for (i, c) in ctxs.iter().enumerate() {
+            for a in 0..k {
+                answers.push((i, answer_text(&s.answer, &c.labels, a)?));
+            }
         }
+        let flat = scorer.score_answers(texts, &answers)?;
+        if flat.len() != answers.len() {
+            bail!("the scorer returned {} scores for {} answers", flat.len(), answers.len());
+        }
+        scores.extend(flat.chunks(k).map(<[f64]>::to_vec));
+        progress(((group + 1) * per_call).min(contexts.len()) / s.repeats.len());
     }
-    let flat = scorer.score_answers(&prompts, &answers)?;
-    if flat.len() != answers.len() {
-        bail!("the scorer returned {} scores for {} answers", flat.len(), answers.len());
-    }
-    let scores: Vec<Vec<f64>> = flat.chunks(k).map(<[f64]>::to_vec).collect();
     analyse(&contexts, &scores, &s.repeats)
 }
 
@@ -441,8 +454,15 @@ mod tests {
     fn a_copying_model_picks_the_frequent_action_with_falling_entropy() {
         let s = settings();
         let mut scorer = Copier(0);
-        let r = run_frequency_bias(&mut scorer, &s).unwrap();
+        let mut done = Vec::new();
+        let r = run_frequency_bias(&mut scorer, &s, 100, &mut |n| done.push(n)).unwrap();
         assert_eq!(scorer.0, 1, "one scorer call for all prompts and arms");
+        assert_eq!(done, [5]);
+        // two contexts per call: 3 calls, the same results
+        let mut calls = Copier(0);
+        let mut done = Vec::new();
+        assert_eq!(run_frequency_bias(&mut calls, &s, 2, &mut |n| done.push(n)).unwrap(), r);
+        assert_eq!((calls.0, done), (3, vec![2, 4, 5]));
         assert_eq!(r.rows.len(), 3);
         for d in &r.details {
             // the argmax is the most counted arm: frequent, or greedy when it is also the best

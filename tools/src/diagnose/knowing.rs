@@ -226,7 +226,12 @@ pub fn summarize(graded: Vec<Graded>) -> KnowingReport {
 
 /// Builds the contexts, answers them (`batch` contexts per generation call, stream = context
 /// index, seed = the run's seed), grades and aggregates.
-pub fn run_knowing_doing(model: &mut dyn TextGenerator, s: &KnowingSettings) -> Result<KnowingReport> {
+/// `progress` is told the contexts answered after each call.
+pub fn run_knowing_doing(
+    model: &mut dyn TextGenerator,
+    s: &KnowingSettings,
+    progress: &mut dyn FnMut(usize),
+) -> Result<KnowingReport> {
     let contexts = build_contexts(s)?;
     let texts: Vec<String> = contexts.iter().map(|c| prompt_text(s, c)).collect::<Result<_>>()?;
     let opts = TextOptions { max_new_tokens: s.max_new_tokens, temperature: s.temperature, seed: s.seed };
@@ -240,6 +245,7 @@ pub fn run_knowing_doing(model: &mut dyn TextGenerator, s: &KnowingSettings) -> 
             bail!("the generator returned {} answers for {} prompts", got.len(), chunk.len());
         }
         answers.extend(got);
+        progress(answers.len());
     }
     let graded = contexts.iter().zip(&answers).map(|(c, a)| grade(&s.rule, c, a)).collect::<Result<_>>()?;
     Ok(summarize(graded))
@@ -352,8 +358,10 @@ mod tests {
             assert_eq!(c.actions[..n], [0, 1, 2][..n]);
         }
         let mut echo = Echo(Vec::new());
-        let rep = run_knowing_doing(&mut echo, &s).unwrap();
+        let mut done = Vec::new();
+        let rep = run_knowing_doing(&mut echo, &s, &mut |n| done.push(n)).unwrap();
         assert_eq!(echo.0, vec![2, 2, 1]);
+        assert_eq!(done, [2, 4, 5]);
         assert_eq!(rep.answers, 5);
         assert_eq!(rep.missing_values, 5);
         assert_eq!(rep.matrix[0], [0, 0, 0], "no values: never a correct rationale");

@@ -151,10 +151,20 @@ fn opt_pct(x: Option<f64>) -> String {
     x.map_or_else(|| "-".into(), pct)
 }
 
+/// A progress bar over the study's contexts on stderr (hidden with --json or without a terminal).
+fn study_progress(c: &DiagnoseCommon, contexts: usize) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    let show = !c.json && std::io::stderr().is_terminal();
+    crate::eval::runner::progress_bar_with(contexts as u64, show, "contexts")
+}
+
 fn run_frequency(a: &FrequencyBiasArgs) -> Result<String> {
     let c = &a.common;
     check_contexts(c)?;
     let repeats = parse_repeats(&a.repeats)?;
+    if a.batch == 0 {
+        bail!("invalid value 0 for --batch: allowed >= 1");
+    }
     if a.min_history == 0 || a.min_history > a.max_history || a.max_history > 1000 {
         bail!(
             "invalid --min-history {} / --max-history {}: need 1 <= min <= max <= 1000",
@@ -179,7 +189,9 @@ fn run_frequency(a: &FrequencyBiasArgs) -> Result<String> {
     };
     let mut engine = load(c)?;
     let start = Instant::now();
-    let report = frequency::run_frequency_bias(&mut engine, &settings)?;
+    let bar = study_progress(c, settings.contexts);
+    let report = frequency::run_frequency_bias(&mut engine, &settings, a.batch, &mut |n| bar.set_position(n as u64))?;
+    bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     let summary = json!({
         "study": "frequency-bias",
@@ -292,7 +304,9 @@ fn run_knowing(a: &KnowingDoingArgs) -> Result<String> {
     };
     let mut engine = load(c)?;
     let start = Instant::now();
-    let report = knowing::run_knowing_doing(&mut engine, &settings)?;
+    let bar = study_progress(c, settings.contexts);
+    let report = knowing::run_knowing_doing(&mut engine, &settings, &mut |n| bar.set_position(n as u64))?;
+    bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     let summary = json!({
         "study": "knowing-doing",

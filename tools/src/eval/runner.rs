@@ -61,7 +61,8 @@ fn progress_bar(total: u64, show: bool) -> ProgressBar {
     progress_bar_with(total, show, "episodes")
 }
 
-fn progress_bar_with(total: u64, show: bool, unit: &str) -> ProgressBar {
+/// A progress bar over `total` `unit`s on stderr, or a hidden one when `show` is false.
+pub(crate) fn progress_bar_with(total: u64, show: bool, unit: &str) -> ProgressBar {
     if !show {
         return ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
     }

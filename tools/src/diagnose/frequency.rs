@@ -206,9 +206,37 @@ pub struct FrequencyReport {
     pub chosen_all: Shares,
     /// Probability-mass shares over all prompts.
     pub mass_all: Shares,
+    /// Position bias, over all prompts: the prompt lists the labels in arm order, so entry i is
+    /// about the i-th label listed (a model without position bias gives 1/arms on average).
+    pub by_position: PositionBias,
     /// Every prompt's result.
     #[serde(skip)]
     pub details: Vec<ContextResult>,
+}
+
+/// Probability and choice per position of the label list, averaged over prompts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PositionBias {
+    /// Mean pi(arm at position i | context).
+    pub mean_prob: Vec<f64>,
+    /// Share of prompts whose chosen (argmax) action is at position i.
+    pub chosen: Vec<f64>,
+}
+
+impl PositionBias {
+    fn of(details: &[ContextResult]) -> PositionBias {
+        let k = details.iter().map(|d| d.probs.len()).max().unwrap_or(0);
+        let n = details.len().max(1) as f64;
+        let mut mean_prob = vec![0.0; k];
+        let mut chosen = vec![0.0; k];
+        for d in details {
+            for (m, p) in mean_prob.iter_mut().zip(&d.probs) {
+                *m += p / n;
+            }
+            chosen[d.chosen] += 1.0 / n;
+        }
+        PositionBias { mean_prob, chosen }
+    }
 }
 
 /// Softmax of `scores` (probabilities over the arms) and its entropy in nats.
@@ -294,6 +322,7 @@ pub fn analyse(contexts: &[FbContext], scores: &[Vec<f64>], repeats: &[usize]) -
         entropy_repeat_correlation: pearson(&xs, &ys).ok(),
         chosen_all: Shares::of(&chosen_all)?,
         mass_all: Shares::of(&mass_all)?,
+        by_position: PositionBias::of(&details),
         details,
     })
 }
@@ -470,6 +499,16 @@ mod tests {
             assert_ne!(d.classes[d.chosen], "other");
             let want: Vec<f64> = d.counts.iter().map(|&c| c as f64).collect();
             assert_eq!(d.scores, want);
+        }
+        let pos = &r.by_position;
+        assert_eq!(pos.mean_prob.len(), 4);
+        assert!((pos.mean_prob.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!((pos.chosen.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        for a in 0..4 {
+            let want = r.details.iter().map(|d| d.probs[a]).sum::<f64>() / r.details.len() as f64;
+            assert!((pos.mean_prob[a] - want).abs() < 1e-12);
+            let picked = r.details.iter().filter(|d| d.chosen == a).count() as f64 / r.details.len() as f64;
+            assert!((pos.chosen[a] - picked).abs() < 1e-12);
         }
         let last = &r.rows[2];
         assert!(last.mean_target_prob > 0.99, "8 repeats: the target dominates ({})", last.mean_target_prob);

@@ -258,6 +258,13 @@ pub fn frequency_table(r: &FrequencyReport) -> String {
         pct(r.chosen_all.other),
         r.details.len()
     ));
+    let list = |v: &[f64]| v.iter().map(|&x| pct(x)).collect::<Vec<_>>().join(" ");
+    out.push_str(&format!(
+        "by position in the label list (1st, 2nd, ...): mean probability {}; chosen {} (no position bias: {} each)\n",
+        list(&r.by_position.mean_prob),
+        list(&r.by_position.chosen),
+        pct(1.0 / r.by_position.mean_prob.len().max(1) as f64)
+    ));
     out
 }
 

@@ -306,8 +306,25 @@ pub fn write_report(runs: &[RunDir], out: &Path, title: &str) -> Result<String> 
                 ));
                 let _ = writeln!(
                     md,
-                    "\nPearson r(entropy, repeats) = {}.\n\n![frequency bias]({})",
+                    "\nPearson r(entropy, repeats) = {}.",
                     num(&v["results"]["entropy_repeat_correlation"], 3),
+                );
+                if let Some(pos) = v["results"]["by_position"].as_object() {
+                    let list = |key: &str| {
+                        pos.get(key).and_then(Value::as_array).map_or_else(String::new, |a| {
+                            a.iter().map(pct).collect::<Vec<_>>().join(", ")
+                        })
+                    };
+                    let _ = writeln!(
+                        md,
+                        "By position in the label list (1st, 2nd, ...): mean probability {}; chosen {}.",
+                        list("mean_prob"),
+                        list("chosen")
+                    );
+                }
+                let _ = writeln!(
+                    md,
+                    "\n![frequency bias]({})",
                     relative(out, &r.path.join("frequency_bias.png")).display()
                 );
             }

@@ -13,30 +13,30 @@ use gpu_trainer::gguf::{ConvertOptions, ConvertReport, GgufError, GgufFile, OutD
 use gpu_trainer::model::{Config, DType, GemmaTokenizer, LayerKind, ModelType, Weights};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use tempfile::TempDir;
 
 const TINY: &str = "tiny_gemma3.gguf";
 
-/// A fresh empty directory for one test.
-fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("greedy-gguf-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh empty directory for one test, deleted when the guard drops (also when the test fails).
+fn scratch(tag: &str) -> TempDir {
+    tempfile::Builder::new().prefix(&format!("greedy-gguf-{tag}-")).tempdir().unwrap()
 }
 
 fn refs() -> Value {
     read_json(&fixture("tiny_gemma3_refs.json"))
 }
 
-fn convert_tiny(tag: &str, dtype: OutDType) -> (PathBuf, ConvertReport) {
-    let out = scratch(tag).join("model");
+/// The tiny GGUF converted into `<scratch>/model`; the guard keeps the directory alive.
+fn convert_tiny(tag: &str, dtype: OutDType) -> (TempDir, PathBuf, ConvertReport) {
+    let tmp = scratch(tag);
+    let out = tmp.path().join("model");
     let r = convert(&fixture(TINY), &out, &ConvertOptions { dtype, overwrite: false }).unwrap();
-    (out, r)
+    (tmp, out, r)
 }
 
 #[test]
 fn converts_names_shapes_norms_and_config() {
-    let (out, report) = convert_tiny("names", OutDType::F32);
+    let (_tmp, out, report) = convert_tiny("names", OutDType::F32);
     // embed + final norm + 6 layers x 13 tensors; norms: final + 6 per layer (q/k norms included)
     assert_eq!(report.tensors, 2 + 6 * 13);
     assert_eq!(report.shifted_norms, 1 + 6 * 6);
@@ -108,7 +108,7 @@ fn converts_names_shapes_norms_and_config() {
 
 #[test]
 fn tokenizer_matches_transformers() {
-    let (out, report) = convert_tiny("tok", OutDType::F32);
+    let (_tmp, out, report) = convert_tiny("tok", OutDType::F32);
     let r = refs();
     check_tokenizer_json(&out, &r["tokenizer"]);
     assert_eq!(report.merges as u64, r["tokenizer"]["merges"].as_u64().unwrap());
@@ -125,7 +125,7 @@ fn tokenizer_matches_transformers() {
 
 #[test]
 fn logits_match_transformers() {
-    let (out, _) = convert_tiny("logits", OutDType::F32);
+    let (_tmp, out, _) = convert_tiny("logits", OutDType::F32);
     let r = refs();
     let ids = u32s(&r["logits_ids"]);
     let want =
@@ -146,8 +146,8 @@ fn logits_match_transformers() {
 
 #[test]
 fn bf16_is_the_f32_conversion_rounded() {
-    let (f32_dir, _) = convert_tiny("f32", OutDType::F32);
-    let (bf_dir, _) = convert_tiny("bf16", OutDType::Bf16);
+    let (_f32_tmp, f32_dir, _) = convert_tiny("f32", OutDType::F32);
+    let (_bf_tmp, bf_dir, _) = convert_tiny("bf16", OutDType::Bf16);
     let (a, b) = (Weights::open_dir(&f32_dir).unwrap(), Weights::open_dir(&bf_dir).unwrap());
     assert_eq!(b.check(&Config::from_dir(&bf_dir).unwrap()).unwrap(), DType::BF16);
     for name in a.names() {
@@ -162,7 +162,8 @@ fn bf16_is_the_f32_conversion_rounded() {
 
 #[test]
 fn an_existing_directory_is_kept_unless_overwrite() {
-    let out = scratch("exists").join("model");
+    let tmp = scratch("exists");
+    let out = tmp.path().join("model");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("keep.txt"), "x").unwrap();
     let e = convert(&fixture(TINY), &out, &ConvertOptions::default()).unwrap_err();
@@ -210,7 +211,8 @@ fn set_u32(b: &mut [u8], at: usize, v: u32) {
 
 /// Converts `bytes` (a corrupted copy) and returns the error; checks nothing was left behind.
 fn convert_bad(tag: &str, bytes: &[u8]) -> GgufError {
-    let dir = scratch(&format!("bad-{tag}"));
+    let tmp = scratch(&format!("bad-{tag}"));
+    let dir = tmp.path();
     let file = dir.join("bad.gguf");
     std::fs::write(&file, bytes).unwrap();
     let out = dir.join("model");
@@ -218,7 +220,7 @@ fn convert_bad(tag: &str, bytes: &[u8]) -> GgufError {
         Ok(_) => panic!("{tag}: converted a bad file"),
         Err(e) => e,
     };
-    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, vec![std::ffi::OsString::from("bad.gguf")], "{tag}: wrote {left:?}");
     assert!(
         e.to_string().starts_with(&file.display().to_string()),
@@ -336,7 +338,8 @@ fn inconsistent_metadata() {
 
 #[test]
 fn missing_files_and_bad_paths() {
-    let dir = scratch("missing");
+    let tmp = scratch("missing");
+    let dir = tmp.path();
     let e = convert(&dir.join("nope.gguf"), &dir.join("out"), &ConvertOptions::default()).unwrap_err();
     assert!(matches!(e, GgufError::Io { .. }) && e.to_string().contains("nope.gguf"), "{e}");
     assert!(!Path::new(&dir.join("out")).exists());

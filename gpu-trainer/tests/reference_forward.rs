@@ -193,14 +193,13 @@ fn gemma2_older_config_form_gives_same_logits() {
     obj.remove("layer_types");
     obj.remove("rope_parameters");
     obj.insert("rope_theta".into(), theta);
-    let d = std::env::temp_dir().join(format!("gt-oldcfg-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
+    let tmp = tempfile::Builder::new().prefix("gt-oldcfg-").tempdir().unwrap();
+    let d = tmp.path();
     std::fs::write(d.join("config.json"), cfg.to_string()).unwrap();
     std::fs::copy(src.join("model.safetensors"), d.join("model.safetensors")).unwrap();
-    let model = CpuModel::load(&d).unwrap();
+    let model = CpuModel::load(d).unwrap();
     let r = reference("gemma2_tiny_f32");
     let err = max_abs_diff(&model.forward(&r.ids), &r.logits);
     println!("gemma2_tiny_f32 (older config form): max |cpu - hf| = {err:.3e}");
     assert!(err <= TOL);
-    let _ = std::fs::remove_dir_all(&d);
 }

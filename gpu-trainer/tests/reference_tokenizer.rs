@@ -88,8 +88,8 @@ fn special_ids_and_chat_template() {
 
 #[test]
 fn missing_special_token_is_an_error_naming_the_file() {
-    let d = std::env::temp_dir().join(format!("gt-tok-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
+    let tmp = tempfile::Builder::new().prefix("gt-tok-").tempdir().unwrap();
+    let d = tmp.path();
     let mut json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir().join("tokenizer.json")).unwrap())
             .unwrap();

@@ -16,6 +16,7 @@ use gpu_trainer::train::checkpoint::{
 use gpu_trainer::train::optim::{AdaFactorConfig, GradNorm, Optimizer, OptimizerConfig};
 use gpu_trainer::{Gpu, GpuOptions};
 use serde_json::json;
+use tempfile::TempDir;
 
 fn gpu() -> &'static Gpu {
     static GPU: OnceLock<Gpu> = OnceLock::new();
@@ -28,12 +29,10 @@ fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-/// A fresh, empty scratch directory for one test (left in place afterwards for inspection).
-fn scratch(test: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("train_checkpoint").join(test);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh, empty scratch directory for one test, deleted when the guard drops (also when the
+/// test fails).
+fn scratch(test: &str) -> TempDir {
+    tempfile::Builder::new().prefix(&format!("greedy-train-checkpoint-{test}-")).tempdir().unwrap()
 }
 
 /// The tiny Gemma2 fixture as checkpoint data, with params on the GPU, an optimizer state after
@@ -86,7 +85,8 @@ fn leftovers(dir: &Path) -> Vec<String> {
 #[test]
 fn round_trip_f32_is_exact_and_loads_as_a_model() {
     let (data, params) = source();
-    let dir = scratch("round_trip").join("checkpoint-1");
+    let dir_tmp = scratch("round_trip");
+    let dir = dir_tmp.path().join("checkpoint-1");
     checkpoint::save(&dir, &data).unwrap();
     for f in ["config.json", "tokenizer.json", MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE_FILE] {
         assert!(dir.join(f).is_file(), "{f} not written");
@@ -154,7 +154,8 @@ fn bf16_weights_round_to_nearest_even_and_load() {
     data.dtype = DType::BF16;
     data.optimizer = None;
     data.tokenizer_json = None;
-    let dir = scratch("bf16").join("ckpt");
+    let dir_tmp = scratch("bf16");
+    let dir = dir_tmp.path().join("ckpt");
     checkpoint::save(&dir, &data).unwrap();
     let w = Weights::open_dir(&dir).unwrap();
     let config = Config::from_dir(&dir).unwrap();
@@ -176,7 +177,8 @@ fn bf16_weights_round_to_nearest_even_and_load() {
 #[test]
 fn interrupted_save_keeps_the_previous_checkpoint() {
     let (a, _) = source();
-    let dir = scratch("interrupted").join("latest");
+    let dir_tmp = scratch("interrupted");
+    let dir = dir_tmp.path().join("latest");
     checkpoint::save(&dir, &a).unwrap();
     let mut b = a.clone();
     b.trainer_state = json!({"step": 2});
@@ -222,14 +224,16 @@ fn interrupted_save_keeps_the_previous_checkpoint() {
 #[test]
 fn never_replaces_a_directory_that_is_not_a_checkpoint() {
     let (a, _) = source();
-    let dir = scratch("not_a_checkpoint").join("home");
+    let dir_tmp = scratch("not_a_checkpoint");
+    let dir = dir_tmp.path().join("home");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("notes.txt"), b"precious").unwrap();
     let e = checkpoint::save(&dir, &a).unwrap_err();
     assert!(e.message.contains("not a checkpoint"), "{e}");
     assert_eq!(std::fs::read(dir.join("notes.txt")).unwrap(), b"precious");
     // an empty directory is fine
-    let empty = scratch("empty_dir").join("ckpt");
+    let empty_tmp = scratch("empty_dir");
+    let empty = empty_tmp.path().join("ckpt");
     std::fs::create_dir_all(&empty).unwrap();
     checkpoint::save(&empty, &a).unwrap();
 }
@@ -237,7 +241,8 @@ fn never_replaces_a_directory_that_is_not_a_checkpoint() {
 #[test]
 fn bad_data_is_refused_before_anything_is_written() {
     let (a, _) = source();
-    let dir = scratch("bad_data").join("ckpt");
+    let dir_tmp = scratch("bad_data");
+    let dir = dir_tmp.path().join("ckpt");
     let mut short = a.clone();
     short.tensors[3].data.pop();
     let e = checkpoint::save(&dir, &short).unwrap_err();
@@ -258,7 +263,8 @@ fn bad_data_is_refused_before_anything_is_written() {
 #[test]
 fn corrupt_or_missing_files_name_the_file() {
     let (a, params) = source();
-    let root = scratch("corrupt");
+    let root_tmp = scratch("corrupt");
+    let root = root_tmp.path();
     let fresh = |name: &str| {
         let d = root.join(name);
         checkpoint::save(&d, &a).unwrap();

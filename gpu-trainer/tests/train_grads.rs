@@ -341,14 +341,14 @@ fn untied_head_splits_the_tied_gradient() {
     let gpu = gpu();
     let name = "gemma2_tiny_f32";
     let src = fixture(name);
-    let dir = std::env::temp_dir().join(format!("train-grads-untied-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::Builder::new().prefix("train-grads-untied-").tempdir().unwrap();
+    let dir = tmp.path();
     let mut cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(src.join("config.json")).unwrap()).unwrap();
     cfg["tie_word_embeddings"] = serde_json::Value::Bool(false);
     std::fs::write(dir.join("config.json"), serde_json::to_string(&cfg).unwrap()).unwrap();
     let w = Weights::open_dir(&src).unwrap();
-    let config = Config::from_dir(&dir).unwrap();
+    let config = Config::from_dir(dir).unwrap();
     assert!(!config.tie_word_embeddings);
     let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = gpu_trainer::model::weights::expected_tensors(&config)
         .into_iter()
@@ -361,9 +361,9 @@ fn untied_head_splits_the_tied_gradient() {
     let views: Vec<(&str, DType, &[usize], &[u8])> =
         tensors.iter().map(|(n, s, b)| (n.as_str(), DType::F32, s.as_slice(), b.as_slice())).collect();
     write_safetensors(&dir.join("model.safetensors"), &views).unwrap();
-    let wu = Weights::open_dir(&dir).unwrap();
+    let wu = Weights::open_dir(dir).unwrap();
     let mut m = TrainModel::from_weights(&gpu, config, &wu, opts(false, 7)).unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
+    tmp.close().unwrap();
     assert_eq!(m.params().last().unwrap().name, "lm_head.weight");
     let r = reference(name);
     let stats = m.forward_backward(&gpu, &[mean_loss_seq(&r.ids)]).unwrap();

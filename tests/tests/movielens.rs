@@ -1,6 +1,6 @@
 //! MovieLens-1M loader on a tiny hand-made dataset written to a temporary directory.
 
-use std::path::PathBuf;
+use tempfile::TempDir;
 
 use env_core::cb::{run_cb_episode, ContextualBandit, DefaultLinUcb, Gender, DEFAULT_ALPHA};
 use greedy::movielens::{load, Imputation, MovieLens, MovieLensError, MovieLensOptions};
@@ -27,28 +27,17 @@ const RATINGS: &str = "\
 2::4::1::978300769\n3::4::4::978300770\n4::4::2::978300771\n5::4::5::978300772\n\
 1::2::3::978300773\n5::2::4::978300774\n6::5::5::978300775\n";
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str, users: &[u8], movies: &[u8], ratings: &[u8]) -> TempDir {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!("greedy-movielens-{}-{name}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("users.dat"), users).unwrap();
-        std::fs::write(dir.join("movies.dat"), movies).unwrap();
-        std::fs::write(dir.join("ratings.dat"), ratings).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// The three `.dat` files in a fresh directory, deleted when the guard drops (also when a test fails).
+fn dataset(name: &str, users: &[u8], movies: &[u8], ratings: &[u8]) -> TempDir {
+    let dir = tempfile::Builder::new().prefix(&format!("greedy-movielens-{name}-")).tempdir().unwrap();
+    std::fs::write(dir.path().join("users.dat"), users).unwrap();
+    std::fs::write(dir.path().join("movies.dat"), movies).unwrap();
+    std::fs::write(dir.path().join("ratings.dat"), ratings).unwrap();
+    dir
 }
 
 fn good(name: &str) -> TempDir {
-    TempDir::new(name, USERS.as_bytes(), &movies_bytes(), RATINGS.as_bytes())
+    dataset(name, USERS.as_bytes(), &movies_bytes(), RATINGS.as_bytes())
 }
 
 fn opts(top_k: usize, dim: usize) -> MovieLensOptions {
@@ -70,7 +59,7 @@ fn squared_error(data: &MovieLens) -> f64 {
 #[test]
 fn picks_the_most_rated_movies_and_decodes_latin1() {
     let dir = good("topk");
-    let data = load(&dir.0, &opts(3, 2)).unwrap();
+    let data = load(dir.path(), &opts(3, 2)).unwrap();
     assert_eq!(data.movie_ids, vec![3, 1, 4]); // 1 and 4 tie on 4 ratings: lower id first
     assert_eq!(data.rating_counts, vec![5, 4, 4]);
     assert_eq!(data.movies[0].title.as_str(), "Café au lait (1993)");
@@ -84,7 +73,7 @@ fn picks_the_most_rated_movies_and_decodes_latin1() {
     // mean of 4, 5, 2, 3 = 3.5; user 1 / movie 4: mean of 1, 4, 2, 5 = 3).
     assert_eq!(&data.ratings[..3], &[5.0, 4.0, 3.0]);
     assert_eq!(data.ratings[4 * 3 + 1], 3.5);
-    let zero = load(&dir.0, &MovieLensOptions { imputation: Imputation::Zero, ..opts(3, 2) }).unwrap();
+    let zero = load(dir.path(), &MovieLensOptions { imputation: Imputation::Zero, ..opts(3, 2) }).unwrap();
     assert_eq!(zero.ratings[2], 0.0);
     assert_eq!(zero.ratings[4 * 3 + 1], 0.0);
 }
@@ -92,7 +81,7 @@ fn picks_the_most_rated_movies_and_decodes_latin1() {
 #[test]
 fn full_rank_reconstruction_is_exact() {
     let dir = good("exact");
-    let data = load(&dir.0, &opts(3, 3)).unwrap();
+    let data = load(dir.path(), &opts(3, 3)).unwrap();
     for u in 0..data.users.len() {
         for m in 0..3 {
             let rec = data.reconstruction(u, m).unwrap();
@@ -108,7 +97,7 @@ fn full_rank_reconstruction_is_exact() {
 fn truncation_error_is_the_dropped_singular_values() {
     let dir = good("eckart");
     for dim in 1..=3 {
-        let data = load(&dir.0, &opts(3, dim)).unwrap();
+        let data = load(dir.path(), &opts(3, dim)).unwrap();
         let dropped: f64 = data.singular_values[dim..].iter().map(|s| s * s).sum();
         let err = squared_error(&data);
         assert!((err - dropped).abs() < 1e-9 * (1.0 + dropped), "dim {dim}: error {err}, dropped {dropped}");
@@ -121,7 +110,7 @@ fn truncation_error_is_the_dropped_singular_values() {
 #[test]
 fn loaded_tables_run_an_episode() {
     let dir = good("episode");
-    let data = load(&dir.0, &opts(3, 2)).unwrap();
+    let data = load(dir.path(), &opts(3, 2)).unwrap();
     let mut env = ContextualBandit::new(data.tables(0.5).unwrap(), 20).unwrap();
     let mut policy = DefaultLinUcb::new(DEFAULT_ALPHA, false).unwrap();
     let (mut a, mut r, mut w) = ([0usize; 20], [0.0; 20], [0.0; 20]);
@@ -130,8 +119,8 @@ fn loaded_tables_run_an_episode() {
 }
 
 fn error_of(name: &str, users: &str, movies: &[u8], ratings: &str, options: MovieLensOptions) -> String {
-    let dir = TempDir::new(name, users.as_bytes(), movies, ratings.as_bytes());
-    match load(&dir.0, &options) {
+    let dir = dataset(name, users.as_bytes(), movies, ratings.as_bytes());
+    match load(dir.path(), &options) {
         Ok(_) => panic!("{name}: expected an error"),
         Err(e) => e.to_string(),
     }
@@ -166,13 +155,13 @@ fn malformed_files_name_file_line_and_field() {
     assert!(error_of("dim", USERS, &m, RATINGS, opts(3, 4)).contains("dim = 4"));
     // A missing file names its path.
     let dir = good("missing");
-    std::fs::remove_file(dir.0.join("ratings.dat")).unwrap();
-    let err = load(&dir.0, &opts(3, 2)).unwrap_err();
+    std::fs::remove_file(dir.path().join("ratings.dat")).unwrap();
+    let err = load(dir.path(), &opts(3, 2)).unwrap_err();
     assert!(matches!(err, MovieLensError::Io { .. }));
     assert!(err.to_string().contains("ratings.dat"), "{err}");
     // Invalid UTF-8 never matters: every byte is Latin-1.
     let mut junk = m.clone();
     junk.extend_from_slice(b"6::\xff\xfe (2000)::Drama\n");
-    let dir = TempDir::new("junk", USERS.as_bytes(), &junk, RATINGS.as_bytes());
-    assert!(load(&dir.0, &opts(3, 2)).is_ok());
+    let dir = dataset("junk", USERS.as_bytes(), &junk, RATINGS.as_bytes());
+    assert!(load(dir.path(), &opts(3, 2)).is_ok());
 }

@@ -35,13 +35,12 @@ mod tests {
 
     #[test]
     fn writes_and_replaces() {
-        let dir = std::env::temp_dir().join(format!("greedy-io-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::Builder::new().prefix("greedy-io-").tempdir().unwrap();
+        let dir = tmp.path();
         let p = dir.join("a.txt");
         write_atomic(&p, b"one").unwrap();
         write_atomic(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temporary file is left behind");
-        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(fs::read_dir(dir).unwrap().count(), 1, "no temporary file is left behind");
     }
 }

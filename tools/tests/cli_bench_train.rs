@@ -113,9 +113,8 @@ fn adafactor_state_is_factored() {
 #[test]
 fn peer_figures_and_ratio() {
     // a stand-in peer: checks that it is asked for the same workload, prints a result line
-    let dir = std::env::temp_dir().join(format!("greedy-bench-train-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = dir.join("peer.sh");
+    let dir = tempfile::Builder::new().prefix("greedy-bench-train-").tempdir().unwrap();
+    let script = dir.path().join("peer.sh");
     std::fs::write(
         &script,
         "dev=none; args=\"$*\"\n\
@@ -128,7 +127,6 @@ fn peer_figures_and_ratio() {
     )
     .unwrap();
     let v = bench_json(&["--peer", "/bin/sh", "--peer-script", script.to_str().unwrap()]);
-    std::fs::remove_dir_all(&dir).ok();
     let (g, p) = (&v["greedy_train"], &v["peer_hf_train"]);
     assert!(p["error"].is_null(), "{p}");
     // the peer runs on the same silicon as our adapter

@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 use gpu_trainer::model::Weights;
 use serde_json::Value;
+use tempfile::TempDir;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../gpu-trainer/tests/fixtures/gguf").join(name)
@@ -22,23 +23,23 @@ fn ok_stdout(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
-fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("greedy-cli-convert-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh directory, deleted when the guard drops (also when the test fails).
+fn scratch(tag: &str) -> TempDir {
+    tempfile::Builder::new().prefix(&format!("greedy-cli-convert-{tag}-")).tempdir().unwrap()
 }
 
 fn refs() -> Value {
     serde_json::from_str(&std::fs::read_to_string(fixture("tiny_gemma3_refs.json")).unwrap()).unwrap()
 }
 
-/// Converts the tiny fixture into a fresh directory; returns it and the --json summary.
-fn converted(tag: &str) -> (PathBuf, Value) {
-    let out = scratch(tag).join("tiny");
+/// Converts the tiny fixture into a fresh directory (which the command creates inside a scratch
+/// directory); returns the scratch guard, the model directory and the --json summary.
+fn converted(tag: &str) -> (TempDir, PathBuf, Value) {
+    let tmp = scratch(tag);
+    let out = tmp.path().join("tiny");
     let gguf = fixture("tiny_gemma3.gguf");
     let s = ok_stdout(&["convert", "gguf", gguf.to_str().unwrap(), out.to_str().unwrap(), "--json"]);
-    (out, serde_json::from_str(&s).unwrap())
+    (tmp, out, serde_json::from_str(&s).unwrap())
 }
 
 fn u32s(v: &Value) -> Vec<u32> {
@@ -47,7 +48,7 @@ fn u32s(v: &Value) -> Vec<u32> {
 
 #[test]
 fn convert_then_tokenize_like_transformers() {
-    let (out, summary) = converted("tok");
+    let (_tmp, out, summary) = converted("tok");
     assert_eq!(summary["architecture"], "gemma3");
     assert_eq!(summary["tensors"], 80);
     assert_eq!(summary["shifted_norms"], 37);
@@ -76,7 +77,7 @@ fn convert_then_tokenize_like_transformers() {
 
 #[test]
 fn logits_top_json_of_the_converted_model() {
-    let (out, _) = converted("logits");
+    let (_tmp, out, _) = converted("logits");
     let r = refs();
     let ids = u32s(&r["logits_ids"]);
     let want =
@@ -121,7 +122,8 @@ fn logits_top_json_of_the_converted_model() {
 
 #[test]
 fn bad_input_fails_with_a_named_error_and_writes_nothing() {
-    let dir = scratch("bad");
+    let tmp = scratch("bad");
+    let dir = tmp.path();
     let bad = dir.join("bad.gguf");
     std::fs::write(&bad, b"GGMLxxxxxxxxxxxxxxxxxxxx").unwrap();
     let out = dir.join("out");

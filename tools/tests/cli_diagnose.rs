@@ -21,9 +21,11 @@ fn close(a: f64, b: f64, tol: f64) -> bool {
 
 #[test]
 fn frequency_bias_scores_match_the_cpu_reference() {
-    let model = tmpdir("diag", "freq-model");
-    tiny_model_with_tokenizer(&model);
-    let out = tmpdir("diag", "freq-out");
+    let model_dir = tmpdir("diag", "freq-model");
+    let model = model_dir.path();
+    tiny_model_with_tokenizer(model);
+    let out_dir = tmpdir("diag", "freq-out");
+    let out = out_dir.path();
     let m = model.to_str().unwrap();
     let flags = "diagnose frequency-bias --arms 3 --contexts 2 --repeats 0,3 --max-history 4 --seed 7 --json";
     let mut args: Vec<&str> = flags.split_whitespace().collect();
@@ -72,8 +74,8 @@ fn frequency_bias_scores_match_the_cpu_reference() {
         answer: "ACTION={label}".into(),
     };
     let contexts = frequency::build_contexts(&settings).unwrap();
-    let cpu = CpuModel::load(&model).unwrap();
-    let tok = GemmaTokenizer::from_dir(&model).unwrap();
+    let cpu = CpuModel::load(model).unwrap();
+    let tok = GemmaTokenizer::from_dir(model).unwrap();
     let vocab = cpu.config.vocab_size;
     for (ctx, line) in contexts.iter().zip(&lines) {
         assert_eq!(line["repeats"].as_u64().unwrap() as usize, ctx.repeats);
@@ -104,16 +106,15 @@ fn frequency_bias_scores_match_the_cpu_reference() {
             );
         }
     }
-    for d in [model, out] {
-        let _ = std::fs::remove_dir_all(d);
-    }
 }
 
 #[test]
 fn knowing_doing_grades_the_generated_answers() {
-    let model = tmpdir("diag", "kd-model");
-    tiny_model_with_tokenizer(&model);
-    let out = tmpdir("diag", "kd-out");
+    let model_dir = tmpdir("diag", "kd-model");
+    let model = model_dir.path();
+    tiny_model_with_tokenizer(model);
+    let out_dir = tmpdir("diag", "kd-out");
+    let out = out_dir.path();
     let m = model.to_str().unwrap();
     let flags = "diagnose knowing-doing --arms 3 --labels numeric --contexts 3 --horizon 10 --max-steps 4 \
                  --max-new-tokens 12 --batch 2 --seed 5 --json";
@@ -158,7 +159,7 @@ fn knowing_doing_grades_the_generated_answers() {
         summary: false,
     };
     let contexts = knowing::build_contexts(&settings).unwrap();
-    let mut engine = Engine::load(&model, &LoadOptions::default()).unwrap();
+    let mut engine = Engine::load(model, &LoadOptions::default()).unwrap();
     let opts = TextOptions { max_new_tokens: 12, temperature: 0.0, seed: 5 };
     for (ctx, line) in contexts.iter().zip(&lines) {
         let text = knowing::prompt_text(&settings, ctx).unwrap();
@@ -185,15 +186,13 @@ fn knowing_doing_grades_the_generated_answers() {
     assert!(e.contains("--repeats") && e.contains("'x'"), "{e}");
     let e = err_text(&["diagnose", "knowing-doing", "--model", m, "--history-agent", "llm"]);
     assert!(e.contains("--history-agent"), "{e}");
-    for d in [model, out] {
-        let _ = std::fs::remove_dir_all(d);
-    }
 }
 
 #[test]
 fn eval_llm_switches_self_consistency_self_correction_and_try_all() {
-    let model = tmpdir("diag", "switch-model");
-    tiny_model_with_tokenizer(&model);
+    let model_dir = tmpdir("diag", "switch-model");
+    let model = model_dir.path();
+    tiny_model_with_tokenizer(model);
     let m = model.to_str().unwrap();
     let run = |tag: &str| {
         let out = tmpdir("diag", tag);
@@ -201,11 +200,12 @@ fn eval_llm_switches_self_consistency_self_correction_and_try_all() {
                      --agent eps-greedy:llm --epsilon 0.5 --max-new-tokens 3 --samples 2 --temperature 1 \
                      --self-correct --no-cot --summary --randomize";
         let mut args: Vec<&str> = flags.split_whitespace().collect();
-        args.extend(["--model", m, "--out", out.to_str().unwrap()]);
+        args.extend(["--model", m, "--out", out.path().to_str().unwrap()]);
         ok_stdout(&args);
         out
     };
-    let (a, b) = (run("switch-a"), run("switch-b"));
+    let (a_dir, b_dir) = (run("switch-a"), run("switch-b"));
+    let (a, b) = (a_dir.path(), b_dir.path());
     let raw = std::fs::read(a.join("episodes.jsonl")).unwrap();
     assert_eq!(raw, std::fs::read(b.join("episodes.jsonl")).unwrap(), "reproducible with sampling");
     let lines = jsonl(&a.join("episodes.jsonl"));
@@ -243,14 +243,12 @@ fn eval_llm_switches_self_consistency_self_correction_and_try_all() {
     assert!(e.contains("wrappers apply only to --env mab"), "{e}");
     let e = err_text(&["eval", "--agent", "ucb", "--self-correct"]);
     assert!(e.contains("--self-correct") && e.contains("--agent llm"), "{e}");
-    for d in [a, b, model] {
-        let _ = std::fs::remove_dir_all(d);
-    }
 }
 
 #[test]
 fn report_puts_runs_together_with_their_settings() {
-    let base = tmpdir("diag", "report");
+    let base_dir = tmpdir("diag", "report");
+    let base = base_dir.path();
     let (x, y, out) = (base.join("ucb-vs-greedy"), base.join("random"), base.join("report"));
     let common = ["eval", "--env", "mab", "--arms", "4", "--horizon", "12", "--episodes", "8"];
     let mut args = common.to_vec();
@@ -297,5 +295,4 @@ fn report_puts_runs_together_with_their_settings() {
     }
     let e = err_text(&["report", base.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert!(e.contains("summary.json"), "{e}");
-    let _ = std::fs::remove_dir_all(base);
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use tempfile::TempDir;
 
 const MAB_FORM: &[&str] = &[
     "eval",
@@ -55,10 +56,12 @@ fn ok(args: &[&str], threads: Option<&str>) -> Output {
     out
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("greedy-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+/// An output directory that does not exist yet (the command creates it), inside a scratch
+/// directory that is deleted when the guard drops (also when the test fails).
+fn scratch(name: &str) -> (TempDir, PathBuf) {
+    let guard = tempfile::Builder::new().prefix(&format!("greedy-cli-{name}-")).tempdir().unwrap();
+    let dir = guard.path().join("out");
+    (guard, dir)
 }
 
 fn with_out<'a>(base: &[&'a str], dir: &'a str) -> Vec<&'a str> {
@@ -84,7 +87,7 @@ fn read_all(dir: &Path) -> Vec<Vec<u8>> {
 
 #[test]
 fn mab_form_writes_every_file() {
-    let dir = scratch("files");
+    let (_tmp, dir) = scratch("files");
     let d = dir.to_str().unwrap();
     let out = ok(&with_out(MAB_FORM, d), None);
     let table = String::from_utf8(out.stdout).unwrap();
@@ -131,7 +134,6 @@ fn mab_form_writes_every_file() {
         .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left behind");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -172,19 +174,16 @@ fn mab_json_has_fields_and_curves_and_ucb_beats_random() {
 
 #[test]
 fn outputs_are_byte_identical_across_runs_and_thread_counts() {
-    let (a, b) = (scratch("det-a"), scratch("det-b"));
+    let ((_a_tmp, a), (_b_tmp, b)) = (scratch("det-a"), scratch("det-b"));
     let out_a = ok(&with_out(MAB_FORM, a.to_str().unwrap()), Some("1"));
     let out_b = ok(&with_out(MAB_FORM, b.to_str().unwrap()), Some("2"));
     assert!(!out_a.stdout.is_empty());
     let strip = |s: Vec<u8>, d: &Path| String::from_utf8(s).unwrap().replace(d.to_str().unwrap(), "DIR");
     assert_eq!(strip(out_a.stdout, &a), strip(out_b.stdout, &b));
     assert_eq!(read_all(&a), read_all(&b), "files differ between 1 and 2 threads");
-    let again = scratch("det-c");
+    let (_again_tmp, again) = scratch("det-c");
     ok(&with_out(MAB_FORM, again.to_str().unwrap()), Some("2"));
     assert_eq!(read_all(&b), read_all(&again), "files differ between two runs");
-    for d in [a, b, again] {
-        std::fs::remove_dir_all(d).unwrap();
-    }
     let j1 = ok(TTT_FORM, Some("1")).stdout;
     let j2 = ok(TTT_FORM, Some("2")).stdout;
     assert_eq!(j1, j2);
@@ -244,7 +243,7 @@ fn cb_and_wrappers_run() {
 
 #[test]
 fn config_file_gives_settings_and_flags_override_it() {
-    let dir = scratch("config");
+    let (_tmp, dir) = scratch("config");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("exp.json");
     std::fs::write(
@@ -261,7 +260,6 @@ fn config_file_gives_settings_and_flags_override_it() {
     let out = greedy(&["eval", "--config", file.to_str().unwrap()], None);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--config"));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 use gpu_trainer::model::weights::{expected_tensors, f32_bytes, write_safetensors};
 use gpu_trainer::model::{Config, DType, GemmaTokenizer, Weights};
 use serde_json::Value;
+use tempfile::TempDir;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../gpu-trainer/tests/fixtures")
@@ -32,11 +33,9 @@ fn err_text(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("greedy-cli-llm-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh directory, deleted when the guard drops (also when the test fails).
+fn tmpdir(tag: &str) -> TempDir {
+    tempfile::Builder::new().prefix(&format!("greedy-cli-llm-{tag}-")).tempdir().unwrap()
 }
 
 /// The fixture's input ids and HF logits [T, vocab].
@@ -142,9 +141,10 @@ fn errors_say_what_to_do() {
 
 /// A tiny random Gemma2 model whose vocabulary is the fixture tokenizer's (the fixture
 /// checkpoints have 256 tokens, the tokenizer more), with that tokenizer.json, in a directory
-/// of its own per test (`tag`: tests run in parallel and each removes its model at the end).
-fn tiny_model_with_tokenizer(tag: &str) -> PathBuf {
-    let dir = tmpdir(&format!("model-{tag}"));
+/// of its own per test, deleted when the returned guard drops.
+fn tiny_model_with_tokenizer(tag: &str) -> TempDir {
+    let guard = tmpdir(&format!("model-{tag}"));
+    let dir = guard.path();
     let tok_path = fixtures().join("tokenizer/tokenizer.json");
     let tok = GemmaTokenizer::from_file(&tok_path).unwrap();
     let vocab = tok.vocab_size();
@@ -155,7 +155,7 @@ fn tiny_model_with_tokenizer(tag: &str) -> PathBuf {
     cfg["eos_token_id"] = tok.eos_id.into();
     std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(&cfg).unwrap()).unwrap();
     std::fs::copy(&tok_path, dir.join("tokenizer.json")).unwrap();
-    let config = Config::from_dir(&dir).unwrap();
+    let config = Config::from_dir(dir).unwrap();
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = expected_tensors(&config)
         .into_iter()
@@ -173,25 +173,26 @@ fn tiny_model_with_tokenizer(tag: &str) -> PathBuf {
     let refs: Vec<(&str, DType, &[usize], &[u8])> =
         tensors.iter().map(|(n, s, b)| (n.as_str(), DType::F32, s.as_slice(), b.as_slice())).collect();
     write_safetensors(&dir.join("model.safetensors"), &refs).unwrap();
-    dir
+    guard
 }
 
 #[test]
 fn eval_llm_agent_completes_records_answers_and_is_reproducible() {
-    let model = tiny_model_with_tokenizer("mab");
-    let run = |tag: &str| -> PathBuf {
+    let model_dir = tiny_model_with_tokenizer("mab");
+    let model = model_dir.path();
+    let run = |tag: &str| -> TempDir {
         let out = tmpdir(tag);
         let args = [
             "eval", "--env", "mab", "--arms", "3", "--horizon", "3", "--episodes", "2", "--seed", "5",
             "--agent", "llm", "--agent", "ucb", "--model", model.to_str().unwrap(), "--max-new-tokens", "8",
-            "--randomize", "--out", out.to_str().unwrap(),
+            "--randomize", "--out", out.path().to_str().unwrap(),
         ];
         let table = ok_stdout(&args);
         assert!(table.contains("invalid") && table.contains("llm"), "{table}");
         out
     };
-    let a = run("eval-a");
-    let b = run("eval-b");
+    let (a_dir, b_dir) = (run("eval-a"), run("eval-b"));
+    let (a, b) = (a_dir.path(), b_dir.path());
     let ja = std::fs::read(a.join("episodes.jsonl")).unwrap();
     let jb = std::fs::read(b.join("episodes.jsonl")).unwrap();
     assert_eq!(ja, jb, "episodes.jsonl must be byte-identical across runs");
@@ -217,15 +218,13 @@ fn eval_llm_agent_completes_records_answers_and_is_reproducible() {
     assert!((rate - total as f64 / 6.0).abs() < 1e-12, "invalid_rate = invalid answers / steps");
     assert!(agents[1].get("invalid_rate").is_none(), "baselines have no invalid_rate");
     assert_eq!(summary["settings"]["llm"]["max_new_tokens"], 8);
-    for d in [a, b, model] {
-        let _ = std::fs::remove_dir_all(d);
-    }
 }
 
 /// Runs `eval --agent llm` with `extra` into a fresh directory and returns the parsed
-/// episodes.jsonl lines, its raw bytes and summary.json.
-fn run_llm_eval(model: &Path, tag: &str, extra: &[&str]) -> (Vec<Value>, Vec<u8>, Value, PathBuf) {
-    let out = tmpdir(tag);
+/// episodes.jsonl lines, its raw bytes, summary.json and the directory's guard.
+fn run_llm_eval(model: &Path, tag: &str, extra: &[&str]) -> (Vec<Value>, Vec<u8>, Value, TempDir) {
+    let guard = tmpdir(tag);
+    let out = guard.path();
     let mut args = vec!["eval", "--agent", "llm", "--model", model.to_str().unwrap(), "--max-new-tokens", "8"];
     args.extend_from_slice(extra);
     args.extend_from_slice(&["--out", out.to_str().unwrap()]);
@@ -234,15 +233,16 @@ fn run_llm_eval(model: &Path, tag: &str, extra: &[&str]) -> (Vec<Value>, Vec<u8>
     let raw = std::fs::read(out.join("episodes.jsonl")).unwrap();
     let lines = String::from_utf8(raw.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let summary = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    (lines, raw, summary, out)
+    (lines, raw, summary, guard)
 }
 
 #[test]
 fn eval_llm_agent_plays_tic_tac_toe() {
-    let model = tiny_model_with_tokenizer("ttt");
+    let model_dir = tiny_model_with_tokenizer("ttt");
+    let model = model_dir.path();
     let extra = ["--env", "ttt", "--opponent", "random", "--episodes", "2", "--seed", "3", "--first", "alternate"];
-    let (lines, ja, summary, a) = run_llm_eval(&model, "ttt-a", &extra);
-    let (_, jb, _, b) = run_llm_eval(&model, "ttt-b", &extra);
+    let (lines, ja, summary, _a) = run_llm_eval(model, "ttt-a", &extra);
+    let (_, jb, _, _b) = run_llm_eval(model, "ttt-b", &extra);
     assert_eq!(ja, jb, "episodes.jsonl must be byte-identical across runs");
     assert_eq!(lines.len(), 2);
     let (mut steps, mut invalid) = (0, 0);
@@ -275,23 +275,21 @@ fn eval_llm_agent_plays_tic_tac_toe() {
     assert_eq!(summary["settings"]["llm"]["legal_moves"], true);
 
     // without the legal moves in the prompt, still complete games
-    let (lines, _, summary, c) = run_llm_eval(&model, "ttt-c", &["--env", "ttt", "--episodes", "1", "--no-legal-moves"]);
+    let (lines, _, summary, _c) = run_llm_eval(model, "ttt-c", &["--env", "ttt", "--episodes", "1", "--no-legal-moves"]);
     assert_eq!(lines.len(), 1);
     assert!(lines[0]["outcome"].is_string());
     assert_eq!(summary["settings"]["llm"]["legal_moves"], false);
     let e = err_text(&["eval", "--env", "mab", "--agent", "llm", "--model", model.to_str().unwrap(), "--no-legal-moves"]);
     assert!(e.contains("--no-legal-moves"), "{e}");
-    for d in [a, b, c, model] {
-        let _ = std::fs::remove_dir_all(d);
-    }
 }
 
 #[test]
 fn eval_llm_agent_plays_the_contextual_bandit() {
-    let model = tiny_model_with_tokenizer("cb");
+    let model_dir = tiny_model_with_tokenizer("cb");
+    let model = model_dir.path();
     let extra = ["--env", "cb", "--movies", "4", "--horizon", "3", "--episodes", "2", "--seed", "4", "--agent", "linucb"];
-    let (lines, ja, summary, a) = run_llm_eval(&model, "cb-a", &extra);
-    let (_, jb, _, b) = run_llm_eval(&model, "cb-b", &extra);
+    let (lines, ja, summary, _a) = run_llm_eval(model, "cb-a", &extra);
+    let (_, jb, _, _b) = run_llm_eval(model, "cb-b", &extra);
     assert_eq!(ja, jb, "episodes.jsonl must be byte-identical across runs");
     assert_eq!(lines.len(), 4, "2 llm + 2 linucb episodes");
     let llm: Vec<&Value> = lines.iter().filter(|l| l["agent"] == "llm").collect();
@@ -319,7 +317,4 @@ fn eval_llm_agent_plays_the_contextual_bandit() {
     assert!((rate - invalid as f64 / 6.0).abs() < 1e-12);
     assert!(agents[0]["mean_regret"].is_number() && agents[0]["mean_coverage"].is_number());
     assert!(agents[1].get("invalid_rate").is_none(), "linucb has no invalid_rate");
-    for d in [a, b, model] {
-        let _ = std::fs::remove_dir_all(d);
-    }
 }

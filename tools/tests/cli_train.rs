@@ -12,6 +12,7 @@ use gpu_trainer::model::tokenizer::Role;
 use gpu_trainer::model::{Config, GemmaTokenizer, Weights};
 use greedy::train::batch::{tokenize, weigh_batch};
 use greedy::train::data::{SftData, TargetMode, UcbData};
+use tempfile::TempDir;
 
 fn greedy(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_greedy")).args(args).output().expect("run greedy")
@@ -29,10 +30,12 @@ fn err_text(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("greedy-cli-train-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+/// A path that does not exist yet (the command creates it), inside a scratch directory that is
+/// deleted when the returned guard drops (also when the test fails).
+fn tmpdir(tag: &str) -> (TempDir, PathBuf) {
+    let guard = tempfile::Builder::new().prefix(&format!("greedy-cli-train-{tag}-")).tempdir().unwrap();
+    let path = guard.path().join("out");
+    (guard, path)
 }
 
 fn ucb_data(mode: TargetMode, horizon: usize, episodes: usize) -> UcbData {
@@ -146,9 +149,10 @@ fn expert_rationales_match_the_ucb_rule_recomputed_from_the_prompt() {
     }
 }
 
-/// A fresh model written by `greedy train init` (shared by the tests that only read it).
-fn init_model(tag: &str) -> PathBuf {
-    let out = tmpdir(tag);
+/// A fresh model written by `greedy train init` (shared by the tests that only read it), with the
+/// guard that keeps its directory.
+fn init_model(tag: &str) -> (TempDir, PathBuf) {
+    let (guard, out) = tmpdir(tag);
     let text = ok(&[
         "train",
         "init",
@@ -185,12 +189,12 @@ fn init_model(tag: &str) -> PathBuf {
         out.to_str().unwrap(),
     ]);
     assert!(text.contains("wrote") && text.contains("vocabulary"), "{text}");
-    out
+    (guard, out)
 }
 
 #[test]
 fn init_writes_a_checkpoint_every_loader_reads() {
-    let out = init_model("init");
+    let (_out_tmp, out) = init_model("init");
     let dir = out.join("checkpoint");
     let config = Config::from_dir(&dir).unwrap();
     assert_eq!((config.hidden_size, config.num_layers, config.num_heads, config.num_kv_heads), (32, 2, 2, 1));
@@ -235,7 +239,7 @@ fn init_writes_a_checkpoint_every_loader_reads() {
     let g = engine.generate(&[chat], &opts).unwrap();
     assert!(!g[0].ids.is_empty() && g[0].ids.len() <= 5);
     // Same seed, same bytes.
-    let again = init_model("init-again");
+    let (_again_tmp, again) = init_model("init-again");
     assert_eq!(
         std::fs::read(dir.join("model.safetensors")).unwrap(),
         std::fs::read(again.join("checkpoint/model.safetensors")).unwrap()
@@ -244,14 +248,11 @@ fn init_writes_a_checkpoint_every_loader_reads() {
         std::fs::read(dir.join("tokenizer.json")).unwrap(),
         std::fs::read(again.join("checkpoint/tokenizer.json")).unwrap()
     );
-    for d in [out, again] {
-        std::fs::remove_dir_all(d).unwrap();
-    }
 }
 
 #[test]
 fn loss_weights_cover_only_target_tokens() {
-    let out = init_model("weights");
+    let (_out_tmp, out) = init_model("weights");
     let tok = GemmaTokenizer::from_dir(&out.join("checkpoint")).unwrap();
     let data = ucb_data(TargetMode::Thought, 6, 3);
     let examples: Vec<_> = (0..4).map(|i| data.get(i * 4).unwrap()).collect();
@@ -274,12 +275,11 @@ fn loss_weights_cover_only_target_tokens() {
         assert_eq!(tok.decode(&s.ids[b.prompt_len..], false).unwrap(), format!("{}<end_of_turn>", ex.target));
     }
     assert!((sum - 1.0).abs() < 1e-5, "the batch's weights sum to 1: {sum}");
-    std::fs::remove_dir_all(out).unwrap();
 }
 
 #[test]
 fn bad_flags_give_named_errors() {
-    let out = tmpdir("bad");
+    let (_tmp, out) = tmpdir("bad");
     let o = out.to_str().unwrap();
     let e = err_text(&["train", "sft", "--out", o]);
     assert!(e.contains("--model DIR") && e.contains("--init tiny"), "{e}");
@@ -317,7 +317,6 @@ fn bad_flags_give_named_errors() {
         o,
     ]);
     assert!(e.contains("--arms") && e.contains("--data ucb"), "{e}");
-    let _ = std::fs::remove_dir_all(Path::new(&out));
 }
 
 /// A fixed small data set: 8 (prompt, target) pairs in the chat format.
@@ -391,7 +390,7 @@ fn log_of(out: &Path) -> Vec<serde_json::Value> {
 
 #[test]
 fn a_tiny_model_learns_a_small_data_set() {
-    let dir = tmpdir("learn");
+    let (_tmp, dir) = tmpdir("learn");
     let data = small_jsonl(&dir);
     let out = dir.join("run");
     let text = ok(&sft_args(data.to_str().unwrap(), out.to_str().unwrap(), &["--steps", "60"]));
@@ -433,12 +432,11 @@ fn a_tiny_model_learns_a_small_data_set() {
     let g = engine.generate(&[ids], &opts).unwrap();
     let answer = tok.decode(&g[0].ids, true).unwrap();
     assert!(answer.contains("ACTION="), "the trained model answers in the trained format: {answer:?}");
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn stopping_and_resuming_gives_the_same_run_bit_for_bit() {
-    let dir = tmpdir("resume");
+    let (_tmp, dir) = tmpdir("resume");
     let data = small_jsonl(&dir);
     let d = data.to_str().unwrap();
     let (a, b) = (dir.join("a"), dir.join("b"));
@@ -469,5 +467,4 @@ fn stopping_and_resuming_gives_the_same_run_bit_for_bit() {
             "{f} differs"
         );
     }
-    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -307,13 +307,10 @@ mod tests {
                 }
             }
         }
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("greedy-hf-config-{}-{n}.gguf", std::process::id()));
-        std::fs::write(&path, &b).unwrap();
-        let g = GgufFile::open(&path).unwrap();
-        std::fs::remove_file(&path).unwrap();
-        g
+        // deleted when `file` drops, also when a test panics; the opened GgufFile no longer needs it
+        let file = tempfile::Builder::new().prefix("greedy-hf-config-").suffix(".gguf").tempfile().unwrap();
+        std::fs::write(file.path(), &b).unwrap();
+        GgufFile::open(file.path()).unwrap()
     }
 
     fn dims(arch: &'static str, layers: u32, hidden: u32, heads: u32, head_dim: u32) -> Vec<(String, V)> {

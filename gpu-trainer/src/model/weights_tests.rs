@@ -1,11 +1,9 @@
 //! Tests of `model::weights`.
 use super::*;
 
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("gt-weights-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh directory, deleted when the returned guard drops (also when the test fails).
+fn tmpdir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("gt-weights-{tag}-")).tempdir().unwrap()
 }
 
 /// a hand-written file: 8-byte length, header text, data
@@ -23,7 +21,8 @@ fn open_err(path: &Path) -> String {
 
 #[test]
 fn reads_f32_bf16_f16() {
-    let d = tmpdir("dtypes");
+    let tmp = tmpdir("dtypes");
+    let d = tmp.path();
     let p = d.join("m.safetensors");
     let bf: Vec<u8> = [1.5f32, -2.0]
         .iter()
@@ -68,7 +67,8 @@ fn reads_f32_bf16_f16() {
 
 #[test]
 fn malformed_files_name_file_and_tensor() {
-    let d = tmpdir("bad");
+    let tmp = tmpdir("bad");
+    let d = tmp.path();
     let p = d.join("bad.safetensors");
     let f = p.display().to_string();
 
@@ -147,7 +147,8 @@ fn malformed_files_name_file_and_tensor() {
 
 #[test]
 fn metadata_is_ignored_and_empty_tensors_ok() {
-    let d = tmpdir("meta");
+    let tmp = tmpdir("meta");
+    let d = tmp.path();
     let p = d.join("m.safetensors");
     raw_file(
         &p,
@@ -162,7 +163,8 @@ fn metadata_is_ignored_and_empty_tensors_ok() {
 
 #[test]
 fn sharded_index() {
-    let d = tmpdir("shard");
+    let tmp = tmpdir("shard");
+    let d = tmp.path();
     write_safetensors(
         &d.join("s1.safetensors"),
         &[("a", DType::F32, &[1], &f32_bytes(&[1.0]))],
@@ -179,7 +181,7 @@ fn sharded_index() {
         r#"{"metadata":{},"weight_map":{"a":"s1.safetensors","b":"s2.safetensors"}}"#,
     )
     .unwrap();
-    let w = Weights::open_dir(&d).unwrap();
+    let w = Weights::open_dir(d).unwrap();
     assert_eq!(w.to_f32("b").unwrap(), vec![2.0]);
     assert_eq!(w.files().count(), 2);
 
@@ -188,7 +190,7 @@ fn sharded_index() {
         r#"{"weight_map":{"a":"s1.safetensors","b":"s1.safetensors"}}"#,
     )
     .unwrap();
-    let e = Weights::open_dir(&d).unwrap_err().to_string();
+    let e = Weights::open_dir(d).unwrap_err().to_string();
     assert!(
         e.contains("s1.safetensors") && e.contains("tensor \"b\" is missing"),
         "{e}"
@@ -196,14 +198,14 @@ fn sharded_index() {
 
     // a shard file the index does not mention is not opened
     std::fs::write(&idx, r#"{"weight_map":{"a":"s1.safetensors"}}"#).unwrap();
-    assert_eq!(Weights::open_dir(&d).unwrap().len(), 1);
+    assert_eq!(Weights::open_dir(d).unwrap().len(), 1);
 
     std::fs::write(
         &idx,
         r#"{"weight_map":{"a":"s1.safetensors","b":"s3.safetensors"}}"#,
     )
     .unwrap();
-    let e = Weights::open_dir(&d).unwrap_err().to_string();
+    let e = Weights::open_dir(d).unwrap_err().to_string();
     assert!(
         e.contains(INDEX_FILE)
             && e.contains("shard \"s3.safetensors\" (holding tensor \"b\") does not exist"),
@@ -220,7 +222,7 @@ fn sharded_index() {
         r#"{"weight_map":{"a":"s1.safetensors","b":"s2.safetensors"}}"#,
     )
     .unwrap();
-    let e = Weights::open_dir(&d).unwrap_err().to_string();
+    let e = Weights::open_dir(d).unwrap_err().to_string();
     assert!(
         e.contains("s2.safetensors") && e.contains("tensor \"b\" is missing"),
         "{e}"
@@ -228,7 +230,7 @@ fn sharded_index() {
 
     std::fs::write(&idx, r#"{"metadata":{}}"#).unwrap();
     assert!(
-        Weights::open_dir(&d)
+        Weights::open_dir(d)
             .unwrap_err()
             .to_string()
             .contains("missing object \"weight_map\"")
@@ -275,7 +277,8 @@ fn write_model(
 
 #[test]
 fn check_against_config() {
-    let d = tmpdir("check");
+    let tmp = tmpdir("check");
+    let d = tmp.path();
     let p = d.join("model.safetensors");
     let c = tiny_config(true);
     write_model(&p, &c, None, None, None);

@@ -362,9 +362,8 @@ mod tests {
 
     #[test]
     fn jsonl_errors_name_the_line_and_field() {
-        let dir = std::env::temp_dir().join(format!("greedy-sft-data-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("d.jsonl");
+        let dir = tempfile::Builder::new().prefix("greedy-sft-data-").tempdir().unwrap();
+        let p = dir.path().join("d.jsonl");
         std::fs::write(&p, "{\"prompt\": \"a\", \"target\": \"b\"}\n\n{\"prompt\": \"c\"}\n").unwrap();
         let e = format!("{:#}", FileData::load(&p).unwrap_err());
         assert!(e.contains("d.jsonl:3") && e.contains("\"target\""), "{e}");
@@ -374,6 +373,5 @@ mod tests {
         std::fs::write(&p, "{\"prompt\": \"a\", \"target\": \"b\", \"id\": 3}\n").unwrap();
         let d = FileData::load(&p).unwrap();
         assert_eq!(d.examples, vec![Example { prompt: "a".into(), target: "b".into() }]);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

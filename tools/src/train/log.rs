@@ -121,18 +121,17 @@ mod tests {
 
     #[test]
     fn resume_cuts_the_log_back_to_the_checkpoint() {
-        let dir = std::env::temp_dir().join(format!("greedy-runlog-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut log = RunLog::open(&dir, 0).unwrap();
+        let tmp = tempfile::Builder::new().prefix("greedy-runlog-").tempdir().unwrap();
+        let dir = tmp.path();
+        let mut log = RunLog::open(dir, 0).unwrap();
         for s in 1..=5 {
             log.push(&rec(s)).unwrap();
         }
         drop(log);
         assert_eq!(read_log(&dir.join("log.jsonl")).unwrap().len(), 5);
-        let mut log = RunLog::open(&dir, 3).unwrap();
+        let mut log = RunLog::open(dir, 3).unwrap();
         log.push(&rec(4)).unwrap();
         let back = read_log(log.path()).unwrap();
         assert_eq!(back, vec![rec(1), rec(2), rec(3), rec(4)]);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -130,15 +130,17 @@ fn settings(out: &Path, stop_at: Option<u64>, resume: bool) -> SftSettings {
     SftSettings::resolve(&args).unwrap()
 }
 
-fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("greedy-sft-run-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+/// A run directory that does not exist yet (the run creates it), inside a scratch directory
+/// that is deleted when the guard drops (also when the test fails).
+fn tmp(tag: &str) -> (tempfile::TempDir, PathBuf) {
+    let guard = tempfile::Builder::new().prefix(&format!("greedy-sft-run-{tag}-")).tempdir().unwrap();
+    let run = guard.path().join("run");
+    (guard, run)
 }
 
 #[test]
 fn stopped_and_resumed_equals_uninterrupted_bit_for_bit() {
-    let (a, b) = (tmp("a"), tmp("b"));
+    let ((_a_tmp, a), (_b_tmp, b)) = (tmp("a"), tmp("b"));
     let whole = run_sft_with(&settings(&a, None, false), |p| Bigram::open(p, 100.0)).unwrap();
     assert_eq!(whole.state.step, 8);
     assert_eq!(whole.state.cursor, 40, "8 steps of 5 examples: past the 20 examples twice");
@@ -158,14 +160,11 @@ fn stopped_and_resumed_equals_uninterrupted_bit_for_bit() {
     let first = whole.log[0].loss;
     let last = whole.log[7].loss;
     assert!(last < 0.9 * first, "loss {first} -> {last}");
-    for d in [a, b] {
-        std::fs::remove_dir_all(d).unwrap();
-    }
 }
 
 #[test]
 fn resume_refuses_other_settings_and_fresh_runs_refuse_a_used_dir() {
-    let a = tmp("c");
+    let (_a_tmp, a) = tmp("c");
     run_sft_with(&settings(&a, Some(2), false), |p| Bigram::open(p, 100.0)).unwrap();
     let e = run_sft_with(&settings(&a, None, false), |p| Bigram::open(p, 100.0)).unwrap_err().to_string();
     assert!(e.contains("--resume"), "{e}");
@@ -174,8 +173,7 @@ fn resume_refuses_other_settings_and_fresh_runs_refuse_a_used_dir() {
     other.micro_batch = 4;
     let e = run_sft_with(&other, |p| Bigram::open(p, 100.0)).unwrap_err().to_string();
     assert!(e.contains("batch") && e.contains("micro_batch"), "{e}");
-    let e =
-        run_sft_with(&settings(&tmp("d"), None, true), |p| Bigram::open(p, 100.0)).unwrap_err().to_string();
+    let (_d_tmp, d) = tmp("d");
+    let e = run_sft_with(&settings(&d, None, true), |p| Bigram::open(p, 100.0)).unwrap_err().to_string();
     assert!(e.contains("settings.json"), "{e}");
-    std::fs::remove_dir_all(a).unwrap();
 }

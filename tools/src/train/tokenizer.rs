@@ -189,12 +189,9 @@ mod tests {
     }
 
     fn load(text: &str) -> GemmaTokenizer {
-        let dir = std::env::temp_dir().join(format!("greedy-bpe-{}-{}", std::process::id(), text.len()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("tokenizer.json"), text).unwrap();
-        let t = GemmaTokenizer::from_dir(&dir).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
-        t
+        let dir = tempfile::Builder::new().prefix("greedy-bpe-").tempdir().unwrap();
+        std::fs::write(dir.path().join("tokenizer.json"), text).unwrap();
+        GemmaTokenizer::from_dir(dir.path()).unwrap()
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use gpu_trainer::model::weights::{expected_tensors, f32_bytes, write_safetensors};
 use gpu_trainer::model::{Config, DType, GemmaTokenizer};
 use serde_json::Value;
+use tempfile::TempDir;
 
 /// gpu-trainer's test fixtures.
 pub fn fixtures() -> PathBuf {
@@ -34,12 +35,10 @@ pub fn err_text(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// A fresh temporary directory named after `prefix`, `tag` and the process.
-pub fn tmpdir(prefix: &str, tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("greedy-{prefix}-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh temporary directory named after `prefix` and `tag`, deleted when the returned guard
+/// drops (also when the test fails): keep it alive while the test uses `.path()`.
+pub fn tmpdir(prefix: &str, tag: &str) -> TempDir {
+    tempfile::Builder::new().prefix(&format!("greedy-{prefix}-{tag}-")).tempdir().unwrap()
 }
 
 /// A tiny random Gemma2 model (the gemma2_tiny_f32 fixture's shapes) whose vocabulary is the

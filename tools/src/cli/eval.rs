@@ -168,6 +168,11 @@ pub struct EvalArgs {
     #[arg(long, help_heading = "LLM agent (--agent llm)")]
     #[serde(default)]
     pub self_correct: bool,
+    /// LLM agent: text appended to every prompt, from which the model continues; the answer is
+    /// read as this text + the generated text. For base models, which otherwise continue the
+    /// prompt's pattern: `--answer-prefix $'\nACTION='` (with --no-cot and --max-new-tokens 4).
+    #[arg(long, value_name = "TEXT", help_heading = "LLM agent (--agent llm)")]
+    pub answer_prefix: Option<String>,
     /// LLM agent: keep at most N characters of each answer in episodes.jsonl [default: all].
     #[arg(long, value_name = "N", help_heading = "LLM agent (--agent llm)")]
     pub answer_chars: Option<usize>,
@@ -226,6 +231,7 @@ impl EvalArgs {
             base: self.base || other.base,
             no_legal_moves: self.no_legal_moves || other.no_legal_moves,
             answer_chars: self.answer_chars.or(other.answer_chars),
+            answer_prefix: self.answer_prefix.or(other.answer_prefix),
             samples: self.samples.or(other.samples),
             self_correct: self.self_correct || other.self_correct,
             episodes: self.episodes.or(other.episodes),

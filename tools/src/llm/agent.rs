@@ -68,6 +68,8 @@ pub struct LlmSettings {
     pub randomize: bool,
     /// Plain text, no chat turns (base models).
     pub base: bool,
+    /// Appended to every prompt; the answer is read as this + the generated text (base models).
+    pub answer_prefix: String,
     /// Store at most this many characters of each answer in the JSONL (None: all).
     pub answer_chars: Option<usize>,
     /// Tic-tac-toe: list the legal moves in the prompt.

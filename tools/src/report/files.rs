@@ -49,7 +49,7 @@ pub fn settings_json(s: &EvalSettings) -> Value {
             "model": l.model.display().to_string(), "dtype": format!("{:?}", l.dtype).to_lowercase(),
             "max_new_tokens": l.max_new_tokens, "temperature": l.temperature, "cot": l.cot,
             "summary": l.summary, "randomize": l.randomize, "chat": !l.base, "answer_chars": l.answer_chars,
-            "samples": l.samples, "self_correct": l.self_correct,
+            "samples": l.samples, "self_correct": l.self_correct, "answer_prefix": l.answer_prefix,
         });
         if let EnvSettings::Ttt(_) = &s.env {
             v["llm"]["legal_moves"] = json!(l.legal_moves);

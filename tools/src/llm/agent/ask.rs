@@ -75,6 +75,26 @@ impl TextGenerator for Engine {
     }
 }
 
+/// A generator whose prompts all end with `prefix` and whose answers start with it: the model
+/// continues from the prefix, and what is parsed and logged is the prefix + the continuation.
+struct Prefixed<'a> {
+    inner: &'a mut dyn TextGenerator,
+    prefix: &'a str,
+}
+
+impl TextGenerator for Prefixed<'_> {
+    fn generate_texts(
+        &mut self,
+        texts: &[String],
+        streams: &[u64],
+        opts: &TextOptions,
+    ) -> Result<Vec<String>> {
+        let prompts: Vec<String> = texts.iter().map(|t| format!("{t}{}", self.prefix)).collect();
+        let answers = self.inner.generate_texts(&prompts, streams, opts)?;
+        Ok(answers.into_iter().map(|a| format!("{}{a}", self.prefix)).collect())
+    }
+}
+
 /// The request appended to an answer under self-correction.
 pub const CORRECTION_REQUEST: &str = "Check your answer above: is the action you chose the best \
     choice given the task and the history? If it is not, correct it. End your answer with ACTION=X, \
@@ -146,6 +166,8 @@ pub fn ask(
     if texts.len() != episodes.len() {
         bail!("{} prompts but {} episode indices", texts.len(), episodes.len());
     }
+    let mut prefixed = Prefixed { inner: model, prefix: &llm.answer_prefix };
+    let model: &mut dyn TextGenerator = if llm.answer_prefix.is_empty() { prefixed.inner } else { &mut prefixed };
     let k = llm.samples.max(1);
     let mut all = Vec::with_capacity(texts.len() * k);
     let mut streams = Vec::with_capacity(texts.len() * k);
@@ -279,6 +301,7 @@ pub(crate) mod tests {
             randomize: false,
             base: false,
             answer_chars: None,
+            answer_prefix: String::new(),
             legal_moves: true,
             samples,
             self_correct,
@@ -348,5 +371,25 @@ pub(crate) mod tests {
         assert_eq!(d[0].changed_by_correction, 1);
         assert_eq!(d[1].action, Some(1));
         assert_eq!(d[1].changed_by_correction, 0);
+    }
+
+    #[test]
+    fn an_answer_prefix_ends_every_prompt_and_starts_every_answer() {
+        // the model continues "...\nACTION=" with a digit; the correction prompt shows the whole answer
+        let mut g = Scripted {
+            answer: |text: &str, _, _| if text.contains(CORRECTION_REQUEST) { "4".into() } else { "2 ok".into() },
+            calls: Vec::new(),
+        };
+        let llm = LlmSettings { answer_prefix: "\nACTION=".into(), base: true, ..settings(1, true) };
+        let texts = vec!["Q".to_string()];
+        let d = ask(&mut g, &texts, &[0], &llm, 5, 0, &digit).unwrap();
+        assert_eq!(g.calls[0].0, ["Q\nACTION="], "the prompt ends with the prefix");
+        assert_eq!(d[0].first_answer.as_deref(), Some("\nACTION=2 ok"), "the answer starts with it");
+        let want = format!("{}\nACTION=", correction_prompt("Q", "\nACTION=2 ok", ChatFormat::PLAIN));
+        assert_eq!(g.calls[1].0, [want]);
+        assert_eq!((d[0].action, d[0].answer.as_str()), (Some(4), "\nACTION=4"));
+        // no prefix: prompts and answers untouched
+        let d = ask(&mut g, &texts, &[0], &settings(1, false), 5, 0, &digit).unwrap();
+        assert_eq!((g.calls[2].0[0].as_str(), d[0].answer.as_str()), ("Q", "2 ok"));
     }
 }

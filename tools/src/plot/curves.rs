@@ -33,6 +33,8 @@ pub struct CurvePlot<'a> {
     pub curves: Vec<Curve<'a>>,
     /// Fixed y range, if any (coverage: 0..1); else fitted to the bands.
     pub y_range: Option<(f64, f64)>,
+    /// Values the quantity cannot leave (coverage: 0..1): the bands are clipped to them.
+    pub bounds: Option<(f64, f64)>,
     /// Where the legend goes (away from where the curves are).
     pub legend: SeriesLabelPosition,
 }
@@ -101,12 +103,21 @@ where
         .light_line_style(RGBColor(238, 238, 238))
         .draw()
         .map_err(err)?;
+    let (b_lo, b_hi) = plot.bounds.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
     for (i, c) in plot.curves.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
-        let upper =
-            c.mean.iter().zip(c.ci95).enumerate().map(|(t, (m, h))| ((t + 1) as f64, m + finite_or_zero(*h)));
-        let lower =
-            c.mean.iter().zip(c.ci95).enumerate().map(|(t, (m, h))| ((t + 1) as f64, m - finite_or_zero(*h)));
+        let upper = c
+            .mean
+            .iter()
+            .zip(c.ci95)
+            .enumerate()
+            .map(|(t, (m, h))| ((t + 1) as f64, (m + finite_or_zero(*h)).clamp(b_lo, b_hi)));
+        let lower = c
+            .mean
+            .iter()
+            .zip(c.ci95)
+            .enumerate()
+            .map(|(t, (m, h))| ((t + 1) as f64, (m - finite_or_zero(*h)).clamp(b_lo, b_hi)));
         let mut band: Vec<(f64, f64)> = upper.collect();
         band.extend(lower.collect::<Vec<_>>().into_iter().rev());
         chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18).filled()))).map_err(err)?;

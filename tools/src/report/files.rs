@@ -103,6 +103,7 @@ pub fn write_run_files(dir: &Path, settings: &EvalSettings, out: &EvalOutput) ->
             y_label: "cumulative regret",
             curves: regret,
             y_range: None,
+            bounds: None,
             legend: SeriesLabelPosition::UpperLeft,
         };
         write_curve_plots(&plot, &dir.join("regret"))?;
@@ -114,6 +115,7 @@ pub fn write_run_files(dir: &Path, settings: &EvalSettings, out: &EvalOutput) ->
             y_label: "fraction of arms tried",
             curves: coverage,
             y_range: Some((0.0, 1.05)),
+            bounds: Some((0.0, 1.0)),
             legend: SeriesLabelPosition::LowerRight,
         };
         write_curve_plots(&plot, &dir.join("coverage"))?;

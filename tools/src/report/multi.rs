@@ -205,6 +205,7 @@ fn combined_plots(runs: &[RunDir], out: &Path) -> Result<Vec<&'static str>> {
         y_label: "cumulative regret",
         curves: curves_of(&regret, &labels),
         y_range: None,
+        bounds: None,
         legend: SeriesLabelPosition::UpperLeft,
     };
     write_curve_plots(&plot, &out.join("regret"))?;
@@ -214,6 +215,7 @@ fn combined_plots(runs: &[RunDir], out: &Path) -> Result<Vec<&'static str>> {
         y_label: "fraction of arms tried",
         curves: curves_of(&coverage, &labels),
         y_range: Some((0.0, 1.05)),
+        bounds: Some((0.0, 1.0)),
         legend: SeriesLabelPosition::LowerRight,
     };
     write_curve_plots(&plot, &out.join("coverage"))?;

@@ -57,7 +57,7 @@ fn step_parts(c: &mut Criterion) {
     group.bench_function("ucb_select_update", |b| {
         b.iter(|| {
             n += 1;
-            if n % 1000 == 0 {
+            if n.is_multiple_of(1000) {
                 ucb.reset(10).expect("reset");
             }
             let a = ucb.select(&mut rng).expect("select");

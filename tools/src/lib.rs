@@ -15,6 +15,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod cmdline;
 pub mod demo;
 pub mod diagnose;
 pub mod eval;

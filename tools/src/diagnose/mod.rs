@@ -111,7 +111,7 @@ fn run_json(c: &DiagnoseCommon, engine: &Engine, seconds: f64) -> Value {
         "model": c.model.display().to_string(),
         "dtype": format!("{:?}", c.dtype).to_lowercase(),
         "adapter": engine.adapter_name(),
-        "command": std::env::args().collect::<Vec<_>>().join(" "),
+        "command": crate::cmdline::current(),
         "seconds": seconds,
     })
 }

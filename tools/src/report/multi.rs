@@ -86,7 +86,7 @@ pub fn flat_settings(v: &Value) -> String {
                 }
             }
             Value::Null => {}
-            Value::String(s) => out.push(format!("{prefix}={s}")),
+            Value::String(s) => out.push(format!("{prefix}={}", crate::cmdline::quote(s).replace('|', "\\|"))),
             Value::Array(a) => {
                 let items: Vec<String> =
                     a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), String::from)).collect();
@@ -230,7 +230,7 @@ pub fn write_report(runs: &[RunDir], out: &Path, title: &str) -> Result<String> 
     let _ = writeln!(
         md,
         "Made by `{}` from {} run directories.\n",
-        std::env::args().collect::<Vec<_>>().join(" "),
+        crate::cmdline::current(),
         runs.len()
     );
 

@@ -1,11 +1,12 @@
 //! End-to-end tests of `greedy logits`, `greedy generate` and `greedy eval --agent llm` on the
 //! tiny HuggingFace fixtures of gpu-trainer (run on lavapipe where there is no GPU).
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use gpu_trainer::model::weights::{expected_tensors, f32_bytes, write_safetensors};
-use gpu_trainer::model::{Config, DType, GemmaTokenizer, Weights};
+use gpu_trainer::model::Weights;
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -144,35 +145,7 @@ fn errors_say_what_to_do() {
 /// of its own per test, deleted when the returned guard drops.
 fn tiny_model_with_tokenizer(tag: &str) -> TempDir {
     let guard = tmpdir(&format!("model-{tag}"));
-    let dir = guard.path();
-    let tok_path = fixtures().join("tokenizer/tokenizer.json");
-    let tok = GemmaTokenizer::from_file(&tok_path).unwrap();
-    let vocab = tok.vocab_size();
-    let mut cfg: Value = serde_json::from_str(&std::fs::read_to_string(gemma2_tiny().join("config.json")).unwrap()).unwrap();
-    cfg["vocab_size"] = vocab.into();
-    cfg["max_position_embeddings"] = 8192.into();
-    cfg["bos_token_id"] = tok.bos_id.into();
-    cfg["eos_token_id"] = tok.eos_id.into();
-    std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(&cfg).unwrap()).unwrap();
-    std::fs::copy(&tok_path, dir.join("tokenizer.json")).unwrap();
-    let config = Config::from_dir(dir).unwrap();
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = expected_tensors(&config)
-        .into_iter()
-        .map(|(name, shape)| {
-            let n: usize = shape.iter().product();
-            let data: Vec<f32> = (0..n)
-                .map(|_| {
-                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                    ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2
-                })
-                .collect();
-            (name, shape, f32_bytes(&data))
-        })
-        .collect();
-    let refs: Vec<(&str, DType, &[usize], &[u8])> =
-        tensors.iter().map(|(n, s, b)| (n.as_str(), DType::F32, s.as_slice(), b.as_slice())).collect();
-    write_safetensors(&dir.join("model.safetensors"), &refs).unwrap();
+    support::tiny_model_with_tokenizer(guard.path());
     guard
 }
 

@@ -81,11 +81,9 @@ impl fmt::Display for Error {
                 write!(f, "{name} = {value} is out of range (expected {min} ..= {max})")
             }
             Error::NotFinite { name } => write!(f, "{name} must be a finite number"),
-            Error::InvalidAction { action, num_actions } => write!(
-                f,
-                "action {action} does not exist (expected 0 ..= {})",
-                num_actions.saturating_sub(1)
-            ),
+            Error::InvalidAction { action, num_actions } => {
+                write!(f, "action {action} does not exist (expected 0 ..= {})", num_actions.saturating_sub(1))
+            }
             Error::IllegalMove { position } => {
                 write!(f, "position {position} is not a free cell of the board")
             }

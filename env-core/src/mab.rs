@@ -3,11 +3,11 @@
 //! A *scenario* (the arm means and the label order) is drawn from a scenario seed when the bandit
 //! is built; an *episode* (the reward noise) from the seed given to [`Environment::reset`].
 
+use crate::MAX_ARMS;
 use crate::env::{Environment, Transition};
-use crate::error::{check_count, check_range, Error, Result};
+use crate::error::{Error, Result, check_count, check_range};
 use crate::labels::{LabelSet, LabelStyle};
 use crate::rng::Rng;
-use crate::MAX_ARMS;
 
 /// Largest supported horizon.
 pub const MAX_HORIZON: usize = 1_000_000;
@@ -209,7 +209,11 @@ impl Environment for MultiArmedBandit {
         let reward = match self.config.distribution {
             ArmDistribution::Gaussian { sigma } => self.rng.normal(mu, sigma),
             ArmDistribution::Bernoulli { .. } => {
-                if self.rng.bernoulli(mu) { 1.0 } else { 0.0 }
+                if self.rng.bernoulli(mu) {
+                    1.0
+                } else {
+                    0.0
+                }
             }
         };
         self.t += 1;
@@ -273,7 +277,11 @@ mod tests {
 
     #[test]
     fn bernoulli_has_one_best_arm() {
-        let c = MabConfig { arms: 5, distribution: ArmDistribution::Bernoulli { gap: 0.2 }, ..MabConfig::default() };
+        let c = MabConfig {
+            arms: 5,
+            distribution: ArmDistribution::Bernoulli { gap: 0.2 },
+            ..MabConfig::default()
+        };
         let b = MultiArmedBandit::new(c, 9).unwrap();
         let best = b.best_arm();
         for (i, &m) in b.means().iter().enumerate() {

@@ -3,8 +3,8 @@
 //! Agents, prompt summaries, expert rationales and the diagnostics all read a history through
 //! [`ArmStats`], so "the greedy arm" or "the UCB arm" means the same thing everywhere.
 
-use crate::error::{check_count, Error, Result};
 use crate::MAX_ARMS;
+use crate::error::{Error, Result, check_count};
 
 /// Pull counts and reward sums per arm.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,7 +27,11 @@ impl ArmStats {
     /// Statistics of a history given as parallel slices of actions and rewards.
     pub fn from_history(arms: usize, actions: &[usize], rewards: &[f64]) -> Result<Self> {
         if actions.len() != rewards.len() {
-            return Err(Error::ShapeMismatch { what: "rewards", expected: actions.len(), got: rewards.len() });
+            return Err(Error::ShapeMismatch {
+                what: "rewards",
+                expected: actions.len(),
+                got: rewards.len(),
+            });
         }
         let mut s = ArmStats::new(arms)?;
         for (&a, &r) in actions.iter().zip(rewards) {

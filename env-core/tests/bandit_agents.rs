@@ -2,8 +2,8 @@
 //! try-all covers every arm, and trajectories are reproducible bit for bit.
 
 use env_core::agents::{
-    BanditPolicy, BetaThompson, EpsilonExplore, EpsilonGreedy, GaussianThompson, Greedy, TryAll,
-    Ucb, UniformRandom, run_bandit_episode,
+    BanditPolicy, BetaThompson, EpsilonExplore, EpsilonGreedy, GaussianThompson, Greedy, TryAll, Ucb,
+    UniformRandom, run_bandit_episode,
 };
 use env_core::metrics::{coverage_curve, cumulative_regret};
 use env_core::{ArmDistribution, Error, MabConfig, MultiArmedBandit};
@@ -18,7 +18,8 @@ fn mean_regret(policy: &mut dyn BanditPolicy, config: MabConfig) -> f64 {
     let (mut actions, mut rewards, mut curve) = ([0usize; T], [0.0; T], [0.0; T]);
     for scenario in 0..EPISODES {
         let mut env = MultiArmedBandit::new(config, scenario).unwrap();
-        let steps = run_bandit_episode(&mut env, policy, scenario + 1000, &mut actions, &mut rewards).unwrap();
+        let steps =
+            run_bandit_episode(&mut env, policy, scenario + 1000, &mut actions, &mut rewards).unwrap();
         assert_eq!(steps, T);
         total += cumulative_regret(env.means(), &actions, &mut curve).unwrap();
     }
@@ -52,7 +53,8 @@ fn ucb_thompson_and_epsilon_greedy_beat_random() {
 
 #[test]
 fn beta_thompson_beats_random_on_bernoulli_arms() {
-    let cfg = MabConfig { arms: 5, distribution: ArmDistribution::Bernoulli { gap: 0.5 }, ..MabConfig::default() };
+    let cfg =
+        MabConfig { arms: 5, distribution: ArmDistribution::Bernoulli { gap: 0.5 }, ..MabConfig::default() };
     let random = mean_regret(&mut UniformRandom::new(), cfg);
     let ts = mean_regret(&mut BetaThompson::default(), cfg);
     println!("bernoulli 5 arms gap 0.5: random {random:.2}, thompson(beta) {ts:.2}");
@@ -67,7 +69,8 @@ fn try_all_greedy_covers_every_arm_by_step_k() {
     let mut plain_full = 0;
     for scenario in 0..16 {
         let mut env = MultiArmedBandit::new(cfg, scenario).unwrap();
-        run_bandit_episode(&mut env, &mut TryAll::new(Greedy::new()), scenario, &mut actions, &mut rewards).unwrap();
+        run_bandit_episode(&mut env, &mut TryAll::new(Greedy::new()), scenario, &mut actions, &mut rewards)
+            .unwrap();
         coverage_curve(k, &actions, &mut cov).unwrap();
         assert_eq!(cov[k - 1], 1.0, "scenario {scenario}: {:?}", &actions[..k]);
         assert!(cov[..k - 1].iter().all(|&c| c < 1.0));

@@ -1,9 +1,9 @@
 //! Contextual bandit: baselines, reward model, determinism, validation.
 
 use env_core::cb::{
-    fill_synthetic, run_cb_episode, CbTables, ContextualBandit, ContextualPolicy, DefaultLinUcb, Gender, Genres,
-    LinUcb, MovieProfile, RatingSvd, SyntheticTables, UniformRandom, UserProfile, DEFAULT_ALPHA, DEFAULT_DIM,
-    DEFAULT_HORIZON, DEFAULT_NOISE_SD, MAX_DIM,
+    CbTables, ContextualBandit, ContextualPolicy, DEFAULT_ALPHA, DEFAULT_DIM, DEFAULT_HORIZON,
+    DEFAULT_NOISE_SD, DefaultLinUcb, Gender, Genres, LinUcb, MAX_DIM, MovieProfile, RatingSvd,
+    SyntheticTables, UniformRandom, UserProfile, fill_synthetic, run_cb_episode,
 };
 use env_core::{Environment, Error};
 
@@ -199,11 +199,20 @@ fn bad_tables_are_errors() {
     assert_eq!(CbTables::new(&[], &movies, 2, 0.1).unwrap_err(), Error::Empty { what: "users" });
     assert_eq!(CbTables::new(&users, &[], 2, 0.1).unwrap_err(), Error::Empty { what: "movies" });
     assert!(matches!(CbTables::new(&users, &movies, 0, 0.1), Err(Error::OutOfRange { name: "dim", .. })));
-    assert!(matches!(CbTables::new(&users, &movies, MAX_DIM + 1, 0.1), Err(Error::OutOfRange { name: "dim", .. })));
-    assert!(matches!(CbTables::new(&users, &movies, 2, -1.0), Err(Error::OutOfRange { name: "noise_sd", .. })));
+    assert!(matches!(
+        CbTables::new(&users, &movies, MAX_DIM + 1, 0.1),
+        Err(Error::OutOfRange { name: "dim", .. })
+    ));
+    assert!(matches!(
+        CbTables::new(&users, &movies, 2, -1.0),
+        Err(Error::OutOfRange { name: "noise_sd", .. })
+    ));
     assert!(matches!(CbTables::new(&users, &movies, 2, f64::NAN), Err(Error::NotFinite { .. })));
     let too_many: Vec<MovieProfile> = (0..33).map(|i| movie(&format!("M{i}"), &[1.0])).collect();
-    assert!(matches!(CbTables::new(&users, &too_many, 1, 0.1), Err(Error::OutOfRange { name: "movies", .. })));
+    assert!(matches!(
+        CbTables::new(&users, &too_many, 1, 0.1),
+        Err(Error::OutOfRange { name: "movies", .. })
+    ));
     let nan_user = [user(&[f64::NAN, 0.0])];
     assert!(matches!(CbTables::new(&nan_user, &movies, 2, 0.1), Err(Error::NotFinite { .. })));
     let inf_movie = [movie("C", &[1.0, f64::INFINITY])];

@@ -4,9 +4,8 @@
 use env_core::agents::{Greedy, Ucb, run_bandit_episode};
 use env_core::metrics::{
     ActionClass, FrequencyBias, FrequencyClass, KnowingDoing, average_return, classify_action,
-    classify_frequency, coverage_curve, cumulative_regret, cumulative_regret_from_steps,
-    greedy_frac, mean_ci95, min_frac, min_frac_curve, pearson, rationale_is_correct,
-    suffix_failure, suffix_failure_curve,
+    classify_frequency, coverage_curve, cumulative_regret, cumulative_regret_from_steps, greedy_frac,
+    mean_ci95, min_frac, min_frac_curve, pearson, rationale_is_correct, suffix_failure, suffix_failure_curve,
 };
 use env_core::{ArmStats, Error, MabConfig, MultiArmedBandit, UcbRule};
 

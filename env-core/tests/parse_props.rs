@@ -28,12 +28,26 @@ fn random_case(s: &str, mask: u64) -> String {
 }
 
 const SEPARATORS: [&str; 6] = ["=", " = ", ":", " : ", "**:", "\t="];
-const WRAPS: [(&str, &str); 9] =
-    [("", ""), ("**", "**"), ("`", "`"), ("\"", "\""), ("'", "'"), ("[", "]"), ("(", ")"), ("{", "}"), ("<", ">")];
+const WRAPS: [(&str, &str); 9] = [
+    ("", ""),
+    ("**", "**"),
+    ("`", "`"),
+    ("\"", "\""),
+    ("'", "'"),
+    ("[", "]"),
+    ("(", ")"),
+    ("{", "}"),
+    ("<", ">"),
+];
 
 fn decorated(label: &str, case: u64, sep: usize, wrap: usize, marker_case: u64) -> String {
     let (open, close) = WRAPS[wrap];
-    format!("{}{}{open}{}{close}", random_case("action", marker_case), SEPARATORS[sep], random_case(label, case))
+    format!(
+        "{}{}{open}{}{close}",
+        random_case("action", marker_case),
+        SEPARATORS[sep],
+        random_case(label, case)
+    )
 }
 
 proptest! {

@@ -4,7 +4,7 @@
 use env_core::cb::UserContext;
 use env_core::labels::Label;
 use env_core::mab::{ArmDistribution, MabConfig};
-use env_core::parse::{parse_action, parse_action_arm, parse_ucb_values, ParsedAction};
+use env_core::parse::{ParsedAction, parse_action, parse_action_arm, parse_ucb_values};
 use env_core::prompt::*;
 use env_core::{ArmStats, Error, LabelSet, LabelStyle, Rng, UcbRule};
 
@@ -72,7 +72,8 @@ fn mab_numeric_bernoulli_action_only_empty_history_exact() {
         distribution: ArmDistribution::Bernoulli { gap: 0.2 },
         labels: LabelStyle::Numeric,
     };
-    let spec = MabPromptSpec { output: OutputMode::ActionOnly, chat: ChatFormat::PLAIN, ..MabPromptSpec::new(&cfg) };
+    let spec =
+        MabPromptSpec { output: OutputMode::ActionOnly, chat: ChatFormat::PLAIN, ..MabPromptSpec::new(&cfg) };
     let labels = LabelSet::new(LabelStyle::Numeric, 4, 0).unwrap();
     let got = render_mab(&spec, &labels, &[], &[]);
     let want = "You are a bandit algorithm facing 4 arms, labeled 0 to 3. Each arm is tied to a \
@@ -85,34 +86,52 @@ Which arm do you pull at step 0?";
     assert_eq!(got, want);
     // numeric history lines
     let got = render_mab(&spec, &labels, &[3, 0], &[1.0, 0.0]);
-    assert!(got.contains("\n\nStep=0 Action=3 Reward=1.00\nStep=1 Action=0 Reward=0.00\n\nWhich arm do you pull at step 2?"), "{got}");
+    assert!(
+        got.contains(
+            "\n\nStep=0 Action=3 Reward=1.00\nStep=1 Action=0 Reward=0.00\n\nWhich arm do you pull at step 2?"
+        ),
+        "{got}"
+    );
 }
 
 #[test]
 fn knowing_doing_prompt_exact_instruction() {
-    let spec = MabPromptSpec { output: OutputMode::KnowingDoing(UcbRule::PAPER), chat: ChatFormat::PLAIN, ..spec3() };
+    let spec = MabPromptSpec {
+        output: OutputMode::KnowingDoing(UcbRule::PAPER),
+        chat: ChatFormat::PLAIN,
+        ..spec3()
+    };
     let got = render_mab(&spec, &rgb(), &ACTIONS, &REWARDS);
     let kd = "First write down the UCB rule: the UCB value of an action is mean + sqrt(1/N), where \
 mean is its average reward so far and N the number of times it was chosen; an action never chosen \
 has no UCB value yet (write nan). Then compute the UCB value of every action and write them between \
 <ucb_values> and </ucb_values>, one line per action of the form label: value. Finally end your \
 answer with ACTION=X, where X is one of: blue, green, red.";
-    assert_eq!(got, format!("{INSTRUCTION_RGB}\n\n{kd}\n\nStep=0 Action=blue Reward=0.30\nStep=1 Action=green Reward=-0.46\nStep=2 Action=blue Reward=1.00\n\nWhich button do you press at step 3?"));
+    assert_eq!(
+        got,
+        format!(
+            "{INSTRUCTION_RGB}\n\n{kd}\n\nStep=0 Action=blue Reward=0.30\nStep=1 Action=green Reward=-0.46\nStep=2 Action=blue Reward=1.00\n\nWhich button do you press at step 3?"
+        )
+    );
 }
 
 #[test]
 fn chat_wrapper_exact() {
     let mut s = String::new();
-    ChatFormat::GEMMA.wrap(&mut s, |w| {
-        w.push_str("hello");
-        Ok(())
-    }).unwrap();
+    ChatFormat::GEMMA
+        .wrap(&mut s, |w| {
+            w.push_str("hello");
+            Ok(())
+        })
+        .unwrap();
     assert_eq!(s, "<start_of_turn>user\nhello<end_of_turn>\n<start_of_turn>model\n");
     let mut s = String::new();
-    ChatFormat::PLAIN.wrap(&mut s, |w| {
-        w.push_str("hello");
-        Ok(())
-    }).unwrap();
+    ChatFormat::PLAIN
+        .wrap(&mut s, |w| {
+            w.push_str("hello");
+            Ok(())
+        })
+        .unwrap();
     assert_eq!(s, "hello");
     assert_eq!(ChatFormat::default(), ChatFormat::GEMMA);
 }
@@ -163,7 +182,10 @@ fn custom_templates_are_used() {
     spec.templates.buttons.instruction = "{k} buttons: {labels}.";
     spec.templates.output.action_only = "ACTION=<one of {labels}>";
     let got = render_mab(&spec, &rgb(), &[2], &[0.5]);
-    assert_eq!(got, "3 buttons: blue, green, red.\n\nACTION=<one of blue, green, red>\n\n{t=0} red -> 0.50\n\nNext?");
+    assert_eq!(
+        got,
+        "3 buttons: blue, green, red.\n\nACTION=<one of blue, green, red>\n\n{t=0} red -> 0.50\n\nNext?"
+    );
 }
 
 #[test]
@@ -238,7 +260,8 @@ red: times pressed 2, average reward 0.65\n\n"
 fn ucb_rationale_exact() {
     let stats = ArmStats::from_history(3, &ACTIONS, &REWARDS).unwrap();
     let mut s = String::new();
-    let arm = write_ucb_rationale(&mut s, &stats, UcbRule::PAPER, &rgb(), &RationaleTemplates::default()).unwrap();
+    let arm =
+        write_ucb_rationale(&mut s, &stats, UcbRule::PAPER, &rgb(), &RationaleTemplates::default()).unwrap();
     assert_eq!(arm, 2);
     assert_eq!(
         s,
@@ -251,9 +274,13 @@ ACTION=red"
     );
     let stats = ArmStats::from_history(3, &[0, 1, 2, 0], &[0.3, -0.456, 0.5, 1.0]).unwrap();
     let mut s = String::new();
-    let arm = write_ucb_rationale(&mut s, &stats, UcbRule::PAPER, &rgb(), &RationaleTemplates::default()).unwrap();
+    let arm =
+        write_ucb_rationale(&mut s, &stats, UcbRule::PAPER, &rgb(), &RationaleTemplates::default()).unwrap();
     assert_eq!(arm, 2);
-    assert!(s.ends_with("red: count=1, mean=0.50, UCB=1.50\nred has the highest UCB value.\nACTION=red"), "{s}");
+    assert!(
+        s.ends_with("red: count=1, mean=0.50, UCB=1.50\nred has the highest UCB value.\nACTION=red"),
+        "{s}"
+    );
 }
 
 #[test]
@@ -263,9 +290,16 @@ fn ucb_rationale_action_equals_ucb_choose() {
         let k = 2 + rng.below(19);
         let n = rng.below(40);
         let actions: Vec<usize> = (0..n).map(|_| rng.below(k)).collect();
-        let rewards: Vec<f64> = (0..n).map(|_| { let m = rng.uniform(); rng.normal(m, 1.0) }).collect();
+        let rewards: Vec<f64> = (0..n)
+            .map(|_| {
+                let m = rng.uniform();
+                rng.normal(m, 1.0)
+            })
+            .collect();
         let stats = ArmStats::from_history(k, &actions, &rewards).unwrap();
-        let labels = LabelSet::new(if case % 2 == 0 { LabelStyle::Buttons } else { LabelStyle::Numeric }, k, case).unwrap();
+        let labels =
+            LabelSet::new(if case % 2 == 0 { LabelStyle::Buttons } else { LabelStyle::Numeric }, k, case)
+                .unwrap();
         let rule = if case % 3 == 0 { UcbRule::LOG_HALF } else { UcbRule::PAPER };
         let mut s = String::new();
         let arm = write_ucb_rationale(&mut s, &stats, rule, &labels, &RationaleTemplates::default()).unwrap();
@@ -346,8 +380,19 @@ Which position do you play?"
 fn cb_prompt_exact() {
     let titles = ["Toy Story (1995)", "Heat (1995)"];
     let prefs = [0.123, -0.3];
-    let u = UserContext { age: 25, gender: "female", occupation: "artist", location: "90210", preferences: &prefs };
-    let spec = CbPromptSpec { horizon: 10, chat: ChatFormat::PLAIN, output: OutputMode::ActionOnly, ..CbPromptSpec::default() };
+    let u = UserContext {
+        age: 25,
+        gender: "female",
+        occupation: "artist",
+        location: "90210",
+        preferences: &prefs,
+    };
+    let spec = CbPromptSpec {
+        horizon: 10,
+        chat: ChatFormat::PLAIN,
+        output: OutputMode::ActionOnly,
+        ..CbPromptSpec::default()
+    };
     let mut s = String::new();
     write_cb_prompt(&mut s, &spec, &titles, &[u], &[1], &[3.456], &u).unwrap();
     let want = "You are a movie recommendation system. At each of 10 steps a user arrives and you \
@@ -364,5 +409,8 @@ Which movie do you recommend to this user?";
         parse_action("I pick ACTION=**toy story (1995)**.", &env_core::parse::Titles(&titles)),
         ParsedAction::Valid { arm: 0, span: env_core::parse::Span { start: 16, end: 32 } }
     );
-    assert!(matches!(write_cb_prompt(&mut s, &spec, &titles, &[u], &[2], &[0.0], &u), Err(Error::InvalidAction { .. })));
+    assert!(matches!(
+        write_cb_prompt(&mut s, &spec, &titles, &[u], &[2], &[0.0], &u),
+        Err(Error::InvalidAction { .. })
+    ));
 }

@@ -16,7 +16,10 @@ fn main() {
         let info = a.get_info();
         let f = a.features();
         let l = a.limits();
-        println!("[{i}] {} ({:?}, {:?}) driver {} {}", info.name, info.backend, info.device_type, info.driver, info.driver_info);
+        println!(
+            "[{i}] {} ({:?}, {:?}) driver {} {}",
+            info.name, info.backend, info.device_type, info.driver, info.driver_info
+        );
         println!(
             "    shader_f16 {} subgroup {} cooperative_matrix {}",
             f.contains(wgpu::Features::SHADER_F16),

@@ -2,6 +2,7 @@
 //! project's own WGSL compute shaders on wgpu (Vulkan, Metal, DX12), each
 //! kernel checked against the CPU f32 reference in [`cpu::ops`].
 //!
+//! - [`atomic`]: atomic file and directory output, stale temporaries of killed writers.
 //! - [`runtime`]: adapter choice (`GREEDY_ADAPTER`), device with real limits,
 //!   kernel registry, [`runtime::Batch`] (many dispatches, one submit).
 //! - [`tensor`]: [`tensor::Tensor`] (f32 / f16 / bf16 / u32, split into row
@@ -14,6 +15,7 @@
 //! - [`kv_cache`]: per-layer K/V for a batch of sequences of different lengths.
 //! - [`generate`]: [`generate::Engine`]: logits, batched generation, CPU sampling.
 
+pub mod atomic;
 pub mod cpu;
 pub mod generate;
 pub mod gguf;

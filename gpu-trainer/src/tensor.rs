@@ -53,9 +53,8 @@ pub struct Tensor {
     parts: Vec<TensorPart>,
 }
 
-const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
-    .union(wgpu::BufferUsages::COPY_SRC)
-    .union(wgpu::BufferUsages::COPY_DST);
+const USAGE: wgpu::BufferUsages =
+    wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_SRC).union(wgpu::BufferUsages::COPY_DST);
 
 impl Tensor {
     /// Number of elements.
@@ -83,7 +82,11 @@ impl Tensor {
             [p] => Ok(&p.buffer),
             _ => Err(GpuError::Shape {
                 kernel,
-                message: format!("tensor {:?} is split into {} parts; this kernel needs one binding", self.name, self.parts.len()),
+                message: format!(
+                    "tensor {:?} is split into {} parts; this kernel needs one binding",
+                    self.name,
+                    self.parts.len()
+                ),
             }),
         }
     }
@@ -110,7 +113,12 @@ impl Tensor {
             }
             _ => Err(GpuError::Shape {
                 kernel: "rows_view",
-                message: format!("tensor {:?} {:?} ({} parts) has no {rows}-row view", self.name, self.shape, self.parts.len()),
+                message: format!(
+                    "tensor {:?} {:?} ({} parts) has no {rows}-row view",
+                    self.name,
+                    self.shape,
+                    self.parts.len()
+                ),
             }),
         }
     }
@@ -118,7 +126,11 @@ impl Tensor {
     /// Error unless the dtype is `want`.
     pub fn expect_dtype(&self, want: DType) -> Result<(), GpuError> {
         if self.dtype != want {
-            return Err(GpuError::DType { tensor: self.name.clone(), got: format!("{:?}", self.dtype), want: format!("{want:?}") });
+            return Err(GpuError::DType {
+                tensor: self.name.clone(),
+                got: format!("{:?}", self.dtype),
+                want: format!("{want:?}"),
+            });
         }
         Ok(())
     }
@@ -131,7 +143,8 @@ impl Tensor {
         let row_bytes = (row_len as u64 * dtype.size()).max(1);
         let total = rows as u64 * row_bytes;
         let max = gpu.max_binding();
-        let mut rows_per_part = if total.next_multiple_of(4) <= max { rows } else { (max / row_bytes) as usize };
+        let mut rows_per_part =
+            if total.next_multiple_of(4) <= max { rows } else { (max / row_bytes) as usize };
         if rows_per_part < rows && dtype.size() == 2 && row_len % 2 == 1 {
             rows_per_part &= !1; // keep every part starting on a u32 boundary
         }
@@ -147,7 +160,11 @@ impl Tensor {
         let mut start = 0;
         while start < rows {
             let n = rows_per_part.min(rows - start);
-            let label = if rows_per_part >= rows { name.to_string() } else { format!("{name}[rows {start}..{}]", start + n) };
+            let label = if rows_per_part >= rows {
+                name.to_string()
+            } else {
+                format!("{name}[rows {start}..{}]", start + n)
+            };
             let buffer = gpu.create_buffer(&label, n as u64 * row_bytes, USAGE)?;
             parts.push(TensorPart { buffer, row_start: start, rows: n });
             start += n;
@@ -156,11 +173,19 @@ impl Tensor {
     }
 
     /// Upload f32 data converted (round to nearest even) to `dtype`.
-    pub fn from_f32(gpu: &Gpu, name: &str, shape: &[usize], dtype: DType, data: &[f32]) -> Result<Tensor, GpuError> {
+    pub fn from_f32(
+        gpu: &Gpu,
+        name: &str,
+        shape: &[usize],
+        dtype: DType,
+        data: &[f32],
+    ) -> Result<Tensor, GpuError> {
         let bytes: Vec<u8> = match dtype {
             DType::F32 => bytemuck::cast_slice(data).to_vec(),
             DType::F16 => data.iter().flat_map(|&x| half::f16::from_f32(x).to_bits().to_le_bytes()).collect(),
-            DType::BF16 => data.iter().flat_map(|&x| half::bf16::from_f32(x).to_bits().to_le_bytes()).collect(),
+            DType::BF16 => {
+                data.iter().flat_map(|&x| half::bf16::from_f32(x).to_bits().to_le_bytes()).collect()
+            }
             DType::U32 => data.iter().flat_map(|&x| (x as u32).to_le_bytes()).collect(),
         };
         Tensor::from_bytes(gpu, name, shape, dtype, &bytes)
@@ -173,7 +198,13 @@ impl Tensor {
 
     /// Upload raw little-endian bytes already in `dtype` (e.g. bf16 straight
     /// from a safetensors file).
-    pub fn from_bytes(gpu: &Gpu, name: &str, shape: &[usize], dtype: DType, bytes: &[u8]) -> Result<Tensor, GpuError> {
+    pub fn from_bytes(
+        gpu: &Gpu,
+        name: &str,
+        shape: &[usize],
+        dtype: DType,
+        bytes: &[u8],
+    ) -> Result<Tensor, GpuError> {
         let numel: usize = shape.iter().product();
         if bytes.len() as u64 != numel as u64 * dtype.size() {
             return Err(GpuError::Shape {
@@ -218,9 +249,15 @@ impl Tensor {
         let b = self.to_bytes(gpu)?;
         Ok(match self.dtype {
             DType::F32 => bytemuck::pod_collect_to_vec(&b),
-            DType::F16 => b.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-            DType::BF16 => b.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-            DType::U32 => b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32).collect(),
+            DType::F16 => {
+                b.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect()
+            }
+            DType::BF16 => {
+                b.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect()
+            }
+            DType::U32 => {
+                b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32).collect()
+            }
         })
     }
 

@@ -16,7 +16,8 @@ fn fixture(name: &str) -> PathBuf {
 
 /// An engine whose storage bindings hold at most `bytes`.
 fn small_binding_engine(name: &str, bytes: u64) -> Engine {
-    let gpu = Gpu::with_options(GpuOptions { max_binding_override: Some(bytes), ..Default::default() }).unwrap();
+    let gpu =
+        Gpu::with_options(GpuOptions { max_binding_override: Some(bytes), ..Default::default() }).unwrap();
     Engine::load_on(gpu, &fixture(name), WeightDType::Auto).unwrap()
 }
 
@@ -53,7 +54,8 @@ fn scoring_runs_large_steps_in_pieces() {
     let name = "gemma2_tiny_f32";
     let mut small = small_binding_engine(name, 8 * 1024);
     let mut big = Engine::load(&fixture(name), &LoadOptions::default()).unwrap();
-    let prompts: Vec<Vec<u32>> = (0..2u32).map(|p| (0..9 + p).map(|i| 2 + (i * 13 + p) % 250).collect()).collect();
+    let prompts: Vec<Vec<u32>> =
+        (0..2u32).map(|p| (0..9 + p).map(|i| 2 + (i * 13 + p) % 250).collect()).collect();
     let conts: Vec<(usize, Vec<u32>)> =
         (0..2).flat_map(|p| [(p, vec![40, 41, 3]), (p, vec![40, 41, 17]), (p, vec![9])]).collect();
     let a = small.score_continuations(&prompts, &conts).unwrap();

@@ -90,13 +90,27 @@ fn run_matmul_path(g: &Gpu, m: usize, k: usize, n: usize, d: DType, rng: &mut Rn
     matmul::forward_with(&mut b, &xt, &wt, &yt, path).unwrap();
     b.submit().unwrap();
     let want = ops::matmul_t(&x, &round(d, &w), m, k, n);
-    assert_close(&format!("matmul {m}x{k}x{n} {d:?} {path:?} ({} parts)", wt.parts().len()), &yt.to_f32(g).unwrap(), &want, 1e-5);
+    assert_close(
+        &format!("matmul {m}x{k}x{n} {d:?} {path:?} ({} parts)", wt.parts().len()),
+        &yt.to_f32(g).unwrap(),
+        &want,
+        1e-5,
+    );
 }
 
 #[test]
 fn matmul_matches_cpu_all_dtypes_and_odd_shapes() {
     let mut rng = Rng(0x1234_5678);
-    for &(m, k, n) in &[(1, 7, 5), (1, 300, 257), (3, 33, 70), (4, 64, 64), (5, 17, 130), (64, 64, 64), (67, 129, 71), (130, 40, 3)] {
+    for &(m, k, n) in &[
+        (1, 7, 5),
+        (1, 300, 257),
+        (3, 33, 70),
+        (4, 64, 64),
+        (5, 17, 130),
+        (64, 64, 64),
+        (67, 129, 71),
+        (130, 40, 3),
+    ] {
         for d in DTYPES {
             run_matmul(gpu(), m, k, n, d, &mut rng);
         }
@@ -139,7 +153,8 @@ fn rmsnorm_matches_cpu_per_token_and_per_head() {
     let (t, h, hd) = (5, 3, 32);
     let x = rng.vec(t * h * hd, 2.0);
     let w = rng.vec(hd, 0.3);
-    let (xt, wt, yt) = (up("q", &[t, h, hd], DType::F32, &x), up("q_norm", &[hd], DType::F32, &w), zeros("y", &[t, h, hd]));
+    let (xt, wt, yt) =
+        (up("q", &[t, h, hd], DType::F32, &x), up("q_norm", &[hd], DType::F32, &w), zeros("y", &[t, h, hd]));
     let mut b = gpu().batch();
     rmsnorm::forward(&mut b, &xt, &wt, &yt, 1e-6).unwrap();
     b.submit().unwrap();
@@ -161,7 +176,12 @@ fn embedding_matches_cpu() {
             embedding::forward(&mut b, &it, &tt, &yt, scale).unwrap();
             b.submit().unwrap();
             let want = ops::embedding(&ids, &round(d, &table), hidden, scale);
-            assert_close(&format!("embedding {vocab}x{hidden} {d:?}"), &yt.to_f32(gpu()).unwrap(), &want, 1e-6);
+            assert_close(
+                &format!("embedding {vocab}x{hidden} {d:?}"),
+                &yt.to_f32(gpu()).unwrap(),
+                &want,
+                1e-6,
+            );
         }
     }
 }
@@ -169,9 +189,12 @@ fn embedding_matches_cpu() {
 #[test]
 fn rope_matches_cpu_including_large_positions() {
     let mut rng = Rng(99);
-    for &(tokens, heads, hd, theta) in &[(1, 1, 8, 10_000.0f32), (13, 3, 64, 10_000.0), (6, 2, 256, 1_000_000.0)] {
+    for &(tokens, heads, hd, theta) in
+        &[(1, 1, 8, 10_000.0f32), (13, 3, 64, 10_000.0), (6, 2, 256, 1_000_000.0)]
+    {
         let mut x = rng.vec(tokens * heads * hd, 1.0);
-        let pos: Vec<u32> = (0..tokens).map(|i| if i % 2 == 0 { rng.below(9000) } else { i as u32 }).collect();
+        let pos: Vec<u32> =
+            (0..tokens).map(|i| if i % 2 == 0 { rng.below(9000) } else { i as u32 }).collect();
         let xt = up("q", &[tokens, heads, hd], DType::F32, &x);
         let table = rope::RopeTable::new(gpu(), &pos, hd, theta).unwrap();
         let mut b = gpu().batch();
@@ -243,7 +266,14 @@ fn decode_steps_store_in_kv_cache_in_one_batch() {
     let g = gpu();
     let mut rng = Rng(8);
     let (max_len, h, kvh, hd) = (16usize, 4usize, 2usize, 32usize);
-    let p = AttnParams { heads: h, kv_heads: kvh, head_dim: hd, scale: 0.2, softcap: Some(50.0), window: Some(4) };
+    let p = AttnParams {
+        heads: h,
+        kv_heads: kvh,
+        head_dim: hd,
+        scale: 0.2,
+        softcap: Some(50.0),
+        window: Some(4),
+    };
     let kc = zeros("k cache", &[max_len, kvh, hd]);
     let vc = zeros("v cache", &[max_len, kvh, hd]);
     let (mut ks, mut vs) = (Vec::new(), Vec::new());
@@ -251,7 +281,11 @@ fn decode_steps_store_in_kv_cache_in_one_batch() {
         let (q, k, v) = (rng.vec(h * hd, 1.5), rng.vec(kvh * hd, 1.5), rng.vec(kvh * hd, 1.0));
         ks.extend_from_slice(&k);
         vs.extend_from_slice(&v);
-        let (qt, kt, vt) = (up("q", &[1, h, hd], DType::F32, &q), up("k", &[1, kvh, hd], DType::F32, &k), up("v", &[1, kvh, hd], DType::F32, &v));
+        let (qt, kt, vt) = (
+            up("q", &[1, h, hd], DType::F32, &q),
+            up("k", &[1, kvh, hd], DType::F32, &k),
+            up("v", &[1, kvh, hd], DType::F32, &v),
+        );
         let tt = Tensor::from_u32(g, "tok", &[1, 2], &[0, step as u32]).unwrap();
         let ot = zeros("o", &[1, h, hd]);
         let mut b = g.batch();
@@ -276,7 +310,8 @@ fn large_grids_are_folded() {
     let mut rng = Rng(9);
     let x = rng.vec(rows * 2, 2.0);
     let w = [0.1f32, -0.2];
-    let (xt, wt, yt) = (up("x", &[rows, 2], DType::F32, &x), up("w", &[2], DType::F32, &w), zeros("y", &[rows, 2]));
+    let (xt, wt, yt) =
+        (up("x", &[rows, 2], DType::F32, &x), up("w", &[2], DType::F32, &w), zeros("y", &[rows, 2]));
     let mut b = g.batch();
     rmsnorm::forward(&mut b, &xt, &wt, &yt, 1e-6).unwrap();
     b.submit().unwrap();
@@ -289,7 +324,8 @@ fn elementwise_match_cpu() {
     for &n in &[1usize, 255, 257, 5000] {
         let a = rng.vec(n, 6.0);
         let c = rng.vec(n, 2.0);
-        let (at, ct, ot) = (up("gate", &[n], DType::F32, &a), up("up", &[n], DType::F32, &c), zeros("out", &[n]));
+        let (at, ct, ot) =
+            (up("gate", &[n], DType::F32, &a), up("up", &[n], DType::F32, &c), zeros("out", &[n]));
         let st = up("logits", &[n], DType::F32, &rng.vec(n, 100.0));
         let mut s_want = st.to_f32(gpu()).unwrap();
         let mut b = gpu().batch();
@@ -310,7 +346,12 @@ fn elementwise_match_cpu() {
     let mut b = gpu().batch();
     elementwise::geglu_forward(&mut b, &big, &c2, &o2).unwrap();
     b.submit().unwrap();
-    assert_close("geglu big", &o2.to_f32(gpu()).unwrap(), &ops::geglu(&[1e4, -1e4, 80.0, -80.0], &[1.0; 4]), 1e-6);
+    assert_close(
+        "geglu big",
+        &o2.to_f32(gpu()).unwrap(),
+        &ops::geglu(&[1e4, -1e4, 80.0, -80.0], &[1.0; 4]),
+        1e-6,
+    );
 }
 
 /// A mini Gemma2 MLP block recorded in ONE batch / one submit.
@@ -319,7 +360,13 @@ fn batch_of_many_kernels_one_submit() {
     let mut rng = Rng(21);
     let (t, hid, ffn) = (6, 48, 80);
     let x = rng.vec(t * hid, 1.0);
-    let (wn, wg, wu, wd, wp) = (rng.vec(hid, 0.2), rng.vec(ffn * hid, 0.3), rng.vec(ffn * hid, 0.3), rng.vec(hid * ffn, 0.3), rng.vec(hid, 0.2));
+    let (wn, wg, wu, wd, wp) = (
+        rng.vec(hid, 0.2),
+        rng.vec(ffn * hid, 0.3),
+        rng.vec(ffn * hid, 0.3),
+        rng.vec(hid * ffn, 0.3),
+        rng.vec(hid, 0.2),
+    );
     let xt = up("x", &[t, hid], DType::F32, &x);
     let (wnt, wgt, wut, wdt, wpt) = (
         up("pre_ffw", &[hid], DType::BF16, &wn),
@@ -328,7 +375,13 @@ fn batch_of_many_kernels_one_submit() {
         up("down", &[hid, ffn], DType::BF16, &wd),
         up("post_ffw", &[hid], DType::BF16, &wp),
     );
-    let (h, gt, ut, at, dt) = (zeros("h", &[t, hid]), zeros("g", &[t, ffn]), zeros("u", &[t, ffn]), zeros("a", &[t, ffn]), zeros("d", &[t, hid]));
+    let (h, gt, ut, at, dt) = (
+        zeros("h", &[t, hid]),
+        zeros("g", &[t, ffn]),
+        zeros("u", &[t, ffn]),
+        zeros("a", &[t, ffn]),
+        zeros("d", &[t, hid]),
+    );
     let mut b = gpu().batch();
     rmsnorm::forward(&mut b, &xt, &wnt, &h, 1e-6).unwrap();
     matmul::forward(&mut b, &h, &wgt, &gt).unwrap();
@@ -365,7 +418,8 @@ fn split_tensors_embedding_and_lm_head() {
             }
             // Round trip through the parts.
             assert_eq!(tt.to_f32(&g).unwrap(), round(d, &table));
-            let ids: Vec<u32> = (0..3).map(|i| if i == 0 { vocab as u32 - 1 } else { rng.below(vocab as u32) }).collect();
+            let ids: Vec<u32> =
+                (0..3).map(|i| if i == 0 { vocab as u32 - 1 } else { rng.below(vocab as u32) }).collect();
             let it = Tensor::from_u32(&g, "ids", &[ids.len()], &ids).unwrap();
             let xt = Tensor::zeros(&g, "x", &[ids.len(), hidden], DType::F32).unwrap();
             let lt = Tensor::zeros(&g, "logits", &[ids.len(), vocab], DType::F32).unwrap();
@@ -411,14 +465,19 @@ fn matmul_throughput_print() {
         g.wait().unwrap();
         let s = t0.elapsed().as_secs_f64();
         let gflops = 2.0 * (m * k * n * reps) as f64 / s / 1e9;
-        eprintln!("matmul {m}x{k}x{n} f32 on {}: {gflops:.2} GFLOP/s ({:.1} ms each)", g.adapter_info().name, s * 1e3 / reps as f64);
+        eprintln!(
+            "matmul {m}x{k}x{n} f32 on {}: {gflops:.2} GFLOP/s ({:.1} ms each)",
+            g.adapter_info().name,
+            s * 1e3 / reps as f64
+        );
     }
 }
 
 #[test]
 fn runtime_errors_are_values_with_clear_messages() {
     // An adapter selector that matches nothing lists what exists.
-    let e = Gpu::with_options(GpuOptions { adapter: Some("no-such-gpu-xyz".into()), ..Default::default() }).unwrap_err();
+    let e = Gpu::with_options(GpuOptions { adapter: Some("no-such-gpu-xyz".into()), ..Default::default() })
+        .unwrap_err();
     let msg = e.to_string();
     assert!(msg.contains("no-such-gpu-xyz") && msg.contains("[0]"), "{msg}");
     // Selecting by index 0 works.

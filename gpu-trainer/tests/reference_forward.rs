@@ -14,9 +14,7 @@ use std::path::PathBuf;
 const TOL: f32 = 1e-4;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 struct Reference {
@@ -28,14 +26,8 @@ struct Reference {
 fn reference(name: &str) -> Reference {
     let dir = fixture(name);
     let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap())
-            .unwrap();
-    let ids = meta["input_ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap() as u32)
-        .collect();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
+    let ids = meta["input_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
     let w = Weights::open_file(&dir.join("reference.safetensors")).unwrap();
     Reference {
         ids,
@@ -46,10 +38,7 @@ fn reference(name: &str) -> Reference {
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
 
 /// Loads the fixture, runs the CPU forward, checks it against HF; returns the model.
@@ -57,21 +46,14 @@ fn check_fixture(name: &str, want_dtype: DType) -> (CpuModel, Reference) {
     let dir = fixture(name);
     let config = Config::from_dir(&dir).unwrap();
     let weights = Weights::open_dir(&dir).unwrap();
-    assert_eq!(
-        weights.check(&config).unwrap(),
-        want_dtype,
-        "{name}: checkpoint dtype"
-    );
+    assert_eq!(weights.check(&config).unwrap(), want_dtype, "{name}: checkpoint dtype");
     let model = CpuModel::from_weights(config, &weights).unwrap();
     let r = reference(name);
     let vocab = model.config.vocab_size;
     let logits = model.forward(&r.ids);
     assert_eq!(logits.len(), r.ids.len() * vocab);
     let err = max_abs_diff(&logits, &r.logits);
-    println!(
-        "{name}: max |cpu - hf| = {err:.3e} over {} logits",
-        logits.len()
-    );
+    println!("{name}: max |cpu - hf| = {err:.3e} over {} logits", logits.len());
     assert!(err <= TOL, "{name}: max abs error {err} > {TOL}");
 
     // the same model with no sliding window anywhere, against HF's
@@ -92,26 +74,10 @@ fn gemma2_f32_matches_hf() {
     assert_eq!(c.model_type, ModelType::Gemma2);
     assert_eq!(
         c.layers.iter().map(|l| l.kind).collect::<Vec<_>>(),
-        [
-            LayerKind::Local,
-            LayerKind::Global,
-            LayerKind::Local,
-            LayerKind::Global
-        ]
+        [LayerKind::Local, LayerKind::Global, LayerKind::Local, LayerKind::Global]
     );
-    assert_eq!(
-        (
-            c.num_heads,
-            c.num_kv_heads,
-            c.head_dim,
-            c.query_pre_attn_scalar
-        ),
-        (4, 2, 16, 24.0)
-    );
-    assert_eq!(
-        (c.attn_softcap, c.final_softcap, c.sliding_window),
-        (Some(5.0), Some(3.0), Some(8))
-    );
+    assert_eq!((c.num_heads, c.num_kv_heads, c.head_dim, c.query_pre_attn_scalar), (4, 2, 16, 24.0));
+    assert_eq!((c.attn_softcap, c.final_softcap, c.sliding_window), (Some(5.0), Some(3.0), Some(8)));
 }
 
 #[test]
@@ -124,10 +90,7 @@ fn gemma2_bf16_matches_hf_on_upcast_weights() {
 #[test]
 fn gemma3_sharded_f32_matches_hf() {
     let dir = fixture("gemma3_tiny_f32_sharded");
-    assert!(
-        dir.join("model.safetensors.index.json").exists(),
-        "fixture should be sharded"
-    );
+    assert!(dir.join("model.safetensors.index.json").exists(), "fixture should be sharded");
     let (m, _) = check_fixture("gemma3_tiny_f32_sharded", DType::F32);
     let c = &m.config;
     assert_eq!(c.model_type, ModelType::Gemma3Text);
@@ -146,10 +109,7 @@ fn window_matters() {
         let model = CpuModel::load(&fixture(name)).unwrap();
         let r = reference(name);
         let (t, v) = (r.ids.len(), model.config.vocab_size);
-        assert!(
-            t > w + 1,
-            "{name}: the sequence must be longer than the window"
-        );
+        assert!(t > w + 1, "{name}: the sequence must be longer than the window");
         let last = |logits: &[f32]| logits[(t - 1) * v..].to_vec();
         let with = |window: Option<usize>| {
             let mut m = model.clone();
@@ -170,10 +130,7 @@ fn window_matters() {
             w + 1
         );
         assert!(d_huge > 1e-2, "{name}: window does not matter ({d_huge})");
-        assert!(
-            d_obo > 1e-2,
-            "{name}: an off-by-one window would go unnoticed ({d_obo})"
-        );
+        assert!(d_obo > 1e-2, "{name}: an off-by-one window would go unnoticed ({d_obo})");
         // and HF agrees that it matters
         assert!(max_abs_diff(&last(&r.logits), &last(&r.logits_no_window)) > 1e-2);
         // a window larger than the sequence is no window

@@ -5,10 +5,10 @@
 //! Run: `cargo bench -p greedy-tests --bench env_steps`; `tools/bench-env.sh` runs it next to
 //! the peer and prints the ratio.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use env_core::agents::{run_bandit_episode, BanditPolicy, Ucb};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use env_core::Environment;
-use env_core::prompt::{write_mab_prompt, MabPromptSpec};
+use env_core::agents::{BanditPolicy, Ucb, run_bandit_episode};
+use env_core::prompt::{MabPromptSpec, write_mab_prompt};
 use env_core::{MabConfig, MultiArmedBandit};
 use std::hint::black_box;
 

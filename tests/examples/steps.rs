@@ -1,6 +1,6 @@
 //! Runs UCB episodes on fresh 10-arm Gaussian bandits (the bench's workload) for profiling:
 //! `cargo run --release -p greedy-tests --example steps -- 200000`.
-use env_core::agents::{run_bandit_episode, Ucb};
+use env_core::agents::{Ucb, run_bandit_episode};
 use env_core::{MabConfig, MultiArmedBandit};
 
 fn main() {

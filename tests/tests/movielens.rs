@@ -2,8 +2,8 @@
 
 use tempfile::TempDir;
 
-use env_core::cb::{run_cb_episode, ContextualBandit, DefaultLinUcb, Gender, DEFAULT_ALPHA};
-use greedy::movielens::{load, Imputation, MovieLens, MovieLensError, MovieLensOptions};
+use env_core::cb::{ContextualBandit, DEFAULT_ALPHA, DefaultLinUcb, Gender, run_cb_episode};
+use greedy::movielens::{Imputation, MovieLens, MovieLensError, MovieLensOptions, load};
 
 const USERS: &str = "1::F::1::10::48067\n2::M::56::16::70072\n3::M::25::15::55117\n\
                      4::F::45::7::02460\n5::M::25::20::55455\n6::F::50::9::55117\n";
@@ -130,27 +130,51 @@ fn error_of(name: &str, users: &str, movies: &[u8], ratings: &str, options: Movi
 fn malformed_files_name_file_line_and_field() {
     let m = movies_bytes();
     let bad_rating = RATINGS.replacen("3::3::3::", "3::3::x::", 1);
-    assert_eq!(error_of("rating", USERS, &m, &bad_rating, opts(3, 2)), "ratings.dat:3: rating \"x\" is not an integer 1..5");
+    assert_eq!(
+        error_of("rating", USERS, &m, &bad_rating, opts(3, 2)),
+        "ratings.dat:3: rating \"x\" is not an integer 1..5"
+    );
     let six = RATINGS.replacen("3::3::3::", "3::3::6::", 1);
-    assert_eq!(error_of("six", USERS, &m, &six, opts(3, 2)), "ratings.dat:3: rating \"6\" is not an integer 1..5");
+    assert_eq!(
+        error_of("six", USERS, &m, &six, opts(3, 2)),
+        "ratings.dat:3: rating \"6\" is not an integer 1..5"
+    );
     let fields = USERS.replacen("2::M::56::16::70072", "2::M::56::16", 1);
     assert_eq!(
         error_of("fields", &fields, &m, RATINGS, opts(3, 2)),
         "users.dat:2: expected 5 fields separated by \"::\", found 4"
     );
     let gender = USERS.replacen("3::M::", "3::X::", 1);
-    assert_eq!(error_of("gender", &gender, &m, RATINGS, opts(3, 2)), "users.dat:3: gender \"X\" is not F or M");
+    assert_eq!(
+        error_of("gender", &gender, &m, RATINGS, opts(3, 2)),
+        "users.dat:3: gender \"X\" is not F or M"
+    );
     let occ = USERS.replacen("1::F::1::10::", "1::F::1::21::", 1);
-    assert_eq!(error_of("occ", &occ, &m, RATINGS, opts(3, 2)), "users.dat:1: occupation 21 is not a code 0..20");
+    assert_eq!(
+        error_of("occ", &occ, &m, RATINGS, opts(3, 2)),
+        "users.dat:1: occupation 21 is not a code 0..20"
+    );
     let mut movie_id = m.clone();
     movie_id.splice(0..1, b"abc".iter().copied());
-    assert_eq!(error_of("movieid", USERS, &movie_id, RATINGS, opts(3, 2)), "movies.dat:1: MovieID \"abc\" is not a valid number");
+    assert_eq!(
+        error_of("movieid", USERS, &movie_id, RATINGS, opts(3, 2)),
+        "movies.dat:1: MovieID \"abc\" is not a valid number"
+    );
     let unknown = format!("{RATINGS}1::99::4::978300800\n");
-    assert_eq!(error_of("unknown", USERS, &m, &unknown, opts(3, 2)), "ratings.dat:17: MovieID 99 is not in movies.dat");
+    assert_eq!(
+        error_of("unknown", USERS, &m, &unknown, opts(3, 2)),
+        "ratings.dat:17: MovieID 99 is not in movies.dat"
+    );
     let twice = format!("{RATINGS}1::3::4::978300800\n");
-    assert_eq!(error_of("twice", USERS, &m, &twice, opts(3, 2)), "ratings.dat:17: UserID 1 rated MovieID 3 twice");
+    assert_eq!(
+        error_of("twice", USERS, &m, &twice, opts(3, 2)),
+        "ratings.dat:17: UserID 1 rated MovieID 3 twice"
+    );
     let stamp = RATINGS.replacen("::978300760", "::yesterday", 1);
-    assert_eq!(error_of("stamp", USERS, &m, &stamp, opts(3, 2)), "ratings.dat:1: timestamp \"yesterday\" is not a valid number");
+    assert_eq!(
+        error_of("stamp", USERS, &m, &stamp, opts(3, 2)),
+        "ratings.dat:1: timestamp \"yesterday\" is not a valid number"
+    );
     assert!(error_of("topk", USERS, &m, RATINGS, opts(6, 2)).contains("top_k = 6"));
     assert!(error_of("dim", USERS, &m, RATINGS, opts(3, 4)).contains("dim = 4"));
     // A missing file names its path.

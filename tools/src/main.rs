@@ -38,6 +38,8 @@ fn print(text: String) -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    // before any thread or GPU instance exists: no false "XDG_RUNTIME_DIR is invalid" errors
+    gpu_trainer::runtime::xdg::ensure_runtime_dir();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Eval(args) => eval(args),

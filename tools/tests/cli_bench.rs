@@ -7,7 +7,8 @@ use std::process::Command;
 use serde_json::Value;
 
 fn bench_json(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_greedy")).arg("bench").args(args).arg("--json").output().unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_greedy")).arg("bench").args(args).arg("--json").output().unwrap();
     assert!(out.status.success(), "greedy bench {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -28,8 +29,18 @@ fn env_steps_single_and_all_threads() {
 fn inference_and_matmul_with_a_given_peak() {
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../gpu-trainer/tests/fixtures/gemma2_tiny_f32");
     let v = bench_json(&[
-        "--model", model.to_str().unwrap(), "--prompt-len", "8", "--new-tokens", "4", "--batch", "2",
-        "--matmul", "64,64,64", "--peak-gflops", "1000",
+        "--model",
+        model.to_str().unwrap(),
+        "--prompt-len",
+        "8",
+        "--new-tokens",
+        "4",
+        "--batch",
+        "2",
+        "--matmul",
+        "64,64,64",
+        "--peak-gflops",
+        "1000",
     ]);
     let g = &v["greedy"];
     assert!(positive(&g["prefill_tok_s"]) && positive(&g["decode_tok_s"]), "{v}");
@@ -44,7 +55,10 @@ fn inference_and_matmul_with_a_given_peak() {
 
 #[test]
 fn bad_matmul_shape_is_named() {
-    let out = Command::new(env!("CARGO_BIN_EXE_greedy")).args(["bench", "--matmul-only", "--matmul", "1,2"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_greedy"))
+        .args(["bench", "--matmul-only", "--matmul", "1,2"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--matmul"));
 }

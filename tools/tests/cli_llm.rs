@@ -42,7 +42,8 @@ fn tmpdir(tag: &str) -> TempDir {
 /// The fixture's input ids and HF logits [T, vocab].
 fn reference() -> (Vec<u32>, Vec<f32>) {
     let dir = gemma2_tiny();
-    let meta: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
     let ids = meta["input_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
     let w = Weights::open_file(&dir.join("reference.safetensors")).unwrap();
     (ids, w.to_f32("logits").unwrap())
@@ -79,13 +80,23 @@ fn logits_json_matches_huggingface_reference() {
     assert!(err <= 1e-4, "max |greedy - HF| = {err}");
 
     // --top 3: the three largest logits of each row, largest first
-    let out = ok_stdout(&["logits", "--model", model.to_str().unwrap(), "--ids", &ids_arg(&ids[..4]), "--top", "3", "--json"]);
+    let out = ok_stdout(&[
+        "logits",
+        "--model",
+        model.to_str().unwrap(),
+        "--ids",
+        &ids_arg(&ids[..4]),
+        "--top",
+        "3",
+        "--json",
+    ]);
     let v: Value = serde_json::from_str(&out).unwrap();
     let top = v["top"].as_array().unwrap();
     assert_eq!(top.len(), 4);
     for (t, entry) in top.iter().enumerate() {
         assert_eq!(entry["pos"].as_u64().unwrap() as usize, t);
-        let tids: Vec<usize> = entry["ids"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+        let tids: Vec<usize> =
+            entry["ids"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
         let row = &got[t];
         let mut sorted: Vec<usize> = (0..vocab).collect();
         sorted.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
@@ -99,24 +110,52 @@ fn generate_greedy_is_deterministic_and_starts_with_the_argmax() {
     let prompt = ids_arg(&ids[..10]);
     let model = gemma2_tiny();
     let m = model.to_str().unwrap();
-    let args = ["generate", "--model", m, "--ids", &prompt, "--max-new-tokens", "12", "--temperature", "0", "--json"];
+    let args = [
+        "generate",
+        "--model",
+        m,
+        "--ids",
+        &prompt,
+        "--max-new-tokens",
+        "12",
+        "--temperature",
+        "0",
+        "--json",
+    ];
     let a = ok_stdout(&args);
     let b = ok_stdout(&args);
     assert_eq!(a, b, "greedy generation must be deterministic");
     let v: Value = serde_json::from_str(&a).unwrap();
-    let generated: Vec<u32> = v["ids"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect();
+    let generated: Vec<u32> =
+        v["ids"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect();
     let lp = v["logprobs"].as_array().unwrap();
     assert!(!generated.is_empty() && generated.len() <= 12);
     assert_eq!(lp.len(), generated.len());
     assert!(lp.iter().all(|x| x.as_f64().unwrap() <= 1e-6), "log-probabilities are <= 0");
 
-    let logits: Value = serde_json::from_str(&ok_stdout(&["logits", "--model", m, "--ids", &prompt, "--json"])).unwrap();
+    let logits: Value =
+        serde_json::from_str(&ok_stdout(&["logits", "--model", m, "--ids", &prompt, "--json"])).unwrap();
     let last = rows(&logits["logits"]).pop().unwrap();
     let argmax = (0..last.len()).fold(0, |b, j| if last[j] > last[b] { j } else { b });
     assert_eq!(generated[0] as usize, argmax, "the first greedy token is the argmax of the last logits row");
 
     // sampling is reproducible given the seed
-    let s = ["generate", "--model", m, "--ids", &prompt, "--max-new-tokens", "8", "--temperature", "1", "--top-k", "20", "--seed", "7", "--json"];
+    let s = [
+        "generate",
+        "--model",
+        m,
+        "--ids",
+        &prompt,
+        "--max-new-tokens",
+        "8",
+        "--temperature",
+        "1",
+        "--top-k",
+        "20",
+        "--seed",
+        "7",
+        "--json",
+    ];
     assert_eq!(ok_stdout(&s), ok_stdout(&s));
 }
 
@@ -156,9 +195,28 @@ fn eval_llm_agent_completes_records_answers_and_is_reproducible() {
     let run = |tag: &str| -> TempDir {
         let out = tmpdir(tag);
         let args = [
-            "eval", "--env", "mab", "--arms", "3", "--horizon", "3", "--episodes", "2", "--seed", "5",
-            "--agent", "llm", "--agent", "ucb", "--model", model.to_str().unwrap(), "--max-new-tokens", "8",
-            "--randomize", "--out", out.path().to_str().unwrap(),
+            "eval",
+            "--env",
+            "mab",
+            "--arms",
+            "3",
+            "--horizon",
+            "3",
+            "--episodes",
+            "2",
+            "--seed",
+            "5",
+            "--agent",
+            "llm",
+            "--agent",
+            "ucb",
+            "--model",
+            model.to_str().unwrap(),
+            "--max-new-tokens",
+            "8",
+            "--randomize",
+            "--out",
+            out.path().to_str().unwrap(),
         ];
         let table = ok_stdout(&args);
         assert!(table.contains("invalid") && table.contains("llm"), "{table}");
@@ -183,7 +241,8 @@ fn eval_llm_agent_completes_records_answers_and_is_reproducible() {
         let inv = ep["invalid_answers"].as_u64().unwrap();
         assert!(inv <= 3);
     }
-    let summary: Value = serde_json::from_str(&std::fs::read_to_string(a.join("summary.json")).unwrap()).unwrap();
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(a.join("summary.json")).unwrap()).unwrap();
     let agents = summary["agents"].as_array().unwrap();
     let rate = agents[0]["invalid_rate"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&rate), "invalid_rate {rate}");
@@ -198,13 +257,15 @@ fn eval_llm_agent_completes_records_answers_and_is_reproducible() {
 fn run_llm_eval(model: &Path, tag: &str, extra: &[&str]) -> (Vec<Value>, Vec<u8>, Value, TempDir) {
     let guard = tmpdir(tag);
     let out = guard.path();
-    let mut args = vec!["eval", "--agent", "llm", "--model", model.to_str().unwrap(), "--max-new-tokens", "8"];
+    let mut args =
+        vec!["eval", "--agent", "llm", "--model", model.to_str().unwrap(), "--max-new-tokens", "8"];
     args.extend_from_slice(extra);
     args.extend_from_slice(&["--out", out.to_str().unwrap()]);
     let table = ok_stdout(&args);
     assert!(table.contains("invalid") && table.contains("llm"), "{table}");
     let raw = std::fs::read(out.join("episodes.jsonl")).unwrap();
-    let lines = String::from_utf8(raw.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines =
+        String::from_utf8(raw.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let summary = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     (lines, raw, summary, guard)
 }
@@ -213,7 +274,8 @@ fn run_llm_eval(model: &Path, tag: &str, extra: &[&str]) -> (Vec<Value>, Vec<u8>
 fn eval_llm_agent_plays_tic_tac_toe() {
     let model_dir = tiny_model_with_tokenizer("ttt");
     let model = model_dir.path();
-    let extra = ["--env", "ttt", "--opponent", "random", "--episodes", "2", "--seed", "3", "--first", "alternate"];
+    let extra =
+        ["--env", "ttt", "--opponent", "random", "--episodes", "2", "--seed", "3", "--first", "alternate"];
     let (lines, ja, summary, _a) = run_llm_eval(model, "ttt-a", &extra);
     let (_, jb, _, _b) = run_llm_eval(model, "ttt-b", &extra);
     assert_eq!(ja, jb, "episodes.jsonl must be byte-identical across runs");
@@ -226,7 +288,8 @@ fn eval_llm_agent_plays_tic_tac_toe() {
         assert!([-1.0, 0.0, 1.0].contains(&ret), "return {ret}");
         let outcome = ep["outcome"].as_str().unwrap();
         assert!(["win", "draw", "loss"].contains(&outcome), "{outcome}");
-        let actions: Vec<u64> = ep["actions"].as_array().unwrap().iter().map(|a| a.as_u64().unwrap()).collect();
+        let actions: Vec<u64> =
+            ep["actions"].as_array().unwrap().iter().map(|a| a.as_u64().unwrap()).collect();
         assert!(!actions.is_empty() && actions.len() <= 5);
         assert!(actions.iter().all(|&a| a < 9));
         let mut seen = actions.clone();
@@ -243,16 +306,30 @@ fn eval_llm_agent_plays_tic_tac_toe() {
     let rate = agent["invalid_rate"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&rate), "invalid_rate {rate}");
     assert!((rate - invalid as f64 / steps as f64).abs() < 1e-12, "invalid_rate = invalid answers / moves");
-    let (w, d, l) = (agent["win_rate"].as_f64().unwrap(), agent["draw_rate"].as_f64().unwrap(), agent["loss_rate"].as_f64().unwrap());
+    let (w, d, l) = (
+        agent["win_rate"].as_f64().unwrap(),
+        agent["draw_rate"].as_f64().unwrap(),
+        agent["loss_rate"].as_f64().unwrap(),
+    );
     assert!((w + d + l - 1.0).abs() < 1e-12, "win/draw/loss rates sum to 1");
     assert_eq!(summary["settings"]["llm"]["legal_moves"], true);
 
     // without the legal moves in the prompt, still complete games
-    let (lines, _, summary, _c) = run_llm_eval(model, "ttt-c", &["--env", "ttt", "--episodes", "1", "--no-legal-moves"]);
+    let (lines, _, summary, _c) =
+        run_llm_eval(model, "ttt-c", &["--env", "ttt", "--episodes", "1", "--no-legal-moves"]);
     assert_eq!(lines.len(), 1);
     assert!(lines[0]["outcome"].is_string());
     assert_eq!(summary["settings"]["llm"]["legal_moves"], false);
-    let e = err_text(&["eval", "--env", "mab", "--agent", "llm", "--model", model.to_str().unwrap(), "--no-legal-moves"]);
+    let e = err_text(&[
+        "eval",
+        "--env",
+        "mab",
+        "--agent",
+        "llm",
+        "--model",
+        model.to_str().unwrap(),
+        "--no-legal-moves",
+    ]);
     assert!(e.contains("--no-legal-moves"), "{e}");
 }
 
@@ -260,7 +337,20 @@ fn eval_llm_agent_plays_tic_tac_toe() {
 fn eval_llm_agent_plays_the_contextual_bandit() {
     let model_dir = tiny_model_with_tokenizer("cb");
     let model = model_dir.path();
-    let extra = ["--env", "cb", "--movies", "4", "--horizon", "3", "--episodes", "2", "--seed", "4", "--agent", "linucb"];
+    let extra = [
+        "--env",
+        "cb",
+        "--movies",
+        "4",
+        "--horizon",
+        "3",
+        "--episodes",
+        "2",
+        "--seed",
+        "4",
+        "--agent",
+        "linucb",
+    ];
     let (lines, ja, summary, _a) = run_llm_eval(model, "cb-a", &extra);
     let (_, jb, _, _b) = run_llm_eval(model, "cb-b", &extra);
     assert_eq!(ja, jb, "episodes.jsonl must be byte-identical across runs");

@@ -25,8 +25,7 @@ pub use greedy::Greedy;
 pub use random::UniformRandom;
 pub use runner::{POLICY_STREAM, run_bandit_episode};
 pub use shaping::{
-    INVALID_ACTION_PENALTY, RewardShaping, UNTRIED_ARM_BONUS, invalid_action_penalty,
-    untried_arm_bonus,
+    INVALID_ACTION_PENALTY, RewardShaping, UNTRIED_ARM_BONUS, invalid_action_penalty, untried_arm_bonus,
 };
 pub use thompson::{BetaThompson, GaussianThompson};
 pub use ucb::Ucb;

@@ -2,9 +2,9 @@
 
 use super::BanditPolicy;
 use super::tracker::NOT_RESET;
+use crate::MAX_ARMS;
 use crate::error::{Result, check_count};
 use crate::rng::Rng;
-use crate::MAX_ARMS;
 
 /// Plays a uniformly random arm every step; learns nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -2,9 +2,9 @@
 
 use super::BanditPolicy;
 use super::tracker::Tracker;
+use crate::MAX_ARMS;
 use crate::error::{Error, Result, check_count, check_range};
 use crate::rng::Rng;
-use crate::MAX_ARMS;
 
 /// Index of the largest sample (lowest index among ties).
 fn argmax(values: &[f64]) -> usize {

@@ -2,10 +2,10 @@
 
 use super::BanditPolicy;
 use super::tracker::Tracker;
+use crate::MAX_ARMS;
 use crate::error::Result;
 use crate::rng::Rng;
 use crate::stats::UcbRule;
-use crate::MAX_ARMS;
 
 /// Upper confidence bound: every untried arm first (lowest index first), then the arm with the
 /// highest [`UcbRule`] value. Ties among equal UCB values go to the lowest index, so UCB is fully

@@ -2,9 +2,9 @@
 
 use super::BanditPolicy;
 use super::tracker::{NOT_RESET, check_observation};
+use crate::MAX_ARMS;
 use crate::error::{Result, check_count, check_range};
 use crate::rng::Rng;
-use crate::MAX_ARMS;
 
 /// Try-all: plays every untried arm first (in increasing index order, without drawing from the
 /// generator), then delegates to the inner policy. The inner policy receives every update, the
@@ -130,8 +130,8 @@ impl<P: BanditPolicy> BanditPolicy for EpsilonExplore<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agents::{Greedy, Ucb, UniformRandom};
     use crate::Error;
+    use crate::agents::{Greedy, Ucb, UniformRandom};
 
     #[derive(Default)]
     struct Counting {

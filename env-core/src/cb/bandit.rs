@@ -6,7 +6,7 @@
 //! shown at that step (SPEC section 4).
 
 use crate::env::{Environment, Transition};
-use crate::error::{check_count, Error, Result};
+use crate::error::{Error, Result, check_count};
 use crate::labels::{LabelSet, LabelStyle};
 use crate::rng::Rng;
 
@@ -161,7 +161,14 @@ impl Environment for ContextualBandit<'_> {
             reward,
             terminated: false,
             truncated,
-            info: CbInfo { user, arm: action, expected_reward: mu, best_arm, best_expected_reward: best, regret: best - mu },
+            info: CbInfo {
+                user,
+                arm: action,
+                expected_reward: mu,
+                best_arm,
+                best_expected_reward: best,
+                regret: best - mu,
+            },
         })
     }
 

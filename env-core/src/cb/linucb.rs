@@ -10,11 +10,11 @@
 // Matrix code reads best with explicit indices.
 #![allow(clippy::needless_range_loop)]
 
-use crate::error::{check_count, check_range, Error, Result};
+use crate::error::{Error, Result, check_count, check_range};
 use crate::rng::Rng;
 
-use super::policy::{check_arm, check_context, check_reward, ContextualPolicy};
 use super::MAX_DIM;
+use super::policy::{ContextualPolicy, check_arm, check_context, check_reward};
 use crate::MAX_ARMS;
 
 /// The paper's exploration strength.

@@ -13,14 +13,15 @@ pub mod tables;
 pub mod user;
 
 pub use bandit::{CbInfo, ContextualBandit, DEFAULT_HORIZON};
-pub use linucb::{DefaultLinUcb, LinUcb, DEFAULT_ALPHA};
+pub use linucb::{DEFAULT_ALPHA, DefaultLinUcb, LinUcb};
 pub use policy::{ContextualPolicy, UniformRandom};
 pub use profile::{
-    Gender, Genres, MovieProfile, UserProfile, AGE_GROUPS, GENRES, LOCATION_CAPACITY, OCCUPATIONS, TITLE_CAPACITY,
+    AGE_GROUPS, GENRES, Gender, Genres, LOCATION_CAPACITY, MovieProfile, OCCUPATIONS, TITLE_CAPACITY,
+    UserProfile,
 };
 pub use runner::run_cb_episode;
 pub use svd::{Gram, RatingSvd};
-pub use synthetic::{fill_synthetic, SyntheticTables, DEFAULT_DIM, DEFAULT_NOISE_SD};
+pub use synthetic::{DEFAULT_DIM, DEFAULT_NOISE_SD, SyntheticTables, fill_synthetic};
 pub use tables::CbTables;
 pub use user::UserContext;
 

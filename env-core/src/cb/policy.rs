@@ -1,8 +1,8 @@
 //! The interface of contextual-bandit baselines, and the uniform random baseline.
 
-use crate::error::{check_count, Error, Result};
-use crate::rng::Rng;
 use crate::MAX_ARMS;
+use crate::error::{Error, Result, check_count};
+use crate::rng::Rng;
 
 /// A contextual-bandit policy: sees a context vector, picks an arm, learns from the reward.
 /// Object-safe, so runners take `&mut dyn ContextualPolicy`.

@@ -143,7 +143,13 @@ pub struct UserProfile {
 impl UserProfile {
     /// A user; errors if the occupation code is unknown, the location does not fit
     /// [`LOCATION_CAPACITY`] or `preferences` is longer than [`MAX_DIM`].
-    pub fn new(age: u16, gender: Gender, occupation: u8, location: &str, preferences: &[f64]) -> Result<Self> {
+    pub fn new(
+        age: u16,
+        gender: Gender,
+        occupation: u8,
+        location: &str,
+        preferences: &[f64],
+    ) -> Result<Self> {
         check_occupation(occupation)?;
         Ok(UserProfile {
             age,

@@ -23,7 +23,11 @@ pub fn run_cb_episode(
     rewards_out: &mut [f64],
 ) -> Result<usize> {
     let horizon = env.horizon();
-    for (what, len) in [("actions_out", actions_out.len()), ("regrets_out", regrets_out.len()), ("rewards_out", rewards_out.len())] {
+    for (what, len) in [
+        ("actions_out", actions_out.len()),
+        ("regrets_out", regrets_out.len()),
+        ("rewards_out", rewards_out.len()),
+    ] {
         if len < horizon {
             return Err(Error::CapacityExceeded { what, capacity: len, requested: horizon });
         }

@@ -13,8 +13,8 @@
 // Matrix code reads best with explicit indices.
 #![allow(clippy::needless_range_loop)]
 
-use crate::error::{check_count, Error, Result};
 use crate::MAX_ARMS;
+use crate::error::{Error, Result, check_count};
 
 /// Sweeps of the Jacobi method before giving up (it converges in well under 20 for K <= 32).
 const MAX_SWEEPS: usize = 100;
@@ -88,7 +88,8 @@ impl Gram {
             }
             order.swap(i, best);
         }
-        let mut svd = RatingSvd { k, rows: self.rows, singular: [0.0; MAX_ARMS], v: [[0.0; MAX_ARMS]; MAX_ARMS] };
+        let mut svd =
+            RatingSvd { k, rows: self.rows, singular: [0.0; MAX_ARMS], v: [[0.0; MAX_ARMS]; MAX_ARMS] };
         for (c, &src) in order.iter().enumerate().take(k) {
             let lambda = a[src][src];
             svd.singular[c] = if lambda > 0.0 { libm::sqrt(lambda) } else { 0.0 };

@@ -14,14 +14,14 @@
 
 use core::fmt::Write;
 
-use crate::error::{check_count, Error, Result};
-use crate::rng::Rng;
 use crate::MAX_ARMS;
+use crate::error::{Error, Result, check_count};
+use crate::rng::Rng;
 
-use super::profile::{Gender, Genres, MovieProfile, UserProfile, AGE_GROUPS, GENRES, OCCUPATIONS};
+use super::MAX_DIM;
+use super::profile::{AGE_GROUPS, GENRES, Gender, Genres, MovieProfile, OCCUPATIONS, UserProfile};
 use super::svd::Gram;
 use super::tables::CbTables;
-use super::MAX_DIM;
 
 /// Rank of the reconstruction used by default (SPEC: "5 is common").
 pub const DEFAULT_DIM: usize = 5;
@@ -34,12 +34,12 @@ const MOVIE_STREAM: u64 = 0x4D4F_5649_4553; // "MOVIES"
 const ROW_STREAM: u64 = 0x524F_5753; // "ROWS"
 
 const ADJECTIVES: [&str; 16] = [
-    "Silent", "Crimson", "Last", "Electric", "Hidden", "Golden", "Broken", "Wild", "Midnight",
-    "Lonely", "Frozen", "Secret", "Burning", "Distant", "Lucky", "Iron",
+    "Silent", "Crimson", "Last", "Electric", "Hidden", "Golden", "Broken", "Wild", "Midnight", "Lonely",
+    "Frozen", "Secret", "Burning", "Distant", "Lucky", "Iron",
 ];
 const NOUNS: [&str; 16] = [
-    "River", "Empire", "Summer", "Garden", "Station", "Horizon", "Letter", "Kingdom", "Harbor",
-    "Machine", "Orchard", "Voyage", "Circus", "Witness", "Island", "Dream",
+    "River", "Empire", "Summer", "Garden", "Station", "Horizon", "Letter", "Kingdom", "Harbor", "Machine",
+    "Orchard", "Voyage", "Circus", "Witness", "Island", "Dream",
 ];
 
 struct MovieLatent {

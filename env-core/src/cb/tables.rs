@@ -1,10 +1,10 @@
 //! The caller's tables of users and movies, validated once, borrowed by the environment.
 
-use crate::error::{check_count, check_range, Error, Result};
 use crate::MAX_ARMS;
+use crate::error::{Error, Result, check_count, check_range};
 
-use super::profile::{MovieProfile, UserProfile, OCCUPATIONS};
 use super::MAX_DIM;
+use super::profile::{MovieProfile, OCCUPATIONS, UserProfile};
 
 /// Largest accepted reward-noise standard deviation.
 pub const MAX_NOISE_SD: f64 = 1.0e6;
@@ -24,7 +24,12 @@ impl<'a> CbTables<'a> {
     /// Validates and wraps the tables: 1..=[`MAX_ARMS`] movies, at least one user,
     /// `dim` in 1..=[`MAX_DIM`], finite vectors, known occupation codes, `noise_sd` in
     /// `0..=`[`MAX_NOISE_SD`].
-    pub fn new(users: &'a [UserProfile], movies: &'a [MovieProfile], dim: usize, noise_sd: f64) -> Result<Self> {
+    pub fn new(
+        users: &'a [UserProfile],
+        movies: &'a [MovieProfile],
+        dim: usize,
+        noise_sd: f64,
+    ) -> Result<Self> {
         if users.is_empty() {
             return Err(Error::Empty { what: "users" });
         }

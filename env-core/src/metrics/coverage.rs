@@ -1,8 +1,8 @@
 //! Action coverage.
 
 use super::{check_actions, check_curve};
-use crate::error::Result;
 use crate::MAX_ARMS;
+use crate::error::Result;
 
 /// Action coverage curve: `out[t]` = C_{t+1} = the fraction of the `arms` arms tried at least
 /// once in the first t + 1 steps. Returns the final coverage (0 for an empty trajectory).

@@ -2,9 +2,9 @@
 //! in-context?": suffix failure, MinFrac and GreedyFrac.
 
 use super::{check_actions, check_curve};
+use crate::MAX_ARMS;
 use crate::error::{Error, Result, check_count};
 use crate::stats::ArmStats;
-use crate::MAX_ARMS;
 
 /// Checks the arms, the actions and that `best_arm` is one of the arms.
 fn check_best(arms: usize, best_arm: usize, actions: &[usize]) -> Result<()> {

@@ -76,7 +76,11 @@ impl FrequencyBias {
     /// arm's probability goes to its class.
     pub fn add_distribution(&mut self, stats: &ArmStats, probs: &[f64]) -> Result<()> {
         if probs.len() != stats.arms() {
-            return Err(Error::ShapeMismatch { what: "action probabilities", expected: stats.arms(), got: probs.len() });
+            return Err(Error::ShapeMismatch {
+                what: "action probabilities",
+                expected: stats.arms(),
+                got: probs.len(),
+            });
         }
         let mut add = [0.0; 3];
         for (a, &p) in probs.iter().enumerate() {

@@ -87,7 +87,11 @@ pub fn stated_argmax(values: &[f64]) -> Result<usize> {
 /// [`stated_argmax`]) is a UCB-optimal arm recomputed from the history.
 pub fn rationale_is_correct(rule: &UcbRule, stats: &ArmStats, stated: &[f64]) -> Result<bool> {
     if stated.len() != stats.arms() {
-        return Err(Error::ShapeMismatch { what: "stated UCB values", expected: stats.arms(), got: stated.len() });
+        return Err(Error::ShapeMismatch {
+            what: "stated UCB values",
+            expected: stats.arms(),
+            got: stated.len(),
+        });
     }
     is_ucb_optimal(rule, stats, stated_argmax(stated)?)
 }

@@ -22,14 +22,13 @@ pub use exploration::{greedy_frac, min_frac, min_frac_curve, suffix_failure, suf
 pub use frequency::{FrequencyBias, FrequencyClass, classify_frequency};
 pub use games::{GameOutcomes, average_return};
 pub use knowing_doing::{
-    ActionClass, KnowingDoing, classify_action, is_ucb_optimal, rationale_is_correct,
-    stated_argmax,
+    ActionClass, KnowingDoing, classify_action, is_ucb_optimal, rationale_is_correct, stated_argmax,
 };
 pub use regret::{cumulative_regret, cumulative_regret_from_steps};
 pub use summary::{MeanAccumulator, MeanCi, mean_ci95};
 
-use crate::error::{Error, Result, check_count};
 use crate::MAX_ARMS;
+use crate::error::{Error, Result, check_count};
 
 /// Checks an arm count (1..=MAX_ARMS) and that every action is one of its arms.
 pub(crate) fn check_actions(arms: usize, actions: &[usize]) -> Result<()> {

@@ -10,6 +10,6 @@ pub mod action;
 pub mod names;
 pub mod ucb;
 
-pub use action::{last_marker, parse_action, parse_action_arm, ParsedAction, Span};
+pub use action::{ParsedAction, Span, last_marker, parse_action, parse_action_arm};
 pub use names::{ActionNames, Titles};
-pub use ucb::{parse_ucb_values, ucb_block, UcbValues};
+pub use ucb::{UcbValues, parse_ucb_values, ucb_block};

@@ -74,11 +74,14 @@ const OPEN: &[u8] = b"<ucb_values>";
 const CLOSE: &[u8] = b"</ucb_values>";
 
 fn find_ci(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    (from..=hay.len().checked_sub(needle.len())?).find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
+    (from..=hay.len().checked_sub(needle.len())?)
+        .find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
 }
 
 fn rfind_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    (0..=hay.len().checked_sub(needle.len())?).rev().find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
+    (0..=hay.len().checked_sub(needle.len())?)
+        .rev()
+        .find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
 }
 
 /// The text inside the last `<ucb_values>` block, if there is one.
@@ -91,7 +94,8 @@ pub fn ucb_block(text: &str) -> Option<&str> {
 }
 
 fn parse_number(s: &str) -> Option<f64> {
-    let s = s.trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '*' | '`' | '"' | '\'' | '~' | '≈'));
+    let s =
+        s.trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '*' | '`' | '"' | '\'' | '~' | '≈'));
     let len = s
         .bytes()
         .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))

@@ -9,9 +9,9 @@
 use core::fmt::Write;
 
 use super::chat::ChatFormat;
-use super::format::{write_joined, Dp2};
+use super::format::{Dp2, write_joined};
 use super::output::{OutputMode, OutputTemplates};
-use super::template::{put, render, Vars};
+use super::template::{Vars, put, render};
 use crate::cb::UserContext;
 use crate::error::{Error, Result};
 
@@ -91,17 +91,19 @@ pub fn write_user(w: &mut dyn Write, template: &str, user: &UserContext<'_>) -> 
         "gender" => put(w, format_args!("{}", user.gender)),
         "occupation" => put(w, format_args!("{}", user.occupation)),
         "location" => put(w, format_args!("{}", user.location)),
-        "preferences" => Some((|| {
-            w.write_char('[')?;
-            for (i, &p) in user.preferences.iter().enumerate() {
-                if i > 0 {
-                    w.write_str(", ")?;
+        "preferences" => Some(
+            (|| {
+                w.write_char('[')?;
+                for (i, &p) in user.preferences.iter().enumerate() {
+                    if i > 0 {
+                        w.write_str(", ")?;
+                    }
+                    write!(w, "{}", Dp2(p))?;
                 }
-                write!(w, "{}", Dp2(p))?;
-            }
-            w.write_char(']')
-        })()
-        .map_err(Error::from)),
+                w.write_char(']')
+            })()
+            .map_err(Error::from),
+        ),
         _ => None,
     };
     render(w, template, vars)

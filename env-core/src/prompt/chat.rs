@@ -15,10 +15,8 @@ pub struct ChatFormat<'a> {
 
 impl ChatFormat<'static> {
     /// Gemma's turns: `<start_of_turn>user\n{content}<end_of_turn>\n<start_of_turn>model\n`.
-    pub const GEMMA: ChatFormat<'static> = ChatFormat {
-        prefix: "<start_of_turn>user\n",
-        suffix: "<end_of_turn>\n<start_of_turn>model\n",
-    };
+    pub const GEMMA: ChatFormat<'static> =
+        ChatFormat { prefix: "<start_of_turn>user\n", suffix: "<end_of_turn>\n<start_of_turn>model\n" };
     /// No turns (base models): the content alone.
     pub const PLAIN: ChatFormat<'static> = ChatFormat { prefix: "", suffix: "" };
 }

@@ -87,8 +87,7 @@ mod tests {
     #[test]
     fn two_decimals() {
         let mut s = heapless::String::<64>::new();
-        write!(s, "{} {} {} {} {}", Dp2(0.3), Dp2(-0.001), Dp2(1.005), Dp2(f64::NAN), Dp2(-2.5))
-            .unwrap();
+        write!(s, "{} {} {} {} {}", Dp2(0.3), Dp2(-0.001), Dp2(1.005), Dp2(f64::NAN), Dp2(-2.5)).unwrap();
         assert_eq!(s, "0.30 0.00 1.00 NaN -2.50");
         s.clear();
         write!(s, "{} {} {} {}", Whole(1.0), Whole(-1.0), Whole(0.0), Whole(0.5)).unwrap();

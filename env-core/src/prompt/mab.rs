@@ -18,10 +18,10 @@
 use core::fmt::Write;
 
 use super::chat::ChatFormat;
-use super::format::{write_label_list, Dp2};
+use super::format::{Dp2, write_label_list};
 use super::output::{OutputMode, OutputTemplates};
 use super::permutation::LabelPermutation;
-use super::template::{put, render, Vars};
+use super::template::{Vars, put, render};
 use crate::error::{Error, Result};
 use crate::labels::{LabelSet, LabelStyle};
 use crate::mab::{ArmDistribution, MabConfig};
@@ -195,7 +195,8 @@ pub fn write_mab_prompt<W: Write>(
     let w: &mut dyn Write = w;
     check_history(labels.len(), actions, rewards)?;
     let shown = spec.shown_labels(labels)?;
-    let stats = if spec.summary { Some(ArmStats::from_history(labels.len(), actions, rewards)?) } else { None };
+    let stats =
+        if spec.summary { Some(ArmStats::from_history(labels.len(), actions, rewards)?) } else { None };
     spec.chat.wrap(w, |w| {
         write_mab_section(w, spec, labels, actions.len(), spec.wording().instruction)?;
         w.write_str("\n\n")?;

@@ -21,15 +21,15 @@ pub mod rationale;
 pub mod template;
 pub mod ttt;
 
-pub use cb::{write_cb_prompt, write_user, CbPromptSpec, CbTemplates};
+pub use cb::{CbPromptSpec, CbTemplates, write_cb_prompt, write_user};
 pub use chat::ChatFormat;
-pub use counting::{required_len, CountingWriter};
+pub use counting::{CountingWriter, required_len};
 pub use format::{Dp2, RuleFormula, Whole};
-pub use mab::{write_mab_history, write_mab_prompt, MabPromptSpec, MabTemplates, MabWording};
+pub use mab::{MabPromptSpec, MabTemplates, MabWording, write_mab_history, write_mab_prompt};
 pub use output::{OutputMode, OutputTemplates};
 pub use permutation::LabelPermutation;
 pub use rationale::{
-    write_action, write_explore_rationale, write_ucb_rationale, write_ucb_values, RationaleTemplates,
+    RationaleTemplates, write_action, write_explore_rationale, write_ucb_rationale, write_ucb_values,
 };
 pub use template::render;
-pub use ttt::{write_ttt_prompt, TttPromptSpec, TttTemplates};
+pub use ttt::{TttPromptSpec, TttTemplates, write_ttt_prompt};

@@ -3,7 +3,7 @@
 use core::fmt::Write;
 
 use super::format::RuleFormula;
-use super::template::{put, render, Vars};
+use super::template::{Vars, put, render};
 use crate::error::Result;
 use crate::stats::UcbRule;
 

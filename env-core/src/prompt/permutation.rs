@@ -8,10 +8,10 @@
 //! directly; parsing against the canonical set gives a canonical index `j`, and
 //! [`LabelPermutation::true_arm`] maps it back.
 
-use crate::error::{check_count, Error, Result};
-use crate::labels::{Label, LabelSet};
-use crate::rng::{derive_seed, Rng};
 use crate::MAX_ARMS;
+use crate::error::{Error, Result, check_count};
+use crate::labels::{Label, LabelSet};
+use crate::rng::{Rng, derive_seed};
 
 /// Stream id of the per-step permutations ("PERM").
 const PERM_STREAM: u64 = 0x5045_524D;

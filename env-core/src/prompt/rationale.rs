@@ -8,7 +8,7 @@
 use core::fmt::Write;
 
 use super::format::{Dp2, RuleFormula};
-use super::template::{put, render, Vars};
+use super::template::{Vars, put, render};
 use crate::error::{Error, Result};
 use crate::labels::LabelSet;
 use crate::stats::{ArmStats, UcbRule};

@@ -53,8 +53,7 @@ fn walk(t: &str, w: &mut dyn Write, vars: &mut Vars<'_>) -> Result<()> {
                 } else {
                     let close = t[i + 1..].find('}').ok_or(Error::BadTemplate { offset: i })? + i + 1;
                     let name = &t[i + 1..close];
-                    let ok = !name.is_empty()
-                        && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+                    let ok = !name.is_empty() && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
                     if !ok {
                         return Err(Error::BadTemplate { offset: i });
                     }

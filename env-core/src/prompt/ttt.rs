@@ -8,9 +8,9 @@
 use core::fmt::Write;
 
 use super::chat::ChatFormat;
-use super::format::{write_board, write_joined, Whole};
+use super::format::{Whole, write_board, write_joined};
 use super::output::{OutputMode, OutputTemplates};
-use super::template::{put, render, Vars};
+use super::template::{Vars, put, render};
 use crate::error::{Error, Result};
 
 /// The texts of the tic-tac-toe prompt. Placeholders: none in `instruction`, `empty_history`

@@ -4,8 +4,8 @@
 //! tail use `libm::exp` / `libm::log`. Every operation is integer or IEEE-754 arithmetic with
 //! literal tables, so the samples are bit-identical on every target.
 
-use super::ziggurat_tables::{ZIG_F, ZIG_R, ZIG_X};
 use super::Rng;
+use super::ziggurat_tables::{ZIG_F, ZIG_R, ZIG_X};
 
 /// One N(0, 1) sample.
 #[inline]

@@ -62,12 +62,7 @@ impl CpuModel {
     /// Builds from an opened checkpoint; names and shapes are checked against `config`.
     pub fn from_weights(config: Config, w: &Weights) -> Result<Self> {
         w.check(&config)?;
-        if let Some((i, l)) = config
-            .layers
-            .iter()
-            .enumerate()
-            .find(|(_, l)| l.rope_factor != 1.0)
-        {
+        if let Some((i, l)) = config.layers.iter().enumerate().find(|(_, l)| l.rope_factor != 1.0) {
             return Err(ModelError::new(
                 "config.json",
                 format!(
@@ -78,22 +73,14 @@ impl CpuModel {
         }
         let shapes = expected_tensors(&config);
         let get = |name: &str| -> Result<Vec<f32>> {
-            let shape = &shapes
-                .iter()
-                .find(|(n, _)| n == name)
-                .expect("expected tensor")
-                .1;
+            let shape = &shapes.iter().find(|(n, _)| n == name).expect("expected tensor").1;
             w.to_f32_shaped(name, shape)
         };
         let mut layers = Vec::with_capacity(config.num_layers);
         for i in 0..config.num_layers {
             let p = format!("model.layers.{i}");
             let opt = |n: &str| {
-                if config.qk_norm {
-                    get(&format!("{p}.self_attn.{n}.weight")).map(Some)
-                } else {
-                    Ok(None)
-                }
+                if config.qk_norm { get(&format!("{p}.self_attn.{n}.weight")).map(Some) } else { Ok(None) }
             };
             layers.push(LayerWeights {
                 input_layernorm: get(&format!("{p}.input_layernorm.weight"))?,
@@ -114,11 +101,7 @@ impl CpuModel {
         Ok(Self {
             embed_tokens: get("model.embed_tokens.weight")?,
             norm: get("model.norm.weight")?,
-            lm_head: if config.tie_word_embeddings {
-                None
-            } else {
-                Some(get("lm_head.weight")?)
-            },
+            lm_head: if config.tie_word_embeddings { None } else { Some(get("lm_head.weight")?) },
             layers,
             config,
         })
@@ -135,11 +118,7 @@ impl CpuModel {
         let eps = c.rms_norm_eps;
         let pos: Vec<u32> = (0..t as u32).collect();
         for &id in ids {
-            assert!(
-                (id as usize) < c.vocab_size,
-                "token id {id} is not below vocab_size {}",
-                c.vocab_size
-            );
+            assert!((id as usize) < c.vocab_size, "token id {id} is not below vocab_size {}", c.vocab_size);
         }
 
         let mut x = ops::embedding(ids, &self.embed_tokens, h, c.embed_scale());

@@ -68,9 +68,7 @@ pub fn rope(x: &mut [f32], positions: &[u32], heads: usize, head_dim: usize, the
     assert_eq!(head_dim % 2, 0);
     assert_eq!(x.len(), positions.len() * heads * head_dim);
     let half = head_dim / 2;
-    let inv_freq: Vec<f32> = (0..half)
-        .map(|i| 1.0 / theta.powf((2 * i) as f32 / head_dim as f32))
-        .collect();
+    let inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / theta.powf((2 * i) as f32 / head_dim as f32)).collect();
     for (t, &pos) in positions.iter().enumerate() {
         for h in 0..heads {
             let base = (t * heads + h) * head_dim;
@@ -205,7 +203,14 @@ pub fn add(a: &[f32], b: &[f32]) -> Vec<f32> {
 /// (sequence `tok[i].0`, position `tok[i].1`) attends to rows
 /// `s * max_len + j`, j in 0..=p, of the caches k/v [seqs * max_len, kv_heads,
 /// head_dim] (window applied as in [`attention`]); q [n, heads, head_dim].
-pub fn kv_attention(q: &[f32], k: &[f32], v: &[f32], tok: &[(u32, u32)], max_len: usize, p: &AttnParams) -> Vec<f32> {
+pub fn kv_attention(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    tok: &[(u32, u32)],
+    max_len: usize,
+    p: &AttnParams,
+) -> Vec<f32> {
     let qrow = p.heads * p.head_dim;
     let krow = p.kv_heads * p.head_dim;
     let mut out = Vec::with_capacity(tok.len() * qrow);
@@ -250,7 +255,8 @@ mod tests {
 
     #[test]
     fn attention_single_key_returns_v() {
-        let p = AttnParams { heads: 2, kv_heads: 1, head_dim: 2, scale: 1.0, softcap: Some(50.0), window: None };
+        let p =
+            AttnParams { heads: 2, kv_heads: 1, head_dim: 2, scale: 1.0, softcap: Some(50.0), window: None };
         let out = attention(&[1.0, 2.0, 3.0, 4.0], &[0.5, 0.5], &[7.0, 8.0], &[0], &[0], &p);
         assert_eq!(out, vec![7.0, 8.0, 7.0, 8.0]);
     }

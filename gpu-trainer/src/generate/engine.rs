@@ -267,10 +267,11 @@ impl Engine {
     /// At most 8192, at least 1.
     pub fn tokens_per_step(&self) -> usize {
         let c = self.config();
-        let width = [c.hidden_size, c.intermediate_size, c.num_heads * c.head_dim, c.num_kv_heads * c.head_dim]
-            .into_iter()
-            .max()
-            .unwrap_or(1) as u64;
+        let width =
+            [c.hidden_size, c.intermediate_size, c.num_heads * c.head_dim, c.num_kv_heads * c.head_dim]
+                .into_iter()
+                .max()
+                .unwrap_or(1) as u64;
         ((self.gpu.max_binding() / (width * 4).max(1)) as usize).clamp(1, 8192)
     }
 

@@ -14,6 +14,7 @@ use super::names::{hf_name, hf_shape, is_shifted_norm, layer_of};
 use super::reader::{GgufFile, TensorInfo};
 use super::tokenizer::Vocab;
 use super::{GgufError, Result};
+use crate::atomic::StagedDir;
 use crate::model::weights::expected_tensors;
 use crate::model::{Config, GemmaTokenizer, Weights};
 use std::collections::{BTreeMap, HashMap};
@@ -120,26 +121,26 @@ pub fn convert(gguf_path: &Path, out_dir: &Path, opts: &ConvertOptions) -> Resul
     let tokenizer_config =
         serde_json::to_string_pretty(&vocab.tokenizer_config_json(max_len)).unwrap_or_default();
 
-    let tmp = TempDir::beside(out_dir)?;
+    let tmp = StagedDir::beside(out_dir).map_err(|e| GgufError::io(out_dir, "cannot stage", e))?;
     let write = |name: &str, text: &str| {
-        let p = tmp.path.join(name);
+        let p = tmp.path().join(name);
         std::fs::write(&p, text).map_err(|e| GgufError::io(&p, "cannot write", e))
     };
     write("config.json", &config_text)?;
     write("tokenizer.json", &tokenizer_text)?;
     write("tokenizer_config.json", &(tokenizer_config + "\n"))?;
     let (parameters, shifted_norms) =
-        write_weights(&g, &plan, &tmp.path.join("model.safetensors"), opts.dtype)?;
+        write_weights(&g, &plan, &tmp.path().join("model.safetensors"), opts.dtype)?;
 
     // Load everything back with the project's own loaders.
     let reload = |e: crate::model::ModelError| GgufError::Io {
-        file: tmp.path.display().to_string(),
+        file: tmp.path().display().to_string(),
         message: format!("the converted checkpoint does not load: {e}"),
     };
-    GemmaTokenizer::from_dir(&tmp.path).map_err(reload)?;
-    Weights::open_dir(&tmp.path).and_then(|w| w.check(&config)).map_err(reload)?;
+    GemmaTokenizer::from_dir(tmp.path()).map_err(reload)?;
+    Weights::open_dir(tmp.path()).and_then(|w| w.check(&config)).map_err(reload)?;
 
-    tmp.commit(out_dir)?;
+    tmp.commit().map_err(|e| GgufError::io(out_dir, "cannot install the converted directory", e))?;
     let mut types = BTreeMap::new();
     for t in &g.tensors {
         *types.entry(t.ggml_type.name()).or_insert(0) += 1;
@@ -297,59 +298,4 @@ fn write_weights(g: &GgufFile, plan: &[Planned], path: &Path, dtype: OutDType) -
     let file = w.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
     Ok((params, shifted))
-}
-
-/// A hidden directory beside the target, removed on drop unless committed.
-struct TempDir {
-    path: PathBuf,
-    done: bool,
-}
-
-impl TempDir {
-    fn beside(target: &Path) -> Result<Self> {
-        let parent = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&parent).map_err(|e| GgufError::io(&parent, "cannot create", e))?;
-        let name =
-            target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-        let path = parent.join(format!(".{name}.converting-{}", std::process::id()));
-        if path.exists() {
-            std::fs::remove_dir_all(&path).map_err(|e| GgufError::io(&path, "cannot remove a stale", e))?;
-        }
-        std::fs::create_dir(&path).map_err(|e| GgufError::io(&path, "cannot create", e))?;
-        Ok(TempDir { path, done: false })
-    }
-
-    /// Moves the directory to `target`, replacing an existing one.
-    fn commit(mut self, target: &Path) -> Result<()> {
-        let mut old = self.path.clone().into_os_string();
-        old.push(".replaced");
-        let old = PathBuf::from(old);
-        let had_old = target.exists();
-        if had_old {
-            std::fs::rename(target, &old).map_err(|e| GgufError::io(target, "cannot move aside", e))?;
-        }
-        if let Err(e) = std::fs::rename(&self.path, target) {
-            if had_old {
-                let _ = std::fs::rename(&old, target);
-            }
-            return Err(GgufError::io(target, "cannot rename the converted directory to", e));
-        }
-        self.done = true;
-        if had_old {
-            std::fs::remove_dir_all(&old)
-                .map_err(|e| GgufError::io(&old, "cannot remove the replaced", e))?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
 }

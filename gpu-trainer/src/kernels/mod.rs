@@ -46,7 +46,10 @@ pub(crate) fn shape_err(kernel: &'static str, message: String) -> GpuError {
 /// Error unless `t` holds exactly `n` elements.
 pub(crate) fn expect_numel(kernel: &'static str, t: &Tensor, n: usize) -> Result<(), GpuError> {
     if t.numel() != n {
-        return Err(shape_err(kernel, format!("tensor {:?} has shape {:?} ({} elements), {n} expected", t.name, t.shape, t.numel())));
+        return Err(shape_err(
+            kernel,
+            format!("tensor {:?} has shape {:?} ({} elements), {n} expected", t.name, t.shape, t.numel()),
+        ));
     }
     Ok(())
 }

@@ -85,8 +85,8 @@ pub struct Config {
 impl Config {
     /// Reads and resolves `path` (a `config.json`).
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ModelError::at(path, format!("cannot read: {e}")))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| ModelError::at(path, format!("cannot read: {e}")))?;
         Self::from_json_str(&text, &file_label(path))
     }
 
@@ -97,8 +97,8 @@ impl Config {
 
     /// Resolves the JSON text of a config; `file` is the name used in errors.
     pub fn from_json_str(text: &str, file: &str) -> Result<Self> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| ModelError::new(file, format!("not valid JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| ModelError::new(file, format!("not valid JSON: {e}")))?;
         let Value::Object(top) = value else {
             return Err(ModelError::new(file, "the top level must be a JSON object"));
         };
@@ -117,11 +117,7 @@ impl Config {
                 file,
                 format!(
                     "field \"model_type\" must be \"gemma2\", \"gemma3_text\" or \"gemma3\", got {}",
-                    if other.is_empty() {
-                        "nothing".to_string()
-                    } else {
-                        format!("\"{other}\"")
-                    }
+                    if other.is_empty() { "nothing".to_string() } else { format!("\"{other}\"") }
                 ),
             )),
         }
@@ -184,20 +180,14 @@ impl<'a> Reader<'a> {
 
     fn as_usize(&self, key: &str, v: &Value) -> Result<usize> {
         v.as_u64().map(|n| n as usize).ok_or_else(|| {
-            self.err(format!(
-                "field \"{}\" must be a non-negative integer, got {v}",
-                self.name(key)
-            ))
+            self.err(format!("field \"{}\" must be a non-negative integer, got {v}", self.name(key)))
         })
     }
 
     fn as_f64(&self, key: &str, v: &Value) -> Result<f64> {
-        v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
-            self.err(format!(
-                "field \"{}\" must be a number, got {v}",
-                self.name(key)
-            ))
-        })
+        v.as_f64()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| self.err(format!("field \"{}\" must be a number, got {v}", self.name(key))))
     }
 
     /// a required positive integer
@@ -206,10 +196,7 @@ impl<'a> Reader<'a> {
             Field::Val(v) => {
                 let n = self.as_usize(key, v)?;
                 if n == 0 {
-                    return Err(self.err(format!(
-                        "field \"{}\" must be positive, got 0",
-                        self.name(key)
-                    )));
+                    return Err(self.err(format!("field \"{}\" must be positive, got 0", self.name(key))));
                 }
                 Ok(n)
             }
@@ -237,29 +224,22 @@ impl<'a> Reader<'a> {
 
     /// a number that must be there after defaults
     fn num(&self, key: &str, default: f64) -> Result<f64> {
-        self.opt_f64(key, Some(default))?.ok_or_else(|| {
-            self.err(format!(
-                "field \"{}\" must be a number, got null",
-                self.name(key)
-            ))
-        })
+        self.opt_f64(key, Some(default))?
+            .ok_or_else(|| self.err(format!("field \"{}\" must be a number, got null", self.name(key))))
     }
 
     fn bool_or(&self, key: &str, default: bool) -> Result<bool> {
         match self.field(key) {
             Field::Absent | Field::Null => Ok(default),
             Field::Val(Value::Bool(b)) => Ok(*b),
-            Field::Val(v) => Err(self.err(format!(
-                "field \"{}\" must be true or false, got {v}",
-                self.name(key)
-            ))),
+            Field::Val(v) => {
+                Err(self.err(format!("field \"{}\" must be true or false, got {v}", self.name(key))))
+            }
         }
     }
 
     fn token_id(&self, key: &str, default: Option<u32>) -> Result<Option<u32>> {
-        Ok(self
-            .opt_usize(key, default.map(|d| d as usize))?
-            .map(|n| n as u32))
+        Ok(self.opt_usize(key, default.map(|d| d as usize))?.map(|n| n as u32))
     }
 
     /// `eos_token_id`: an int, a list of ints, or null
@@ -267,40 +247,30 @@ impl<'a> Reader<'a> {
         match self.field(key) {
             Field::Absent => Ok(default.to_vec()),
             Field::Null => Ok(Vec::new()),
-            Field::Val(Value::Array(items)) => items
-                .iter()
-                .map(|v| self.as_usize(key, v).map(|n| n as u32))
-                .collect(),
+            Field::Val(Value::Array(items)) => {
+                items.iter().map(|v| self.as_usize(key, v).map(|n| n as u32)).collect()
+            }
             Field::Val(v) => Ok(vec![self.as_usize(key, v)? as u32]),
         }
     }
 }
 
 /// RoPE parameters of one layer kind: (theta, linear factor).
-fn rope_entry(
-    r: &Reader,
-    key: &str,
-    obj: &Map<String, Value>,
-    default_theta: f64,
-) -> Result<(f64, f64)> {
+fn rope_entry(r: &Reader, key: &str, obj: &Map<String, Value>, default_theta: f64) -> Result<(f64, f64)> {
     let theta = match obj.get("rope_theta") {
         None | Some(Value::Null) => default_theta,
         Some(v) => r.as_f64(&format!("{key}.rope_theta"), v)?,
     };
-    let rope_type = obj
-        .get("rope_type")
-        .or_else(|| obj.get("type"))
-        .and_then(Value::as_str)
-        .unwrap_or("default");
+    let rope_type =
+        obj.get("rope_type").or_else(|| obj.get("type")).and_then(Value::as_str).unwrap_or("default");
     let factor = match rope_type {
         "default" => 1.0,
         "linear" => match obj.get("factor") {
             Some(v) => r.as_f64(&format!("{key}.factor"), v)?,
             None => {
-                return Err(r.err(format!(
-                    "field \"{}\": rope_type \"linear\" needs \"factor\"",
-                    r.name(key)
-                )));
+                return Err(
+                    r.err(format!("field \"{}\": rope_type \"linear\" needs \"factor\"", r.name(key)))
+                );
             }
         },
         other => {
@@ -311,20 +281,12 @@ fn rope_entry(
         }
     };
     if theta <= 0.0 || factor <= 0.0 {
-        return Err(r.err(format!(
-            "field \"{}\": rope_theta and factor must be positive",
-            r.name(key)
-        )));
+        return Err(r.err(format!("field \"{}\": rope_theta and factor must be positive", r.name(key))));
     }
     Ok((theta, factor))
 }
 
-fn resolve(
-    obj: &Map<String, Value>,
-    file: &str,
-    model_type: ModelType,
-    prefix: &str,
-) -> Result<Config> {
+fn resolve(obj: &Map<String, Value>, file: &str, model_type: ModelType, prefix: &str) -> Result<Config> {
     let r = Reader { obj, file, prefix };
     let gemma2 = model_type == ModelType::Gemma2;
 
@@ -341,9 +303,7 @@ fn resolve(
             r.name("num_attention_heads")
         )));
     }
-    let head_dim = r
-        .opt_usize("head_dim", Some(256))?
-        .unwrap_or(hidden_size / num_heads);
+    let head_dim = r.opt_usize("head_dim", Some(256))?.unwrap_or(hidden_size / num_heads);
     if head_dim == 0 || head_dim % 2 != 0 {
         return Err(r.err(format!(
             "field \"{}\" must be a positive even number, got {head_dim}",
@@ -352,52 +312,31 @@ fn resolve(
     }
     let rms_norm_eps = r.num("rms_norm_eps", 1e-6)?;
     if rms_norm_eps < 0.0 {
-        return Err(r.err(format!(
-            "field \"{}\" must not be negative",
-            r.name("rms_norm_eps")
-        )));
+        return Err(r.err(format!("field \"{}\" must not be negative", r.name("rms_norm_eps"))));
     }
     let query_pre_attn_scalar = r.num("query_pre_attn_scalar", 256.0)?;
     if query_pre_attn_scalar <= 0.0 {
-        return Err(r.err(format!(
-            "field \"{}\" must be positive",
-            r.name("query_pre_attn_scalar")
-        )));
+        return Err(r.err(format!("field \"{}\" must be positive", r.name("query_pre_attn_scalar"))));
     }
     let cap = |key: &str, default: Option<f64>| -> Result<Option<f32>> {
         match r.opt_f64(key, default)? {
-            Some(c) if c <= 0.0 => Err(r.err(format!(
-                "field \"{}\" must be positive or null, got {c}",
-                r.name(key)
-            ))),
+            Some(c) if c <= 0.0 => {
+                Err(r.err(format!("field \"{}\" must be positive or null, got {c}", r.name(key))))
+            }
             c => Ok(c.map(|c| c as f32)),
         }
     };
-    let attn_softcap = cap(
-        "attn_logit_softcapping",
-        if gemma2 { Some(50.0) } else { None },
-    )?;
-    let final_softcap = cap(
-        "final_logit_softcapping",
-        if gemma2 { Some(30.0) } else { None },
-    )?;
+    let attn_softcap = cap("attn_logit_softcapping", if gemma2 { Some(50.0) } else { None })?;
+    let final_softcap = cap("final_logit_softcapping", if gemma2 { Some(30.0) } else { None })?;
     let sliding_window = r.opt_usize("sliding_window", Some(4096))?;
     if sliding_window == Some(0) {
-        return Err(r.err(format!(
-            "field \"{}\" must be positive",
-            r.name("sliding_window")
-        )));
+        return Err(r.err(format!("field \"{}\" must be positive", r.name("sliding_window"))));
     }
 
     let act = match (r.field("hidden_activation"), r.field("hidden_act")) {
         (Field::Val(v), _) | (_, Field::Val(v)) => v
             .as_str()
-            .ok_or_else(|| {
-                r.err(format!(
-                    "field \"{}\" must be a string",
-                    r.name("hidden_activation")
-                ))
-            })?
+            .ok_or_else(|| r.err(format!("field \"{}\" must be a string", r.name("hidden_activation"))))?
             .to_string(),
         _ => "gelu_pytorch_tanh".to_string(),
     };
@@ -439,20 +378,11 @@ fn resolve(
                 .collect::<Result<_>>()?
         }
         Field::Val(v) => {
-            return Err(r.err(format!(
-                "field \"{}\" must be a list, got {v}",
-                r.name("layer_types")
-            )));
+            return Err(r.err(format!("field \"{}\" must be a list, got {v}", r.name("layer_types"))));
         }
-        _ if gemma2 => (0..num_layers)
-            .map(|i| {
-                if i % 2 == 0 {
-                    LayerKind::Local
-                } else {
-                    LayerKind::Global
-                }
-            })
-            .collect(),
+        _ if gemma2 => {
+            (0..num_layers).map(|i| if i % 2 == 0 { LayerKind::Local } else { LayerKind::Global }).collect()
+        }
         _ => {
             let key = if obj.contains_key("sliding_window_pattern") {
                 "sliding_window_pattern"
@@ -464,81 +394,57 @@ fn resolve(
                 return Err(r.err(format!("field \"{}\" must be positive", r.name(key))));
             }
             (0..num_layers)
-                .map(|i| {
-                    if (i + 1) % pattern == 0 {
-                        LayerKind::Global
-                    } else {
-                        LayerKind::Local
-                    }
-                })
+                .map(|i| if (i + 1) % pattern == 0 { LayerKind::Global } else { LayerKind::Local })
                 .collect()
         }
     };
 
     // RoPE: (theta, factor) for local and global layers.
     let default_global = if gemma2 { 10_000.0 } else { 1_000_000.0 };
-    let ((local_theta, local_factor), (global_theta, global_factor)) =
-        match r.field("rope_parameters") {
-            Field::Val(Value::Object(rp))
-                if rp.contains_key("rope_theta") || rp.contains_key("rope_type") =>
-            {
-                // one set for every layer
-                let e = rope_entry(&r, "rope_parameters", rp, default_global)?;
-                if gemma2 {
-                    (e, e)
-                } else {
-                    let local = r.num("rope_local_base_freq", 10_000.0)?;
-                    ((local, 1.0), e)
+    let ((local_theta, local_factor), (global_theta, global_factor)) = match r.field("rope_parameters") {
+        Field::Val(Value::Object(rp)) if rp.contains_key("rope_theta") || rp.contains_key("rope_type") => {
+            // one set for every layer
+            let e = rope_entry(&r, "rope_parameters", rp, default_global)?;
+            if gemma2 {
+                (e, e)
+            } else {
+                let local = r.num("rope_local_base_freq", 10_000.0)?;
+                ((local, 1.0), e)
+            }
+        }
+        Field::Val(Value::Object(rp)) => {
+            let get = |kind: &str, default: f64| -> Result<(f64, f64)> {
+                match rp.get(kind) {
+                    Some(Value::Object(o)) => rope_entry(&r, &format!("rope_parameters.{kind}"), o, default),
+                    None | Some(Value::Null) => Ok((default, 1.0)),
+                    Some(v) => Err(r.err(format!(
+                        "field \"{}\" must be an object, got {v}",
+                        r.name(&format!("rope_parameters.{kind}"))
+                    ))),
                 }
-            }
-            Field::Val(Value::Object(rp)) => {
-                let get = |kind: &str, default: f64| -> Result<(f64, f64)> {
-                    match rp.get(kind) {
-                        Some(Value::Object(o)) => {
-                            rope_entry(&r, &format!("rope_parameters.{kind}"), o, default)
-                        }
-                        None | Some(Value::Null) => Ok((default, 1.0)),
-                        Some(v) => Err(r.err(format!(
-                            "field \"{}\" must be an object, got {v}",
-                            r.name(&format!("rope_parameters.{kind}"))
-                        ))),
-                    }
-                };
-                let local_default = if gemma2 {
-                    default_global
-                } else {
-                    r.num("rope_local_base_freq", 10_000.0)?
-                };
-                (
-                    get("sliding_attention", local_default)?,
-                    get("full_attention", default_global)?,
-                )
-            }
-            Field::Val(v) => {
-                return Err(r.err(format!(
-                    "field \"{}\" must be an object, got {v}",
-                    r.name("rope_parameters")
-                )));
-            }
-            _ => {
-                let theta = r.num("rope_theta", default_global)?;
-                let global = match r.field("rope_scaling") {
-                    Field::Val(Value::Object(rs)) => rope_entry(&r, "rope_scaling", rs, theta)?,
-                    Field::Val(v) => {
-                        return Err(r.err(format!(
-                            "field \"{}\" must be an object or null, got {v}",
-                            r.name("rope_scaling")
-                        )));
-                    }
-                    _ => (theta, 1.0),
-                };
-                if gemma2 {
-                    (global, global)
-                } else {
-                    ((r.num("rope_local_base_freq", 10_000.0)?, 1.0), global)
+            };
+            let local_default =
+                if gemma2 { default_global } else { r.num("rope_local_base_freq", 10_000.0)? };
+            (get("sliding_attention", local_default)?, get("full_attention", default_global)?)
+        }
+        Field::Val(v) => {
+            return Err(r.err(format!("field \"{}\" must be an object, got {v}", r.name("rope_parameters"))));
+        }
+        _ => {
+            let theta = r.num("rope_theta", default_global)?;
+            let global = match r.field("rope_scaling") {
+                Field::Val(Value::Object(rs)) => rope_entry(&r, "rope_scaling", rs, theta)?,
+                Field::Val(v) => {
+                    return Err(r.err(format!(
+                        "field \"{}\" must be an object or null, got {v}",
+                        r.name("rope_scaling")
+                    )));
                 }
-            }
-        };
+                _ => (theta, 1.0),
+            };
+            if gemma2 { (global, global) } else { ((r.num("rope_local_base_freq", 10_000.0)?, 1.0), global) }
+        }
+    };
     if local_theta <= 0.0 || global_theta <= 0.0 {
         return Err(r.err("rope theta must be positive".to_string()));
     }

@@ -39,26 +39,15 @@ fn parse(s: &str) -> Result<Config> {
 }
 
 fn locals(c: &Config) -> Vec<usize> {
-    c.layers
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| l.kind == LayerKind::Local)
-        .map(|(i, _)| i)
-        .collect()
+    c.layers.iter().enumerate().filter(|(_, l)| l.kind == LayerKind::Local).map(|(i, _)| i).collect()
 }
 
 #[test]
 fn gemma2_2b_older_form() {
     let c = parse(GEMMA2_2B).unwrap();
     assert_eq!(c.model_type, ModelType::Gemma2);
-    assert_eq!(
-        (c.hidden_size, c.intermediate_size, c.num_layers),
-        (2304, 9216, 26)
-    );
-    assert_eq!(
-        (c.num_heads, c.num_kv_heads, c.head_dim, c.vocab_size),
-        (8, 4, 256, 256000)
-    );
+    assert_eq!((c.hidden_size, c.intermediate_size, c.num_layers), (2304, 9216, 26));
+    assert_eq!((c.num_heads, c.num_kv_heads, c.head_dim, c.vocab_size), (8, 4, 256, 256000));
     assert_eq!(c.gqa_group(), 2);
     assert_eq!(c.attn_softcap, Some(50.0));
     assert_eq!(c.final_softcap, Some(30.0));
@@ -99,19 +88,11 @@ fn gemma2_newer_form_with_layer_types_and_rope_parameters() {
 fn gemma3_270m() {
     let c = parse(GEMMA3_270M).unwrap();
     assert_eq!(c.model_type, ModelType::Gemma3Text);
-    assert_eq!(
-        (c.hidden_size, c.intermediate_size, c.num_layers),
-        (640, 2048, 18)
-    );
-    assert_eq!(
-        (c.num_heads, c.num_kv_heads, c.head_dim, c.vocab_size),
-        (4, 1, 256, 262144)
-    );
+    assert_eq!((c.hidden_size, c.intermediate_size, c.num_layers), (640, 2048, 18));
+    assert_eq!((c.num_heads, c.num_kv_heads, c.head_dim, c.vocab_size), (4, 1, 256, 262144));
     assert!(c.qk_norm);
     assert_eq!((c.attn_softcap, c.final_softcap), (None, None));
-    let globals: Vec<usize> = (0..18)
-        .filter(|i| c.layers[*i].kind == LayerKind::Global)
-        .collect();
+    let globals: Vec<usize> = (0..18).filter(|i| c.layers[*i].kind == LayerKind::Global).collect();
     assert_eq!(globals, vec![5, 11, 17]);
     assert_eq!(c.layers[5].rope_theta, 1e6);
     assert_eq!(c.layers[0].rope_theta, 1e4);
@@ -128,14 +109,8 @@ fn gemma3_older_form_pattern_and_scaling() {
         "rope_scaling":{"rope_type":"linear","factor":8.0},"sliding_window":512}"#;
     let c = parse(s).unwrap();
     assert_eq!(locals(&c), vec![0, 1, 2, 3, 4, 6]);
-    assert_eq!(
-        (c.layers[5].rope_theta, c.layers[5].rope_factor),
-        (1e6, 8.0)
-    );
-    assert_eq!(
-        (c.layers[0].rope_theta, c.layers[0].rope_factor),
-        (1e4, 1.0)
-    );
+    assert_eq!((c.layers[5].rope_theta, c.layers[5].rope_factor), (1e6, 8.0));
+    assert_eq!((c.layers[0].rope_theta, c.layers[0].rope_factor), (1e4, 1.0));
     assert_eq!((c.attn_softcap, c.final_softcap), (None, None));
 }
 
@@ -149,10 +124,7 @@ fn gemma3_newer_rope_parameters_per_layer_type() {
         "sliding_window":4,"attn_logit_softcapping":null,"final_logit_softcapping":null}"#;
     let c = parse(s).unwrap();
     assert_eq!(locals(&c), vec![0, 1]);
-    assert_eq!(
-        (c.layers[2].rope_theta, c.layers[2].rope_factor),
-        (1e6, 8.0)
-    );
+    assert_eq!((c.layers[2].rope_theta, c.layers[2].rope_factor), (1e6, 8.0));
     assert_eq!(c.layers[0].rope_theta, 1e4);
     assert_eq!(c.layers[0].window, Some(4));
 }
@@ -163,11 +135,7 @@ fn multimodal_gemma3_uses_text_config() {
         "hidden_size":32,"intermediate_size":64,"num_hidden_layers":2,"num_attention_heads":2,
         "num_key_value_heads":3}}"#;
     let e = parse(s).unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("\"text_config.num_key_value_heads\""),
-        "{e}"
-    );
+    assert!(e.to_string().contains("\"text_config.num_key_value_heads\""), "{e}");
 }
 
 #[test]
@@ -178,10 +146,7 @@ fn errors_name_file_and_field() {
         "config.json: field \"num_key_value_heads\" must divide \"num_attention_heads\" (8 / 3)"
     );
     let missing = GEMMA2_2B.replace("\"hidden_size\": 2304,", "");
-    assert_eq!(
-        parse(&missing).unwrap_err().to_string(),
-        "config.json: missing field \"hidden_size\""
-    );
+    assert_eq!(parse(&missing).unwrap_err().to_string(), "config.json: missing field \"hidden_size\"");
     let wrong_type = GEMMA2_2B.replace("\"vocab_size\": 256000", "\"vocab_size\": \"big\"");
     assert!(
         parse(&wrong_type)
@@ -189,79 +154,33 @@ fn errors_name_file_and_field() {
             .to_string()
             .contains("field \"vocab_size\" must be a non-negative integer")
     );
-    let act = GEMMA2_2B.replace(
-        "\"hidden_activation\": \"gelu_pytorch_tanh\"",
-        "\"hidden_activation\": \"relu\"",
-    );
+    let act =
+        GEMMA2_2B.replace("\"hidden_activation\": \"gelu_pytorch_tanh\"", "\"hidden_activation\": \"relu\"");
     assert!(
-        parse(&act)
-            .unwrap_err()
-            .to_string()
-            .contains("\"hidden_activation\" must be \"gelu_pytorch_tanh\"")
+        parse(&act).unwrap_err().to_string().contains("\"hidden_activation\" must be \"gelu_pytorch_tanh\"")
     );
     let lt = GEMMA3_270M.replace("\"num_hidden_layers\": 18", "\"num_hidden_layers\": 17");
-    assert!(
-        parse(&lt)
-            .unwrap_err()
-            .to_string()
-            .contains("\"layer_types\" has 18 entries")
-    );
+    assert!(parse(&lt).unwrap_err().to_string().contains("\"layer_types\" has 18 entries"));
     let bad_kind = GEMMA3_270M.replacen("\"sliding_attention\"", "\"chunked_attention\"", 1);
-    assert!(
-        parse(&bad_kind)
-            .unwrap_err()
-            .to_string()
-            .contains("\"layer_types\"[0]")
-    );
-    assert!(
-        parse(r#"{"model_type":"llama"}"#)
-            .unwrap_err()
-            .to_string()
-            .contains("\"llama\"")
-    );
-    assert!(
-        parse("{")
-            .unwrap_err()
-            .to_string()
-            .starts_with("config.json: not valid JSON")
-    );
-    let yarn = GEMMA3_270M.replace(
-        "\"rope_scaling\": null",
-        "\"rope_scaling\": {\"rope_type\": \"yarn\"}",
-    );
-    assert!(
-        parse(&yarn)
-            .unwrap_err()
-            .to_string()
-            .contains("\"rope_scaling\": rope_type \"yarn\"")
-    );
+    assert!(parse(&bad_kind).unwrap_err().to_string().contains("\"layer_types\"[0]"));
+    assert!(parse(r#"{"model_type":"llama"}"#).unwrap_err().to_string().contains("\"llama\""));
+    assert!(parse("{").unwrap_err().to_string().starts_with("config.json: not valid JSON"));
+    let yarn = GEMMA3_270M.replace("\"rope_scaling\": null", "\"rope_scaling\": {\"rope_type\": \"yarn\"}");
+    assert!(parse(&yarn).unwrap_err().to_string().contains("\"rope_scaling\": rope_type \"yarn\""));
 }
 
 #[test]
 fn absent_softcap_takes_default_null_disables() {
     let absent = GEMMA2_2B.replace("\"attn_logit_softcapping\": 50.0,", "");
     assert_eq!(parse(&absent).unwrap().attn_softcap, Some(50.0));
-    let null = GEMMA2_2B.replace(
-        "\"attn_logit_softcapping\": 50.0",
-        "\"attn_logit_softcapping\": null",
-    );
+    let null = GEMMA2_2B.replace("\"attn_logit_softcapping\": 50.0", "\"attn_logit_softcapping\": null");
     assert_eq!(parse(&null).unwrap().attn_softcap, None);
     let no_window = GEMMA2_2B.replace("\"sliding_window\": 4096", "\"sliding_window\": null");
-    assert!(
-        parse(&no_window)
-            .unwrap()
-            .layers
-            .iter()
-            .all(|l| l.window.is_none())
-    );
+    assert!(parse(&no_window).unwrap().layers.iter().all(|l| l.window.is_none()));
 }
 
 #[test]
 fn from_file_names_path() {
     let e = Config::from_file(Path::new("/nonexistent/config.json")).unwrap_err();
-    assert!(
-        e.to_string()
-            .starts_with("/nonexistent/config.json: cannot read"),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("/nonexistent/config.json: cannot read"), "{e}");
 }

@@ -28,10 +28,7 @@ pub struct ModelError {
 
 impl ModelError {
     pub fn new(file: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            file: file.into(),
-            message: message.into(),
-        }
+        Self { file: file.into(), message: message.into() }
     }
 
     pub(crate) fn at(file: &Path, message: impl Into<String>) -> Self {

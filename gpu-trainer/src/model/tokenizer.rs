@@ -63,16 +63,12 @@ impl GemmaTokenizer {
     /// `<start_of_turn>` and `<end_of_turn>` must be in its vocabulary.
     pub fn from_file(path: &Path) -> Result<Self> {
         let file = file_label(path);
-        let bytes =
-            std::fs::read(path).map_err(|e| ModelError::new(&file, format!("cannot read: {e}")))?;
+        let bytes = std::fs::read(path).map_err(|e| ModelError::new(&file, format!("cannot read: {e}")))?;
         let inner = Tokenizer::from_bytes(&bytes)
             .map_err(|e| ModelError::new(&file, format!("not a tokenizer: {e}")))?;
         let id = |tok: &str| {
             inner.token_to_id(tok).ok_or_else(|| {
-                ModelError::new(
-                    &file,
-                    format!("special token \"{tok}\" is not in the vocabulary"),
-                )
+                ModelError::new(&file, format!("special token \"{tok}\" is not in the vocabulary"))
             })
         };
         Ok(Self {
@@ -173,10 +169,7 @@ mod tests {
 
     #[test]
     fn template_text() {
-        assert_eq!(
-            user_prompt("hi"),
-            "<bos><start_of_turn>user\nhi<end_of_turn>\n<start_of_turn>model\n"
-        );
+        assert_eq!(user_prompt("hi"), "<bos><start_of_turn>user\nhi<end_of_turn>\n<start_of_turn>model\n");
         assert_eq!(
             chat_prompt(&[(Role::User, "a"), (Role::Model, "b"), (Role::User, "c")]),
             "<bos><start_of_turn>user\na<end_of_turn>\n<start_of_turn>model\nb<end_of_turn>\n\

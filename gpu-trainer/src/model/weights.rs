@@ -85,11 +85,9 @@ impl TensorView<'_> {
     /// The elements converted to f32 (exact for every supported dtype).
     pub fn to_f32(&self) -> Vec<f32> {
         match self.dtype {
-            DType::F32 => self
-                .bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
+            DType::F32 => {
+                self.bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+            }
             DType::BF16 => self
                 .bytes
                 .chunks_exact(2)
@@ -113,10 +111,7 @@ pub struct Weights {
 impl std::fmt::Debug for Weights {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Weights")
-            .field(
-                "files",
-                &self.files.iter().map(|(p, _)| p).collect::<Vec<_>>(),
-            )
+            .field("files", &self.files.iter().map(|(p, _)| p).collect::<Vec<_>>())
             .field("tensors", &self.tensors.len())
             .finish()
     }
@@ -132,19 +127,12 @@ impl Weights {
     /// otherwise `model.safetensors`.
     pub fn open_dir(dir: &Path) -> Result<Self> {
         let index = dir.join(INDEX_FILE);
-        if index.exists() {
-            Self::open_index(&index)
-        } else {
-            Self::open_file(&dir.join(SINGLE_FILE))
-        }
+        if index.exists() { Self::open_index(&index) } else { Self::open_file(&dir.join(SINGLE_FILE)) }
     }
 
     /// Opens one `.safetensors` file.
     pub fn open_file(path: &Path) -> Result<Self> {
-        let mut w = Weights {
-            files: Vec::new(),
-            tensors: BTreeMap::new(),
-        };
+        let mut w = Weights { files: Vec::new(), tensors: BTreeMap::new() };
         w.add_file(path, None)?;
         Ok(w)
     }
@@ -175,25 +163,16 @@ impl Weights {
                     format!("weight_map: tensor \"{name}\": bad shard name \"{file}\""),
                 ));
             }
-            shards
-                .entry(file.to_string())
-                .or_default()
-                .push(name.clone());
+            shards.entry(file.to_string()).or_default().push(name.clone());
         }
         let dir = index.parent().unwrap_or(Path::new("."));
-        let mut w = Weights {
-            files: Vec::new(),
-            tensors: BTreeMap::new(),
-        };
+        let mut w = Weights { files: Vec::new(), tensors: BTreeMap::new() };
         for (file, names) in &shards {
             let path = dir.join(file);
             if !path.exists() {
                 return Err(ModelError::new(
                     &label,
-                    format!(
-                        "weight_map: shard \"{file}\" (holding tensor \"{}\") does not exist",
-                        names[0]
-                    ),
+                    format!("weight_map: shard \"{file}\" (holding tensor \"{}\") does not exist", names[0]),
                 ));
             }
             w.add_file(&path, Some(names))?;
@@ -272,8 +251,7 @@ impl Weights {
 
     /// The tensor `name`, or an error naming it.
     pub fn tensor(&self, name: &str) -> Result<TensorView<'_>> {
-        self.get(name)
-            .ok_or_else(|| ModelError::new(self.label(), format!("missing tensor \"{name}\"")))
+        self.get(name).ok_or_else(|| ModelError::new(self.label(), format!("missing tensor \"{name}\"")))
     }
 
     /// The tensor `name` as f32 values.
@@ -287,10 +265,7 @@ impl Weights {
         if t.shape != shape {
             return Err(ModelError::at(
                 t.file,
-                format!(
-                    "tensor \"{name}\" has shape {:?}, expected {shape:?}",
-                    t.shape
-                ),
+                format!("tensor \"{name}\" has shape {:?}, expected {shape:?}", t.shape),
             ));
         }
         Ok(t.to_f32())
@@ -314,10 +289,7 @@ impl Weights {
             if t.shape != shape.as_slice() {
                 return Err(ModelError::at(
                     t.file,
-                    format!(
-                        "tensor \"{name}\" has shape {:?}, config.json wants {shape:?}",
-                        t.shape
-                    ),
+                    format!("tensor \"{name}\" has shape {:?}, config.json wants {shape:?}", t.shape),
                 ));
             }
             match dtype {
@@ -325,11 +297,7 @@ impl Weights {
                 Some((d, first)) if d != t.dtype => {
                     return Err(ModelError::at(
                         t.file,
-                        format!(
-                            "tensor \"{name}\" is {} but \"{first}\" is {}",
-                            t.dtype.name(),
-                            d.name()
-                        ),
+                        format!("tensor \"{name}\" is {} but \"{first}\" is {}", t.dtype.name(), d.name()),
                     ));
                 }
                 _ => {}
@@ -338,15 +306,8 @@ impl Weights {
         for name in self.names() {
             if !expected.iter().any(|(n, _)| n == name) {
                 let t = self.get(name).expect("listed");
-                let hint = if name == "lm_head.weight" {
-                    " (tie_word_embeddings is true)"
-                } else {
-                    ""
-                };
-                return Err(ModelError::at(
-                    t.file,
-                    format!("unexpected tensor \"{name}\"{hint}"),
-                ));
+                let hint = if name == "lm_head.weight" { " (tie_word_embeddings is true)" } else { "" };
+                return Err(ModelError::at(t.file, format!("unexpected tensor \"{name}\"{hint}")));
             }
         }
         Ok(dtype.map(|d| d.0).unwrap_or(DType::F32))
@@ -357,29 +318,14 @@ impl Weights {
 /// of a Gemma2 / Gemma3-text checkpoint, in load order.
 pub fn expected_tensors(c: &Config) -> Vec<(String, Vec<usize>)> {
     let (h, hd, ff) = (c.hidden_size, c.head_dim, c.intermediate_size);
-    let mut v = vec![(
-        "model.embed_tokens.weight".to_string(),
-        vec![c.vocab_size, h],
-    )];
+    let mut v = vec![("model.embed_tokens.weight".to_string(), vec![c.vocab_size, h])];
     for i in 0..c.num_layers {
         let p = format!("model.layers.{i}");
         v.push((format!("{p}.input_layernorm.weight"), vec![h]));
-        v.push((
-            format!("{p}.self_attn.q_proj.weight"),
-            vec![c.num_heads * hd, h],
-        ));
-        v.push((
-            format!("{p}.self_attn.k_proj.weight"),
-            vec![c.num_kv_heads * hd, h],
-        ));
-        v.push((
-            format!("{p}.self_attn.v_proj.weight"),
-            vec![c.num_kv_heads * hd, h],
-        ));
-        v.push((
-            format!("{p}.self_attn.o_proj.weight"),
-            vec![h, c.num_heads * hd],
-        ));
+        v.push((format!("{p}.self_attn.q_proj.weight"), vec![c.num_heads * hd, h]));
+        v.push((format!("{p}.self_attn.k_proj.weight"), vec![c.num_kv_heads * hd, h]));
+        v.push((format!("{p}.self_attn.v_proj.weight"), vec![c.num_kv_heads * hd, h]));
+        v.push((format!("{p}.self_attn.o_proj.weight"), vec![h, c.num_heads * hd]));
         if c.qk_norm {
             v.push((format!("{p}.self_attn.q_norm.weight"), vec![hd]));
             v.push((format!("{p}.self_attn.k_norm.weight"), vec![hd]));
@@ -403,10 +349,7 @@ pub fn expected_tensors(c: &Config) -> Vec<(String, Vec<usize>)> {
 fn parse_header(buf: &[u8], label: &str) -> Result<Vec<(String, Entry)>> {
     let err = |m: String| ModelError::new(label, m);
     if buf.len() < 8 {
-        return Err(err(format!(
-            "truncated: {} bytes, shorter than the 8-byte header length",
-            buf.len()
-        )));
+        return Err(err(format!("truncated: {} bytes, shorter than the 8-byte header length", buf.len())));
     }
     let n = u64::from_le_bytes(buf[..8].try_into().expect("8 bytes"));
     let avail = (buf.len() - 8) as u64;
@@ -416,8 +359,8 @@ fn parse_header(buf: &[u8], label: &str) -> Result<Vec<(String, Entry)>> {
         )));
     }
     let n = n as usize;
-    let header: Value = serde_json::from_slice(&buf[8..8 + n])
-        .map_err(|e| err(format!("header is not valid JSON: {e}")))?;
+    let header: Value =
+        serde_json::from_slice(&buf[8..8 + n]).map_err(|e| err(format!("header is not valid JSON: {e}")))?;
     let Value::Object(map) = header else {
         return Err(err("header must be a JSON object".to_string()));
     };
@@ -429,20 +372,14 @@ fn parse_header(buf: &[u8], label: &str) -> Result<Vec<(String, Entry)>> {
             continue;
         }
         let terr = |m: String| err(format!("tensor \"{name}\": {m}"));
-        let dtype_s = info
-            .get("dtype")
-            .and_then(Value::as_str)
-            .ok_or_else(|| terr("missing \"dtype\"".into()))?;
+        let dtype_s =
+            info.get("dtype").and_then(Value::as_str).ok_or_else(|| terr("missing \"dtype\"".into()))?;
         let dtype = DType::parse(dtype_s)
             .ok_or_else(|| terr(format!("dtype {dtype_s} is not supported (F32, BF16, F16)")))?;
         let shape: Vec<usize> = info
             .get("shape")
             .and_then(Value::as_array)
-            .and_then(|a| {
-                a.iter()
-                    .map(|d| d.as_u64().map(|d| d as usize))
-                    .collect::<Option<Vec<_>>>()
-            })
+            .and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect::<Option<Vec<_>>>())
             .ok_or_else(|| terr("missing or bad \"shape\"".into()))?;
         let offs = info
             .get("data_offsets")
@@ -452,9 +389,7 @@ fn parse_header(buf: &[u8], label: &str) -> Result<Vec<(String, Entry)>> {
             .ok_or_else(|| terr("missing or bad \"data_offsets\" (want [begin, end])".into()))?;
         let (b, e) = (offs[0], offs[1]);
         if b > e {
-            return Err(terr(format!(
-                "data_offsets [{b}, {e}] end before they begin"
-            )));
+            return Err(terr(format!("data_offsets [{b}, {e}] end before they begin")));
         }
         if e > data_len as u64 {
             return Err(terr(format!(
@@ -467,19 +402,12 @@ fn parse_header(buf: &[u8], label: &str) -> Result<Vec<(String, Entry)>> {
             return Err(terr(format!(
                 "data_offsets [{b}, {e}] hold {} bytes but shape {shape:?} of {dtype_s} needs {}",
                 e - b,
-                want.map(|w| w.to_string())
-                    .unwrap_or_else(|| "too many".into())
+                want.map(|w| w.to_string()).unwrap_or_else(|| "too many".into())
             )));
         }
         out.push((
             name.clone(),
-            Entry {
-                file: 0,
-                dtype,
-                shape,
-                start: data_start + b as usize,
-                end: data_start + e as usize,
-            },
+            Entry { file: 0, dtype, shape, start: data_start + b as usize, end: data_start + e as usize },
         ));
     }
     // no two tensors may share bytes
@@ -497,10 +425,7 @@ fn parse_header(buf: &[u8], label: &str) -> Result<Vec<(String, Entry)>> {
 /// Writes a safetensors file (checkpoints, converters, tests); tensors are written in the order
 /// given, data as little-endian. Atomic: written to `<path>.tmp`, synced, then renamed, so an
 /// interrupted write never leaves a truncated file under `path`.
-pub fn write_safetensors(
-    path: &Path,
-    tensors: &[(&str, DType, &[usize], &[u8])],
-) -> std::io::Result<()> {
+pub fn write_safetensors(path: &Path, tensors: &[(&str, DType, &[usize], &[u8])]) -> std::io::Result<()> {
     let mut header = serde_json::Map::new();
     let mut off = 0usize;
     for (name, dtype, shape, bytes) in tensors {
@@ -520,21 +445,7 @@ pub fn write_safetensors(
     for (_, _, _, bytes) in tensors {
         out.extend_from_slice(bytes);
     }
-    write_atomic(path, &out)
-}
-
-/// Write `bytes` to `path` atomically: `<path>.tmp`, fsync, rename (same directory).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
+    crate::atomic::write_file(path, &out)
 }
 
 /// f32 values as little-endian bytes.

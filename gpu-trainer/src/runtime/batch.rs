@@ -10,9 +10,22 @@ use super::registry::Kernel;
 use super::{Gpu, GpuError};
 
 enum Op {
-    Dispatch { kernel: Arc<Kernel>, params: Option<(u64, u64)>, bufs: Vec<(u32, wgpu::Buffer)>, groups: [u32; 3] },
-    Copy { src: wgpu::Buffer, src_off: u64, dst: wgpu::Buffer, dst_off: u64, size: u64 },
-    Clear { buf: wgpu::Buffer },
+    Dispatch {
+        kernel: Arc<Kernel>,
+        params: Option<(u64, u64)>,
+        bufs: Vec<(u32, wgpu::Buffer)>,
+        groups: [u32; 3],
+    },
+    Copy {
+        src: wgpu::Buffer,
+        src_off: u64,
+        dst: wgpu::Buffer,
+        dst_off: u64,
+        size: u64,
+    },
+    Clear {
+        buf: wgpu::Buffer,
+    },
 }
 
 /// A recording of GPU work; nothing runs until [`Batch::submit`].
@@ -48,17 +61,19 @@ impl<'g> Batch<'g> {
     /// as `wg.y * num_workgroups.x + wg.x`).
     pub fn grid(&self, n: u64) -> [u32; 3] {
         let max = self.gpu.limits().max_compute_workgroups_per_dimension.max(1) as u64;
-        if n <= max {
-            [n.max(1) as u32, 1, 1]
-        } else {
-            [max as u32, n.div_ceil(max) as u32, 1]
-        }
+        if n <= max { [n.max(1) as u32, 1, 1] } else { [max as u32, n.div_ceil(max) as u32, 1] }
     }
 
     /// Record one dispatch. `params` goes to `@binding(0)` as a uniform (may
     /// be empty when the entry point has none); `bufs` are `(binding, buffer)`
     /// storage bindings of group 0.
-    pub fn dispatch(&mut self, kernel: Arc<Kernel>, params: &[u8], bufs: &[(u32, &wgpu::Buffer)], groups: [u32; 3]) {
+    pub fn dispatch(
+        &mut self,
+        kernel: Arc<Kernel>,
+        params: &[u8],
+        bufs: &[(u32, &wgpu::Buffer)],
+        groups: [u32; 3],
+    ) {
         let params = if params.is_empty() {
             None
         } else {
@@ -146,7 +161,10 @@ impl<'g> Batch<'g> {
                 i += 1;
                 continue;
             }
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("batch"), timestamp_writes: None });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("batch"),
+                timestamp_writes: None,
+            });
             while i < self.ops.len() {
                 let Op::Dispatch { kernel, groups, .. } = &self.ops[i] else { break };
                 pass.set_pipeline(&kernel.pipeline);

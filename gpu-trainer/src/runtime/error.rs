@@ -6,7 +6,9 @@ pub enum GpuError {
     #[error("no GPU adapter found (wgpu sees none over Vulkan/Metal/DX12/GL): {hint}")]
     NoAdapter { hint: &'static str },
 
-    #[error("no adapter matches GREEDY_ADAPTER={selector:?} (an index or a case-insensitive name substring); available:\n  {available}")]
+    #[error(
+        "no adapter matches GREEDY_ADAPTER={selector:?} (an index or a case-insensitive name substring); available:\n  {available}"
+    )]
     AdapterNotFound { selector: String, available: String },
 
     #[error("request_device on adapter {adapter:?} failed: {source}")]

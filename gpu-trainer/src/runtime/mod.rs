@@ -5,6 +5,7 @@
 mod batch;
 mod error;
 mod registry;
+pub mod xdg;
 
 pub use batch::Batch;
 pub use error::GpuError;
@@ -50,6 +51,7 @@ impl std::fmt::Debug for Gpu {
 }
 
 fn new_instance() -> wgpu::Instance {
+    xdg::ensure_runtime_dir();
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
     desc.backends = wgpu::Backends::all();
     wgpu::Instance::new(desc)
@@ -212,7 +214,12 @@ impl Gpu {
 
     /// Allocate a buffer, turning an over-limit size or an out-of-memory into
     /// an error that names the tensor and its size.
-    pub(crate) fn create_buffer(&self, name: &str, size: u64, usage: wgpu::BufferUsages) -> Result<wgpu::Buffer, GpuError> {
+    pub(crate) fn create_buffer(
+        &self,
+        name: &str,
+        size: u64,
+        usage: wgpu::BufferUsages,
+    ) -> Result<wgpu::Buffer, GpuError> {
         let size = size.max(4).next_multiple_of(4);
         if size > self.limits.max_buffer_size {
             return Err(GpuError::TooLarge {
@@ -249,14 +256,20 @@ impl Gpu {
     }
 
     /// Copy a GPU buffer range back to the host (blocking).
-    pub(crate) fn read_buffer(&self, buf: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>, GpuError> {
+    pub(crate) fn read_buffer(
+        &self,
+        buf: &wgpu::Buffer,
+        offset: u64,
+        size: u64,
+    ) -> Result<Vec<u8>, GpuError> {
         let size4 = size.next_multiple_of(4);
         let staging = self.create_buffer(
             "readback staging",
             size4,
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         )?;
-        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+        let mut enc =
+            self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
         enc.copy_buffer_to_buffer(buf, offset, &staging, 0, size4);
         self.queue.submit([enc.finish()]);
         let (tx, rx) = std::sync::mpsc::channel();

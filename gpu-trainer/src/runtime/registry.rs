@@ -57,11 +57,13 @@ impl Registry {
         if let Some(m) = self.modules.lock().expect("registry lock").get(file) {
             return Ok(m.clone());
         }
-        let src = SHADER_FILES
-            .iter()
-            .find(|(f, _)| *f == file)
-            .map(|(_, s)| *s)
-            .ok_or_else(|| GpuError::Shader { file: file.into(), entry: String::new(), message: "unknown shader file".into() })?;
+        let src = SHADER_FILES.iter().find(|(f, _)| *f == file).map(|(_, s)| *s).ok_or_else(|| {
+            GpuError::Shader {
+                file: file.into(),
+                entry: String::new(),
+                message: "unknown shader file".into(),
+            }
+        })?;
         let full = format!("{COMMON}\n{src}");
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = gpu.device.create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -78,7 +80,13 @@ impl Registry {
 
     /// The pipeline for `entry` of `shaders/<file>.wgsl`, specialised for
     /// weights of dtype `wdtype` (the `WDTYPE` override of common.wgsl).
-    pub fn kernel(&self, gpu: &Gpu, file: &'static str, entry: &'static str, wdtype: DType) -> Result<Arc<Kernel>, GpuError> {
+    pub fn kernel(
+        &self,
+        gpu: &Gpu,
+        file: &'static str,
+        entry: &'static str,
+        wdtype: DType,
+    ) -> Result<Arc<Kernel>, GpuError> {
         let code = wdtype_code(wdtype);
         let key = (file, entry, code);
         if let Some(k) = self.pipelines.lock().expect("registry lock").get(&key) {
@@ -92,7 +100,10 @@ impl Registry {
             layout: None,
             module: &module,
             entry_point: Some(entry),
-            compilation_options: wgpu::PipelineCompilationOptions { constants: &constants, zero_initialize_workgroup_memory: false },
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &constants,
+                zero_initialize_workgroup_memory: false,
+            },
             cache: None,
         });
         if let Some(e) = pollster::block_on(scope.pop()) {

@@ -13,13 +13,14 @@
 //!                               written last, it marks a complete checkpoint
 //! ```
 //!
-//! Atomicity: [`save`] writes everything into the sibling `.<name>.saving`, fsyncs every file
-//! and the directory, renames an existing `<dir>` to `.<name>.old`, renames the new one to
-//! `<dir>`, fsyncs the parent, then removes `.<name>.old`. Interrupted anywhere, the previous
-//! checkpoint survives: before the first rename `<dir>` is untouched; between the renames it
-//! is `.<name>.old`, which [`recover`] (called by [`save`] and [`load`]) renames back. A stale
-//! `.<name>.saving` is removed by the next save. An existing `<dir>` that is not a checkpoint
-//! (no trainer_state.json, not empty) is never replaced.
+//! Atomicity: [`save`] writes everything into a staging directory beside `<dir>`
+//! ([`crate::atomic::StagedDir`], `.<name>.tmp.<pid>`), fsyncs every file, and swaps it into
+//! place ([`crate::atomic::replace_dir`]: one atomic exchange on Linux, else the previous
+//! checkpoint is moved to `.<name>.old.<pid>` first). Interrupted anywhere, the previous
+//! checkpoint survives: [`recover`] (called by [`save`] and [`load`]) puts a displaced one back
+//! and removes what dead writers left (also the `.<name>.old` / `.<name>.saving` of older
+//! versions). An existing `<dir>` that is not a checkpoint (no trainer_state.json, not empty) is
+//! never replaced.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -92,8 +93,8 @@ impl From<ModelError> for CheckpointError {
     }
 }
 
-/// `.<name>.<suffix>` beside `dir`.
-fn sibling(dir: &Path, suffix: &str) -> Result<PathBuf, CheckpointError> {
+/// `.<name>.<suffix>` beside `dir` (the names older versions used).
+fn legacy_sibling(dir: &Path, suffix: &str) -> Result<PathBuf, CheckpointError> {
     let name = dir
         .file_name()
         .ok_or_else(|| CheckpointError::new(dir, "checkpoint path has no final directory name"))?;
@@ -108,19 +109,12 @@ fn io_err(path: &Path, what: &str, e: std::io::Error) -> CheckpointError {
     CheckpointError::new(path, format!("{what}: {e}"))
 }
 
-/// fsync a directory (its entries: renames, new files). Not possible on every platform.
-fn sync_dir(dir: &Path) -> Result<(), CheckpointError> {
-    #[cfg(unix)]
-    File::open(dir).and_then(|f| f.sync_all()).map_err(|e| io_err(dir, "fsync directory", e))?;
-    let _ = dir;
-    Ok(())
-}
-
-/// Finish or undo an interrupted [`save`] of `dir`: when `dir` is missing but `.<name>.old`
-/// exists (stopped between the two renames) the old checkpoint is renamed back; when both
-/// exist (stopped before the clean-up) `.old` is removed.
+/// Finish or undo an interrupted [`save`] of `dir`: a displaced previous checkpoint goes back
+/// when `dir` is missing (the writer died between its two renames) and is removed otherwise; the
+/// staging directories of dead writers are removed ([`crate::atomic::recover`], and the same for
+/// the `.<name>.old` / `.<name>.saving` names of older versions).
 pub fn recover(dir: &Path) -> Result<(), CheckpointError> {
-    let old = sibling(dir, "old")?;
+    let old = legacy_sibling(dir, "old")?;
     if old.is_dir() {
         if dir.exists() {
             std::fs::remove_dir_all(&old).map_err(|e| io_err(&old, "remove the replaced checkpoint", e))?;
@@ -128,7 +122,11 @@ pub fn recover(dir: &Path) -> Result<(), CheckpointError> {
             std::fs::rename(&old, dir).map_err(|e| io_err(&old, "restore the previous checkpoint", e))?;
         }
     }
-    Ok(())
+    let saving = legacy_sibling(dir, "saving")?;
+    if saving.is_dir() {
+        std::fs::remove_dir_all(&saving).map_err(|e| io_err(&saving, "remove a stale unfinished save", e))?;
+    }
+    crate::atomic::recover(dir).map_err(|e| io_err(dir, "recover an interrupted save", e))
 }
 
 /// Write the checkpoint atomically (see the module doc).
@@ -144,8 +142,7 @@ pub fn save_with_hook(
     after_file: &mut dyn FnMut(&Path) -> std::io::Result<()>,
 ) -> Result<(), CheckpointError> {
     validate(dir, data)?;
-    let tmp = sibling(dir, "saving")?;
-    if let Some(parent) = tmp.parent() {
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| io_err(parent, "create the parent directory", e))?;
     }
     recover(dir)?;
@@ -155,27 +152,9 @@ pub fn save_with_hook(
             format!("exists and is not a checkpoint (no {TRAINER_STATE_FILE}); refusing to replace it"),
         ));
     }
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| io_err(&tmp, "remove a stale unfinished save", e))?;
-    }
-    std::fs::create_dir(&tmp).map_err(|e| io_err(&tmp, "create", e))?;
-    if let Err(e) = write_files(&tmp, data, after_file) {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    sync_dir(&tmp)?;
-    let old = sibling(dir, "old")?;
-    if dir.exists() {
-        std::fs::rename(dir, &old).map_err(|e| io_err(dir, "move the previous checkpoint aside", e))?;
-    }
-    std::fs::rename(&tmp, dir).map_err(|e| io_err(dir, "install the new checkpoint", e))?;
-    if let Some(parent) = tmp.parent() {
-        sync_dir(parent)?;
-    }
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(|e| io_err(&old, "remove the replaced checkpoint", e))?;
-    }
-    Ok(())
+    let staged = crate::atomic::StagedDir::beside(dir).map_err(|e| io_err(dir, "stage", e))?;
+    write_files(staged.path(), data, after_file)?;
+    staged.commit().map_err(|e| io_err(dir, "install the new checkpoint", e))
 }
 
 /// An existing directory may be replaced when it is empty or holds a trainer_state.json.

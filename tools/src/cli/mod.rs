@@ -1,32 +1,32 @@
 //! The command line: `greedy <SUBCOMMAND>`.
 
 pub mod bench;
-pub mod debug;
 pub mod convert;
+pub mod debug;
 pub mod demo;
 pub mod diagnose;
 pub mod eval;
 pub mod generate;
 pub mod logits;
 pub mod prompt;
+pub mod report;
 pub mod tokenize;
 pub mod train;
-pub mod report;
 
 use clap::{Parser, Subcommand};
 
 pub use bench::BenchArgs;
-pub use debug::DebugArgs;
 pub use convert::ConvertArgs;
+pub use debug::DebugArgs;
 pub use demo::DemoArgs;
 pub use diagnose::DiagnoseArgs;
 pub use eval::EvalArgs;
 pub use generate::GenerateArgs;
 pub use logits::LogitsArgs;
 pub use prompt::PromptArgs;
+pub use report::ReportArgs;
 pub use tokenize::TokenizeArgs;
 pub use train::{SftArgs, TrainArgs, TrainCommand};
-pub use report::ReportArgs;
 
 /// Measure how agents decide on bandits and tic-tac-toe (Schmied et al. 2025, "LLMs are Greedy Agents").
 #[derive(Debug, Parser)]

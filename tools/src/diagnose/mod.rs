@@ -190,7 +190,8 @@ fn run_frequency(a: &FrequencyBiasArgs) -> Result<String> {
     let mut engine = load(c)?;
     let start = Instant::now();
     let bar = study_progress(c, settings.contexts);
-    let report = frequency::run_frequency_bias(&mut engine, &settings, a.batch, &mut |n| bar.set_position(n as u64))?;
+    let report =
+        frequency::run_frequency_bias(&mut engine, &settings, a.batch, &mut |n| bar.set_position(n as u64))?;
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     let summary = json!({

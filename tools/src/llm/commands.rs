@@ -136,7 +136,10 @@ pub fn generate(args: &GenerateArgs) -> Result<String> {
         seed: args.seed,
         stop_ids: Vec::new(),
     };
-    let g = engine.generate(std::slice::from_ref(&ids), &opts)?.pop().ok_or_else(|| anyhow::anyhow!("no generation"))?;
+    let g = engine
+        .generate(std::slice::from_ref(&ids), &opts)?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("no generation"))?;
     let stop = match g.stop {
         StopReason::Eos(id) => format!("eos:{id}"),
         StopReason::MaxTokens => "max_tokens".into(),

@@ -63,7 +63,10 @@ pub fn load_engine(dir: &Path, dtype: DTypeArg, adapter: Option<String>) -> Resu
         bail!("--model {}: not a directory (expected one with config.json and *.safetensors)", dir.display());
     }
     if !dir.join("config.json").is_file() {
-        bail!("--model {}: no config.json in it (expected a HuggingFace checkpoint directory)", dir.display());
+        bail!(
+            "--model {}: no config.json in it (expected a HuggingFace checkpoint directory)",
+            dir.display()
+        );
     }
     let opts = LoadOptions { dtype: dtype.into(), adapter };
     Engine::load(dir, &opts).with_context(|| format!("loading the model in {}", dir.display()))
@@ -83,11 +86,14 @@ pub fn require_tokenizer<'e>(engine: &'e Engine, dir: &Path, flag: &str) -> Resu
 pub fn parse_ids(text: &str, vocab: usize) -> Result<Vec<u32>> {
     let mut ids = Vec::new();
     for part in text.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()) {
-        let id: u32 = part
-            .parse()
-            .map_err(|_| anyhow::anyhow!("invalid value '{part}' in --ids: not a token id (a non-negative integer)"))?;
+        let id: u32 = part.parse().map_err(|_| {
+            anyhow::anyhow!("invalid value '{part}' in --ids: not a token id (a non-negative integer)")
+        })?;
         if id as usize >= vocab {
-            bail!("invalid value {id} in --ids: the model's vocabulary has {vocab} tokens (ids 0..={})", vocab - 1);
+            bail!(
+                "invalid value {id} in --ids: the model's vocabulary has {vocab} tokens (ids 0..={})",
+                vocab - 1
+            );
         }
         ids.push(id);
     }

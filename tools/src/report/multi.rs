@@ -86,7 +86,9 @@ pub fn flat_settings(v: &Value) -> String {
                 }
             }
             Value::Null => {}
-            Value::String(s) => out.push(format!("{prefix}={}", crate::cmdline::quote(s).replace('|', "\\|"))),
+            Value::String(s) => {
+                out.push(format!("{prefix}={}", crate::cmdline::quote(s).replace('|', "\\|")))
+            }
             Value::Array(a) => {
                 let items: Vec<String> =
                     a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), String::from)).collect();
@@ -227,12 +229,7 @@ pub fn write_report(runs: &[RunDir], out: &Path, title: &str) -> Result<String> 
     std::fs::create_dir_all(out)
         .with_context(|| format!("--out: cannot create directory {}", out.display()))?;
     let mut md = format!("# {title}\n\n");
-    let _ = writeln!(
-        md,
-        "Made by `{}` from {} run directories.\n",
-        crate::cmdline::current(),
-        runs.len()
-    );
+    let _ = writeln!(md, "Made by `{}` from {} run directories.\n", crate::cmdline::current(), runs.len());
 
     md.push_str("## Runs and their settings\n\n");
     let rows: Vec<Vec<String>> = runs
@@ -313,9 +310,9 @@ pub fn write_report(runs: &[RunDir], out: &Path, title: &str) -> Result<String> 
                 );
                 if let Some(pos) = v["results"]["by_position"].as_object() {
                     let list = |key: &str| {
-                        pos.get(key).and_then(Value::as_array).map_or_else(String::new, |a| {
-                            a.iter().map(pct).collect::<Vec<_>>().join(", ")
-                        })
+                        pos.get(key)
+                            .and_then(Value::as_array)
+                            .map_or_else(String::new, |a| a.iter().map(pct).collect::<Vec<_>>().join(", "))
                     };
                     let _ = writeln!(
                         md,

@@ -167,7 +167,8 @@ pub fn ask(
         bail!("{} prompts but {} episode indices", texts.len(), episodes.len());
     }
     let mut prefixed = Prefixed { inner: model, prefix: &llm.answer_prefix };
-    let model: &mut dyn TextGenerator = if llm.answer_prefix.is_empty() { prefixed.inner } else { &mut prefixed };
+    let model: &mut dyn TextGenerator =
+        if llm.answer_prefix.is_empty() { prefixed.inner } else { &mut prefixed };
     let k = llm.samples.max(1);
     let mut all = Vec::with_capacity(texts.len() * k);
     let mut streams = Vec::with_capacity(texts.len() * k);
@@ -377,7 +378,9 @@ pub(crate) mod tests {
     fn an_answer_prefix_ends_every_prompt_and_starts_every_answer() {
         // the model continues "...\nACTION=" with a digit; the correction prompt shows the whole answer
         let mut g = Scripted {
-            answer: |text: &str, _, _| if text.contains(CORRECTION_REQUEST) { "4".into() } else { "2 ok".into() },
+            answer: |text: &str, _, _| {
+                if text.contains(CORRECTION_REQUEST) { "4".into() } else { "2 ok".into() }
+            },
             calls: Vec::new(),
         };
         let llm = LlmSettings { answer_prefix: "\nACTION=".into(), base: true, ..settings(1, true) };

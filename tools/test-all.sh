@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace: the no_std build of env-core for a Cortex-M4 target, then
-# all unit, integration, property and golden tests. Needs the thumbv7em-none-eabihf target and,
-# for the GPU tests, a Vulkan driver (.ci/run installs both).
+# Runs every test of the workspace on a fresh machine: installs what is missing (tools/setup.sh
+# --tests: a Vulkan driver for the GPU tests, the thumbv7em-none-eabihf target), builds env-core
+# for a Cortex-M4 (no_std, no allocator), then runs all unit, integration, property, golden, CLI
+# and GPU tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+bash tools/setup.sh --tests
 
 echo "== env-core builds for thumbv7em-none-eabihf (no_std, no allocator)"
 cargo build -p env-core --target thumbv7em-none-eabihf

@@ -11,7 +11,7 @@ set -uo pipefail
 OUT=${OUT:-$PWD/out}
 mkdir -p "$OUT"
 log() { echo "== $* ($(date +%T))" | tee -a "$OUT/summary.txt"; }
-if ! ldconfig -p | grep -q libvulkan.so.1; then
+if ! ldconfig -p | grep libvulkan.so.1 >/dev/null; then
   for f in .gl/*.deb; do dpkg -x "$f" /; done
   ldconfig
 fi

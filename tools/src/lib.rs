@@ -11,6 +11,7 @@
 //! - [`bench`]: `greedy bench` (inference tokens/s, matmul GFLOP/s, environment steps/s).
 //! - [`movielens`]: loading MovieLens-1M into contextual-bandit tables.
 //! - [`demo`]: `greedy demo`, training a small model from scratch and evaluating it, with a report.
+//! - [`signals`]: Ctrl-C / SIGTERM: stop a long run cleanly, a second signal at once.
 //! - [`train`]: supervised fine-tuning (expert data, tokenizer, fresh tiny models, the loop).
 
 pub mod bench;
@@ -25,4 +26,5 @@ pub mod movielens;
 pub mod plot;
 pub mod prompt;
 pub mod report;
+pub mod signals;
 pub mod train;

@@ -12,6 +12,9 @@ use greedy::report::{summary_json_lines, summary_table, write_run_files};
 fn eval(args: EvalArgs) -> Result<()> {
     let args = args.with_config()?;
     let settings = EvalSettings::resolve(&args)?;
+    if let Some(dir) = &args.out {
+        greedy::io::check_run_dir(dir, "greedy eval", greedy::report::files::is_eval_file)?;
+    }
     let show_progress = !args.json && std::io::stderr().is_terminal() && std::io::stdout().is_terminal();
     let out = run_eval(&settings, show_progress)?;
     if let Some(dir) = &args.out {
@@ -57,6 +60,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<greedy::signals::Interrupted>().is_some() => {
+            eprintln!("{e:#}");
+            ExitCode::from(greedy::signals::INTERRUPTED_EXIT)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

@@ -28,6 +28,8 @@ pub struct Engine {
     gpu: Gpu,
     model: GemmaModel,
     tokenizer: Option<GemmaTokenizer>,
+    /// why tokenizer.json did not load (it is needed only for text, so loading goes on)
+    tokenizer_error: Option<String>,
     ws: Option<Workspace>,
     /// The KV cache. Write to it only through [`Engine::step`], or after
     /// [`Engine::cache_for`] (which forgets the prefix state).
@@ -70,12 +72,21 @@ impl Engine {
         };
         let model = GemmaModel::load(&gpu, config, &weights, dtype)
             .with_context(|| format!("loading {}", dir.display()))?;
-        let tokenizer =
-            if dir.join("tokenizer.json").exists() { Some(GemmaTokenizer::from_dir(dir)?) } else { None };
+        // A broken tokenizer.json does not stop token-id work (`--ids`): the error is kept for
+        // whoever needs text.
+        let (tokenizer, tokenizer_error) = if dir.join("tokenizer.json").exists() {
+            match GemmaTokenizer::from_dir(dir) {
+                Ok(t) => (Some(t), None),
+                Err(e) => (None, Some(e.to_string())),
+            }
+        } else {
+            (None, None)
+        };
         Ok(Engine {
             gpu,
             model,
             tokenizer,
+            tokenizer_error,
             ws: None,
             cache: None,
             slots: SlotTokens::default(),
@@ -88,9 +99,15 @@ impl Engine {
         &self.model.config
     }
 
-    /// None when the directory has no tokenizer.json.
+    /// None when the directory has no tokenizer.json, or it did not load
+    /// ([`Engine::tokenizer_error`] says why).
     pub fn tokenizer(&self) -> Option<&GemmaTokenizer> {
         self.tokenizer.as_ref()
+    }
+
+    /// Why the directory's tokenizer.json did not load, if it did not.
+    pub fn tokenizer_error(&self) -> Option<&str> {
+        self.tokenizer_error.as_deref()
     }
 
     /// The GPU adapter's name (e.g. "llvmpipe (LLVM 15.0.7, 256 bits)").
@@ -211,6 +228,15 @@ impl Engine {
     /// position order, so a later piece attends to keys and values an earlier
     /// piece wrote. The logits come back in `out_rows` order either way.
     pub(super) fn step(&mut self, step: Step<'_>) -> Result<Vec<f32>> {
+        if let Some(ctx) = self.config().max_position_embeddings
+            && let Some(&p) = step.pos.iter().max()
+            && p as usize >= ctx
+        {
+            bail!(
+                "position {p} is past the model's context of {ctx} tokens (max_position_embeddings): a sequence of {} tokens",
+                p as usize + 1
+            );
+        }
         for (&s, &p) in step.seqs.iter().zip(step.pos) {
             self.slots.truncate(s as usize, p as usize);
         }
@@ -333,6 +359,18 @@ impl Engine {
         }
         if opts.top_p.is_some_and(|p| !(p > 0.0 && p <= 1.0)) {
             bail!("top_p {:?} must be in (0, 1]", opts.top_p);
+        }
+        if let Some(ctx) = self.config().max_position_embeddings
+            && opts.max_new_tokens > 0
+            && let Some((i, p)) =
+                prompts.iter().enumerate().find(|(_, p)| p.len() + opts.max_new_tokens - 1 > ctx)
+        {
+            // the last sampled token is never fed back: prompt + max_new - 1 positions are run
+            bail!(
+                "prompt {i} has {} tokens: with {} new tokens it runs past the model's context of {ctx} tokens (max_position_embeddings); shorten the prompt or lower the generation budget",
+                p.len(),
+                opts.max_new_tokens
+            );
         }
         let mut gens: Vec<Generation> = (0..b)
             .map(|_| Generation { ids: Vec::new(), logprobs: Vec::new(), stop: StopReason::MaxTokens })

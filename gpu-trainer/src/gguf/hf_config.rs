@@ -147,6 +147,19 @@ pub fn config_json(
     let m = Meta { g, prefix: arch.prefix() };
     let hidden = m.dim("embedding_length")?;
     let layers = m.dim("block_count")? as usize;
+    // Nothing is sized by block_count before it matches the tensor table (a patched count of
+    // 10^7 must not build 10^7 layer entries).
+    let blocks = g.tensors.iter().filter_map(|t| super::names::layer_of(&t.name)).max().map_or(0, |b| b + 1);
+    if layers != blocks {
+        return Err(bad(
+            g,
+            &m.key("block_count"),
+            format!(
+                "is {layers}, but the tensor table holds {blocks} blocks (blk.0 .. blk.{})",
+                blocks.saturating_sub(1)
+            ),
+        ));
+    }
     let ffn_key = m.key("feed_forward_length");
     let ffn = match g.get(&ffn_key) {
         Some(MetaValue::Array(_)) => {
@@ -286,11 +299,13 @@ mod tests {
         Str(&'static str),
     }
 
-    /// A GGUF file with these metadata entries and no tensors.
-    fn file_with(kv: &[(&str, V)]) -> GgufFile {
+    /// A GGUF file with these metadata entries and one small tensor per block 0..blocks
+    /// (`blk.N.attn_norm.weight`, 8 f32s: the tensor table is what block_count is checked
+    /// against).
+    fn file_with(kv: &[(&str, V)], blocks: usize) -> GgufFile {
         let mut b = b"GGUF".to_vec();
         b.extend(3u32.to_le_bytes());
-        b.extend(0u64.to_le_bytes());
+        b.extend((blocks as u64).to_le_bytes());
         b.extend((kv.len() as u64).to_le_bytes());
         let s = |b: &mut Vec<u8>, x: &str| {
             b.extend((x.len() as u64).to_le_bytes());
@@ -307,6 +322,14 @@ mod tests {
                 }
             }
         }
+        for i in 0..blocks {
+            s(&mut b, &format!("blk.{i}.attn_norm.weight"));
+            b.extend(1u32.to_le_bytes()); // one dimension
+            b.extend(8u64.to_le_bytes());
+            b.extend(0u32.to_le_bytes()); // F32
+            b.extend((i as u64 * 32).to_le_bytes());
+        }
+        b.resize(b.len().next_multiple_of(32) + blocks * 32, 0);
         // deleted when `file` drops, also when a test panics; the opened GgufFile no longer needs it
         let file = tempfile::Builder::new().prefix("greedy-hf-config-").suffix(".gguf").tempfile().unwrap();
         std::fs::write(file.path(), &b).unwrap();
@@ -326,10 +349,31 @@ mod tests {
         ]
     }
 
+    /// The config of a file with these entries and as many blocks as its block_count says.
     fn config(kv: Vec<(String, V)>) -> Value {
+        let blocks = kv
+            .iter()
+            .find_map(|(k, v)| match v {
+                V::U32(n) if k.ends_with(".block_count") => Some(*n as usize),
+                _ => None,
+            })
+            .unwrap_or(0);
+        config_with_blocks(kv, blocks).unwrap()
+    }
+
+    fn config_with_blocks(kv: Vec<(String, V)>, blocks: usize) -> Result<Value> {
         let kv: Vec<(&str, V)> = kv.iter().map(|(k, v)| (k.as_str(), clone(v))).collect();
-        let g = file_with(&kv);
-        config_json(&g, Arch::of(&g).unwrap(), 100, [Some(2), Some(1), Some(0)], "float32").unwrap()
+        let g = file_with(&kv, blocks);
+        config_json(&g, Arch::of(&g).unwrap(), 100, [Some(2), Some(1), Some(0)], "float32")
+    }
+
+    #[test]
+    fn block_count_must_match_the_tensor_table() {
+        // a patched count (10^7 blocks in a file of 4) is refused before anything is sized by it
+        let e = config_with_blocks(dims("gemma2", 10_000_000, 64, 4, 16), 4).unwrap_err().to_string();
+        assert!(e.contains("block_count") && e.contains("10000000") && e.contains("4 blocks"), "{e}");
+        let e = config_with_blocks(dims("gemma2", 2, 64, 4, 16), 3).unwrap_err().to_string();
+        assert!(e.contains("block_count") && e.contains("3 blocks"), "{e}");
     }
 
     fn clone(v: &V) -> V {

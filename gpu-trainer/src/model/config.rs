@@ -204,6 +204,16 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// a positive dimension of at most `max`
+    fn capped(&self, key: &str, max: usize) -> Result<usize> {
+        let n = self.dim(key)?;
+        if n > max {
+            return Err(self
+                .err(format!("field \"{}\" is {n}, more than this loader accepts ({max})", self.name(key))));
+        }
+        Ok(n)
+    }
+
     /// an optional integer: absent -> default; null -> None
     fn opt_usize(&self, key: &str, default: Option<usize>) -> Result<Option<usize>> {
         match self.field(key) {
@@ -286,16 +296,37 @@ fn rope_entry(r: &Reader, key: &str, obj: &Map<String, Value>, default_theta: f6
     Ok((theta, factor))
 }
 
+/// The largest sizes a config may give (far above every Gemma: 262144 tokens, hidden 4608, 62
+/// layers, 32 heads of 256): a number past them is a broken or hostile file.
+pub mod limits {
+    /// `vocab_size`
+    pub const VOCAB: usize = 1 << 22;
+    /// `hidden_size`
+    pub const WIDTH: usize = 1 << 16;
+    /// `intermediate_size`
+    pub const FFN: usize = 1 << 20;
+    /// `num_hidden_layers`
+    pub const LAYERS: usize = 1024;
+    /// `num_attention_heads`, `num_key_value_heads`
+    pub const HEADS: usize = 1024;
+    /// `head_dim`
+    pub const HEAD_DIM: usize = 4096;
+    /// `max_position_embeddings`
+    pub const CONTEXT: usize = 1 << 24;
+}
+
 fn resolve(obj: &Map<String, Value>, file: &str, model_type: ModelType, prefix: &str) -> Result<Config> {
     let r = Reader { obj, file, prefix };
     let gemma2 = model_type == ModelType::Gemma2;
 
-    let vocab_size = r.dim("vocab_size")?;
-    let hidden_size = r.dim("hidden_size")?;
-    let intermediate_size = r.dim("intermediate_size")?;
-    let num_layers = r.dim("num_hidden_layers")?;
-    let num_heads = r.dim("num_attention_heads")?;
-    let num_kv_heads = r.dim("num_key_value_heads")?;
+    // Every size is capped before anything is sized by it (a config of 10^9 layers must be an
+    // error, not a 32 GB allocation); the weights are then checked against these sizes.
+    let vocab_size = r.capped("vocab_size", limits::VOCAB)?;
+    let hidden_size = r.capped("hidden_size", limits::WIDTH)?;
+    let intermediate_size = r.capped("intermediate_size", limits::FFN)?;
+    let num_layers = r.capped("num_hidden_layers", limits::LAYERS)?;
+    let num_heads = r.capped("num_attention_heads", limits::HEADS)?;
+    let num_kv_heads = r.capped("num_key_value_heads", limits::HEADS)?;
     if num_heads % num_kv_heads != 0 {
         return Err(r.err(format!(
             "field \"{}\" must divide \"{}\" ({num_heads} / {num_kv_heads})",
@@ -304,6 +335,13 @@ fn resolve(obj: &Map<String, Value>, file: &str, model_type: ModelType, prefix: 
         )));
     }
     let head_dim = r.opt_usize("head_dim", Some(256))?.unwrap_or(hidden_size / num_heads);
+    if head_dim > limits::HEAD_DIM {
+        return Err(r.err(format!(
+            "field \"{}\" is {head_dim}, more than this loader accepts ({})",
+            r.name("head_dim"),
+            limits::HEAD_DIM
+        )));
+    }
     if head_dim == 0 || head_dim % 2 != 0 {
         return Err(r.err(format!(
             "field \"{}\" must be a positive even number, got {head_dim}",
@@ -488,7 +526,16 @@ fn resolve(obj: &Map<String, Value>, file: &str, model_type: ModelType, prefix: 
         eos_token_ids: r.token_ids("eos_token_id", &[1])?,
         pad_token_id: r.token_id("pad_token_id", Some(0))?,
         hidden_activation: act,
-        max_position_embeddings: r.opt_usize("max_position_embeddings", None)?,
+        max_position_embeddings: match r.opt_usize("max_position_embeddings", None)? {
+            Some(n) if !(2..=limits::CONTEXT).contains(&n) => {
+                return Err(r.err(format!(
+                    "field \"{}\" is {n}: a model's context must be 2..={} tokens",
+                    r.name("max_position_embeddings"),
+                    limits::CONTEXT
+                )));
+            }
+            n => n,
+        },
     })
 }
 

@@ -344,6 +344,9 @@ pub fn expected_tensors(c: &Config) -> Vec<(String, Vec<usize>)> {
     v
 }
 
+/// The largest header safetensors allows (its own loader refuses more: 100 MB).
+pub const MAX_HEADER: u64 = 100_000_000;
+
 /// Parses and validates a safetensors header; returns the tensors with
 /// absolute byte ranges (file index 0).
 fn parse_header(buf: &[u8], label: &str) -> Result<Vec<(String, Entry)>> {
@@ -357,6 +360,9 @@ fn parse_header(buf: &[u8], label: &str) -> Result<Vec<(String, Entry)>> {
         return Err(err(format!(
             "header length {n} is past the end of the file ({avail} bytes after the length)"
         )));
+    }
+    if n > MAX_HEADER {
+        return Err(err(format!("header length {n} is more than the {MAX_HEADER} bytes safetensors allows")));
     }
     let n = n as usize;
     let header: Value =

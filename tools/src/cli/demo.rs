@@ -22,7 +22,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = crate::demo::DEFAULT_HORIZON)]
     pub horizon: usize,
     /// Seed of everything (expert data, data order, initial weights, evaluation scenarios).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = crate::cli::parse_seed)]
     pub seed: u64,
     /// Output directory: report.md, sft/ (the training run and its model), eval/ (the evaluation).
     #[arg(long, value_name = "DIR", default_value = "runs/demo")]

@@ -55,7 +55,7 @@ pub struct DiagnoseCommon {
     #[arg(long, default_value_t = 32)]
     pub contexts: usize,
     /// Seed: context c plays scenario derive_seed(seed, c).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = crate::cli::parse_seed)]
     pub seed: u64,
     /// Plain text without Gemma's chat turns (base models).
     #[arg(long)]

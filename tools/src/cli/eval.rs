@@ -181,7 +181,7 @@ pub struct EvalArgs {
     #[arg(long, help_heading = "Run")]
     pub episodes: Option<usize>,
     /// Seed of the run: same seed, same output [default: 0].
-    #[arg(long, help_heading = "Run")]
+    #[arg(long, help_heading = "Run", allow_negative_numbers = true, value_parser = crate::cli::parse_seed)]
     pub seed: Option<u64>,
     /// Directory for episodes.jsonl, summary.json and the plots (created if missing).
     #[arg(long, value_name = "DIR", help_heading = "Output")]

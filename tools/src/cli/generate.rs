@@ -32,7 +32,7 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "P")]
     pub top_p: Option<f32>,
     /// Seed of the sampling: same seed, same output.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = crate::cli::parse_seed)]
     pub seed: u64,
     /// Print `{"ids": [...], "logprobs": [...]}` (plus `"text"` with --prompt) instead of text.
     #[arg(long)]

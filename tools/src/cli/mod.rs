@@ -87,3 +87,11 @@ Examples:
   greedy diagnose knowing-doing --model DIR --arms 5 --contexts 32 --out runs/kd
   greedy report runs/x runs/llm runs/freq --out runs/report
   greedy eval --help";
+
+/// `--seed`: an unsigned 64-bit integer, with an error that says so (clap alone reads `-1` as an
+/// unknown flag).
+pub fn parse_seed(text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("the seed is an unsigned integer (0..={}), not {text}", u64::MAX))
+}

@@ -63,7 +63,7 @@ pub struct PromptArgs {
     #[arg(long, default_value_t = 0)]
     pub steps: usize,
     /// Seed of the run.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = crate::cli::parse_seed)]
     pub seed: u64,
     /// Episode index within the run (the scenario is derive_seed(seed, episode), as in eval).
     #[arg(long, default_value_t = 0)]

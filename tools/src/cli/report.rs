@@ -18,6 +18,10 @@ pub struct ReportArgs {
     /// Title of the page.
     #[arg(long, default_value = "greedy report")]
     pub title: String,
+    /// Replace report.md and the combined plots when --out already has them (an eval run's own
+    /// regret/coverage plots too, when --out is that run's directory).
+    #[arg(long)]
+    pub force: bool,
 }
 
 const REPORT_EXAMPLES: &str = "\

@@ -145,7 +145,7 @@ pub struct SftArgs {
     pub weight_decay: Option<f64>,
 
     /// Seed of the data, the data order and the fresh model [default: 0].
-    #[arg(long, help_heading = "Run")]
+    #[arg(long, help_heading = "Run", allow_negative_numbers = true, value_parser = crate::cli::parse_seed)]
     pub seed: Option<u64>,
     /// Run directory: checkpoint/ (the latest model, loadable by every command), log.jsonl,
     /// loss.png/svg, settings.json [default: runs/sft].

@@ -7,7 +7,7 @@
 pub mod analysis;
 pub mod report;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -92,7 +92,8 @@ pub fn sft_args(args: &DemoArgs) -> SftArgs {
         clip: Some(1.0),
         seed: Some(args.seed),
         out: Some(args.out.join("sft")),
-        save_every: Some(args.steps.max(1)),
+        // a killed demo resumes from the latest of about ten checkpoints
+        save_every: Some((args.steps / 10).max(1)),
         quiet: args.quiet,
         ..SftArgs::default()
     }
@@ -139,30 +140,165 @@ fn check_args(args: &DemoArgs) -> Result<()> {
     Ok(())
 }
 
-/// Removes the sub-directories of an earlier demo (only with `--force`).
-fn clear_out(args: &DemoArgs) -> Result<()> {
-    let dirs = [args.out.join("sft"), args.out.join("eval")];
-    if dirs.iter().any(|d| d.exists()) || args.out.join("report.md").exists() {
-        if !args.force {
+/// The entries a demo directory holds.
+const DEMO_ENTRIES: &[&str] = &["sft", "eval", "report.md", DEMO_JSON];
+
+/// The demo's settings, in the directory it is built in (a killed demo resumes only with the same).
+const DEMO_JSON: &str = "demo.json";
+
+/// Where a demo is built before it replaces `--out` (kept across invocations: a killed demo
+/// resumes from it), and the lock file that keeps two demos from building the same one.
+fn work_paths(out: &Path) -> Result<(PathBuf, PathBuf)> {
+    let name = out
+        .file_name()
+        .with_context(|| format!("--out {}: not a directory path", out.display()))?
+        .to_string_lossy()
+        .into_owned();
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok((parent.join(format!(".{name}.partial")), parent.join(format!(".{name}.lock"))))
+}
+
+/// What `--out` holds now.
+#[derive(Debug, PartialEq)]
+enum OutState {
+    /// Nothing (missing or empty).
+    Empty,
+    /// A complete demo (report.md, sft/, eval/).
+    Complete,
+    /// What an unfinished demo of an earlier version left (sft/ or eval/ without report.md).
+    Unfinished,
+}
+
+fn out_state(out: &Path) -> Result<OutState> {
+    if !out.exists() {
+        return Ok(OutState::Empty);
+    }
+    if !out.is_dir() {
+        bail!("--out {} exists and is not a directory", out.display());
+    }
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(out).with_context(|| format!("--out: cannot read {}", out.display()))? {
+        let name = e?.file_name().to_string_lossy().into_owned();
+        if !DEMO_ENTRIES.contains(&name.as_str()) && !name.starts_with('.') {
             bail!(
-                "--out {} already holds a demo: pass --force to replace it, or choose another --out",
-                args.out.display()
+                "--out {} holds {name}, which is not part of a demo: choose another --out (a demo replaces its directory as a whole)",
+                out.display()
             );
         }
-        for d in dirs.iter().filter(|d| d.exists()) {
-            std::fs::remove_dir_all(d).with_context(|| format!("cannot remove {}", d.display()))?;
+        names.push(name);
+    }
+    let has = |n: &str| names.iter().any(|x| x == n);
+    Ok(if names.iter().all(|n| n.starts_with('.')) {
+        OutState::Empty
+    } else if has("report.md") && has("sft") && has("eval") {
+        OutState::Complete
+    } else {
+        OutState::Unfinished
+    })
+}
+
+/// The settings a demo's result depends on (a killed demo resumes only with the same ones).
+fn demo_json(args: &DemoArgs) -> serde_json::Value {
+    serde_json::json!({
+        "steps": args.steps, "batch": args.batch, "episodes": args.episodes,
+        "horizon": args.horizon, "seed": args.seed,
+    })
+}
+
+/// Opens the work directory: resumes an unfinished demo of the same settings, else starts a
+/// fresh one. Returns whether it resumed.
+fn open_work(work: &Path, args: &DemoArgs) -> Result<bool> {
+    let want = demo_json(args);
+    if work.is_dir() {
+        let have: Option<serde_json::Value> =
+            std::fs::read_to_string(work.join(DEMO_JSON)).ok().and_then(|t| serde_json::from_str(&t).ok());
+        if have.as_ref() == Some(&want) {
+            return Ok(true);
+        }
+        std::fs::remove_dir_all(work).with_context(|| {
+            format!("cannot remove the unfinished demo {} (other settings)", work.display())
+        })?;
+    }
+    std::fs::create_dir_all(work).with_context(|| format!("cannot create {}", work.display()))?;
+    let mut text = serde_json::to_string_pretty(&want)?;
+    text.push('\n');
+    crate::io::write_atomic(&work.join(DEMO_JSON), text.as_bytes())?;
+    Ok(false)
+}
+
+/// Holds the demo's lock file while the demo is built.
+fn lock(path: &Path) -> Result<std::fs::File> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            bail!("another greedy demo is building this --out right now (it holds {})", path.display())
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
         }
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("--out: cannot create {}", args.out.display()))
 }
 
 /// Runs the demo; returns the lines to print.
+///
+/// The demo is built in `.<out>.partial` beside `--out` and swapped into `--out` only when it is
+/// complete, so an earlier demo stays intact (and `--out` never holds half a demo) until then.
+/// A failed or killed demo leaves only that work directory: the same command again resumes it
+/// (training from its latest checkpoint, saved every `--steps`/10 steps), with other settings
+/// it starts over. A complete demo in `--out` is replaced only with `--force`.
 pub fn run(args: &DemoArgs) -> Result<String> {
     check_args(args)?;
-    clear_out(args)?;
+    let (work, lock_path) = work_paths(&args.out)?;
+    if let Some(parent) = lock_path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("--out: cannot create {}", parent.display()))?;
+    }
+    let _lock = lock(&lock_path)?;
+    crate::io::sweep_stale(lock_path.parent().unwrap_or(Path::new(".")))?;
+    let state = out_state(&args.out)?;
+    if state == OutState::Complete && !args.force {
+        bail!(
+            "--out {} already holds a demo: pass --force to replace it (it stays intact until the new one is complete), or choose another --out",
+            args.out.display()
+        );
+    }
+    let resumed = open_work(&work, args)?;
+    let text = build(args, &work, resumed)?;
+    crate::io::replace_dir(&work, &args.out)
+        .with_context(|| format!("installing the demo into {}", args.out.display()))?;
+    Ok(text)
+}
+
+/// Builds the whole demo in `work` (the paths it records are those under `args.out`).
+fn build(args: &DemoArgs, work: &Path, resumed: bool) -> Result<String> {
     let started = Instant::now();
-    let sft = SftSettings::resolve(&sft_args(args))?;
-    let trained = crate::train::gpu::run_sft(&sft).context("training")?;
+    let sft_work = work.join("sft");
+    let mut sft_args = sft_args(args);
+    sft_args.out = Some(sft_work.clone());
+    sft_args.resume = resumed && crate::train::trainer::find_checkpoint(&sft_work)?.is_some();
+    if resumed && !sft_args.resume {
+        // killed before the first checkpoint: nothing to keep
+        let _ = std::fs::remove_dir_all(&sft_work);
+    }
+    let sft = SftSettings::resolve(&sft_args)?;
+    let stop = crate::signals::StopRequest::install()?;
+    let trained = crate::train::gpu::run_sft(&sft, &stop).context("training")?;
+    if trained.interrupted {
+        return Err(crate::signals::Interrupted(format!(
+            "interrupted at training step {}/{}: run the same command again to resume the demo from there",
+            trained.state.step, sft.steps
+        ))
+        .into());
+    }
     let train_s = started.elapsed().as_secs_f64();
     // Room for the longest expert answer, plus a margin to see whether the model stops.
     let tok = gpu_trainer::model::GemmaTokenizer::from_dir(&trained.checkpoint)?;
@@ -175,7 +311,10 @@ pub fn run(args: &DemoArgs) -> Result<String> {
     let eval = EvalSettings::resolve(&eval_args(args, &trained.checkpoint, max_new_tokens))?;
     let show = !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let out = run_eval(&eval, show).context("evaluating")?;
-    write_run_files(&args.out.join("eval"), &eval, &out)?;
+    // what the files record: the model where it will be once the demo is installed
+    let final_model = crate::train::trainer::checkpoint_dir(&args.out.join("sft"));
+    let recorded = eval.with_model(&final_model);
+    write_run_files(&work.join("eval"), &recorded, &out)?;
     let eval_s = eval_started.elapsed().as_secs_f64();
     let analysis = analysis::compare_with_expert(&out.records, &eval)?;
     let timing = report::Timing { train_s, eval_s, total_s: started.elapsed().as_secs_f64() };
@@ -183,25 +322,25 @@ pub fn run(args: &DemoArgs) -> Result<String> {
         args,
         sft: &sft,
         trained: &trained,
-        eval: &eval,
+        eval: &recorded,
         summaries: &out.summaries,
         analysis: &analysis,
         timing,
         max_new_tokens,
         adapter: trained.device.clone(),
     })?;
-    let path = args.out.join("report.md");
-    crate::io::write_atomic(&path, text.as_bytes())?;
+    crate::io::write_atomic(&work.join("report.md"), text.as_bytes())?;
     let mut lines = crate::report::summary_table(&out.summaries);
     lines.push_str(&format!(
         "\nmodel answers equal to the expert's: {:.1}%, actions equal to UCB's: {:.1}%\n\
-         train {:.0} s, eval {:.0} s, total {:.0} s\nwrote {}\n",
+         train {:.0} s, eval {:.0} s, total {:.0} s{}\nwrote {}\n",
         100.0 * analysis.exact_rate(),
         100.0 * analysis.action_rate(),
         timing.train_s,
         timing.eval_s,
         timing.total_s,
-        path.display()
+        if resumed { " (this invocation; resumed an unfinished demo)" } else { "" },
+        args.out.join("report.md").display()
     ));
     Ok(lines)
 }

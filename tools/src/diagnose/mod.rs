@@ -69,6 +69,9 @@ fn mab_config(c: &DiagnoseCommon, horizon: usize) -> Result<MabConfig> {
 }
 
 fn check_contexts(c: &DiagnoseCommon) -> Result<()> {
+    if let Some(dir) = &c.out {
+        crate::io::check_run_dir(dir, "greedy diagnose", is_diagnose_file)?;
+    }
     if !(1..=100_000).contains(&c.contexts) {
         bail!("invalid value {} for --contexts: allowed 1..=100000", c.contexts);
     }
@@ -78,6 +81,9 @@ fn check_contexts(c: &DiagnoseCommon) -> Result<()> {
 /// Loads the model and checks it has a tokenizer.
 fn load(c: &DiagnoseCommon) -> Result<Engine> {
     let engine = load_engine(&c.model, c.dtype, None)?;
+    if let Some(e) = engine.tokenizer_error() {
+        bail!("greedy diagnose needs the tokenizer, and it does not load: {e}");
+    }
     if engine.tokenizer().is_none() {
         bail!("greedy diagnose needs a tokenizer: {} has no tokenizer.json", c.model.display());
     }
@@ -128,19 +134,34 @@ fn config_json(m: &MabConfig) -> Value {
     json!({ "arms": m.arms, "horizon": m.horizon, "dist": dist, "params": param, "labels": labels })
 }
 
-/// Writes `<name>.json` and `contexts.jsonl` (one line per item of `lines`) into `dir`.
-fn write_outputs<T: Serialize>(dir: &Path, name: &str, summary: &Value, lines: &[T]) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("--out: cannot create directory {}", dir.display()))?;
+/// The files of a diagnose run directory.
+pub fn is_diagnose_file(name: &str) -> bool {
+    name.ends_with(".json") || name == "contexts.jsonl" || crate::io::is_plot_or_report(name)
+}
+
+/// Writes `<name>.json`, `contexts.jsonl` (one line per item of `lines`) and, through `plot`, the
+/// figure as the run directory `dir`, replacing an earlier run there as a whole (see
+/// [`crate::io::stage_run_dir`]).
+fn write_outputs<T: Serialize>(
+    dir: &Path,
+    name: &str,
+    summary: &Value,
+    lines: &[T],
+    plot: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    let staged = crate::io::stage_run_dir(dir, "greedy diagnose", is_diagnose_file)?;
+    let stage = staged.path();
     let mut text = serde_json::to_string_pretty(summary)?;
     text.push('\n');
-    write_atomic(&dir.join(format!("{name}.json")), text.as_bytes())?;
+    write_atomic(&stage.join(format!("{name}.json")), text.as_bytes())?;
     let mut jsonl = String::new();
     for l in lines {
         jsonl.push_str(&serde_json::to_string(l)?);
         jsonl.push('\n');
     }
-    write_atomic(&dir.join("contexts.jsonl"), jsonl.as_bytes())
+    write_atomic(&stage.join("contexts.jsonl"), jsonl.as_bytes())?;
+    plot(stage)?;
+    staged.commit().with_context(|| format!("--out {}", dir.display()))
 }
 
 fn pct(x: f64) -> String {
@@ -211,12 +232,13 @@ fn run_frequency(a: &FrequencyBiasArgs) -> Result<String> {
         "results": report,
     });
     if let Some(dir) = &c.out {
-        write_outputs(dir, "frequency_bias", &summary, &report.details)?;
         let title = format!(
             "Frequency bias: chosen action by class ({} contexts, {} arms)",
             settings.contexts, settings.config.arms
         );
-        plots::write_frequency_plot(&report, &title, &dir.join("frequency_bias"))?;
+        write_outputs(dir, "frequency_bias", &summary, &report.details, |stage| {
+            plots::write_frequency_plot(&report, &title, &stage.join("frequency_bias"))
+        })?;
     }
     if c.json {
         return Ok(serde_json::to_string(&summary)? + "\n");
@@ -336,10 +358,11 @@ fn run_knowing(a: &KnowingDoingArgs) -> Result<String> {
         "results": report,
     });
     if let Some(dir) = &c.out {
-        write_outputs(dir, "knowing_doing", &summary, &report.graded)?;
         let title =
             format!("Knowing-doing gap ({} contexts, {} arms)", settings.contexts, settings.config.arms);
-        plots::write_knowing_plot(&report, &title, &dir.join("knowing_doing"))?;
+        write_outputs(dir, "knowing_doing", &summary, &report.graded, |stage| {
+            plots::write_knowing_plot(&report, &title, &stage.join("knowing_doing"))
+        })?;
     }
     if c.json {
         return Ok(serde_json::to_string(&summary)? + "\n");

@@ -121,6 +121,16 @@ fn reject<T>(flag: &str, value: &Option<T>, env: EnvKind, applies_to: &str) -> R
 }
 
 impl EvalSettings {
+    /// The same settings with the LLM agent's model at `model` (what a run records when its model
+    /// is moved after the run, as `greedy demo` does).
+    pub fn with_model(&self, model: &std::path::Path) -> EvalSettings {
+        let mut s = self.clone();
+        if let Some(l) = &mut s.llm {
+            l.model = model.to_path_buf();
+        }
+        s
+    }
+
     /// Validates `args` (already merged with `--config`) and applies the defaults.
     pub fn resolve(args: &EvalArgs) -> Result<EvalSettings> {
         let kind = args.env.unwrap_or(EnvKind::Mab);

@@ -196,6 +196,9 @@ fn truncate_chars(s: &str, n: Option<usize>) -> String {
 /// Loads the model of `llm` and checks it has a tokenizer.
 pub fn load(llm: &LlmSettings) -> Result<Engine> {
     let engine = load_engine(&llm.model, llm.dtype, None)?;
+    if let Some(e) = engine.tokenizer_error() {
+        bail!("--agent llm needs the tokenizer, and it does not load: {e}");
+    }
     if engine.tokenizer().is_none() {
         bail!(
             "--agent llm needs a tokenizer: {} has no tokenizer.json (the agent reads and writes text)",

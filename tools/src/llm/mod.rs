@@ -74,6 +74,11 @@ pub fn load_engine(dir: &Path, dtype: DTypeArg, adapter: Option<String>) -> Resu
 
 /// The tokenizer of the engine, or an error naming `flag` and suggesting `--ids`.
 pub fn require_tokenizer<'e>(engine: &'e Engine, dir: &Path, flag: &str) -> Result<&'e GemmaTokenizer> {
+    if let Some(e) = engine.tokenizer_error() {
+        bail!(
+            "{flag} needs the tokenizer, and it does not load: {e} (token ids work without it: --ids 2,17,5)"
+        );
+    }
     engine.tokenizer().ok_or_else(|| {
         anyhow::anyhow!(
             "{flag} needs a tokenizer, and {} has no tokenizer.json: pass token ids with --ids instead (e.g. --ids 2,17,5)",

@@ -69,21 +69,45 @@ pub fn summary_json_lines(out: &EvalOutput) -> Result<String> {
 }
 
 /// Writes `episodes.jsonl`, `summary.json` and, for bandits, `regret.{png,svg}` and
-/// `coverage.{png,svg}` into `dir` (created if missing), each file atomically.
+/// `coverage.{png,svg}` as the run directory `dir`, replacing an earlier run there as a whole
+/// (see [`crate::io::stage_run_dir`]).
 pub fn write_run_files(dir: &Path, settings: &EvalSettings, out: &EvalOutput) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("--out: cannot create directory {}", dir.display()))?;
+    write_run_files_with(dir, settings, out, &mut |_| Ok(()))
+}
+
+/// The files of an eval run directory.
+pub fn is_eval_file(name: &str) -> bool {
+    name == "episodes.jsonl" || name == "summary.json" || crate::io::is_plot_or_report(name)
+}
+
+/// [`write_run_files`], calling `after_file` with each data file once it is written (tests
+/// inject a failure there: the previous run must stay whole).
+pub fn write_run_files_with(
+    dir: &Path,
+    settings: &EvalSettings,
+    out: &EvalOutput,
+    after_file: &mut dyn FnMut(&Path) -> Result<()>,
+) -> Result<()> {
+    let staged = crate::io::stage_run_dir(dir, "greedy eval", is_eval_file)?;
+    let stage = staged.path();
     let mut jsonl = String::new();
     for r in &out.records {
         jsonl.push_str(&serde_json::to_string(r)?);
         jsonl.push('\n');
     }
-    write_atomic(&dir.join("episodes.jsonl"), jsonl.as_bytes())?;
+    write_atomic(&stage.join("episodes.jsonl"), jsonl.as_bytes())?;
+    after_file(&stage.join("episodes.jsonl"))?;
     let summary = json!({ "settings": settings_json(settings), "agents": out.summaries });
     let mut text = serde_json::to_string_pretty(&summary)?;
     text.push('\n');
-    write_atomic(&dir.join("summary.json"), text.as_bytes())?;
+    write_atomic(&stage.join("summary.json"), text.as_bytes())?;
+    after_file(&stage.join("summary.json"))?;
+    write_plots(stage, settings, out)?;
+    staged.commit().with_context(|| format!("--out {}", dir.display()))
+}
 
+/// The regret and coverage plots of a bandit run.
+fn write_plots(dir: &Path, settings: &EvalSettings, out: &EvalOutput) -> Result<()> {
     let curves = |pick: CurvePick| -> Vec<Curve> {
         out.summaries
             .iter()

@@ -224,6 +224,9 @@ fn combined_plots(runs: &[RunDir], out: &Path) -> Result<Vec<&'static str>> {
     Ok(vec!["regret", "coverage"])
 }
 
+/// The files `greedy report` writes into its `--out` (the plots only when eval runs are given).
+pub const REPORT_FILES: &[&str] = &["report.md", "regret.png", "regret.svg", "coverage.png", "coverage.svg"];
+
 /// Writes `report.md` (and the combined plots) into `out`; returns the Markdown.
 pub fn write_report(runs: &[RunDir], out: &Path, title: &str) -> Result<String> {
     std::fs::create_dir_all(out)
@@ -360,6 +363,15 @@ pub fn write_report(runs: &[RunDir], out: &Path, title: &str) -> Result<String> 
 
 /// Runs `greedy report`; returns what to print (the agents' table and where the page is).
 pub fn run(args: &crate::cli::ReportArgs) -> Result<String> {
+    if !args.force
+        && let Some(f) = REPORT_FILES.iter().map(|f| args.out.join(f)).find(|p| p.exists())
+    {
+        bail!(
+            "--out {}: {} already exists: pass --force to replace the report files (report.md, regret.png/svg, coverage.png/svg), or choose another --out",
+            args.out.display(),
+            f.display()
+        );
+    }
     let runs = read_runs(&args.runs)?;
     write_report(&runs, &args.out, &args.title)?;
     let mut s = terminal_summary(&runs);

@@ -14,7 +14,11 @@ pub fn run_command(args: TrainArgs) -> Result<String> {
     match args.command {
         TrainCommand::Sft(a) => {
             let settings = SftSettings::resolve(&a.with_config()?)?;
-            let outcome = crate::train::gpu::run_sft(&settings)?;
+            let stop = crate::signals::StopRequest::install()?;
+            let outcome = crate::train::gpu::run_sft(&settings, &stop)?;
+            if outcome.interrupted {
+                return Err(interrupted(&settings, &outcome).into());
+            }
             Ok(describe(&settings, &outcome))
         }
         TrainCommand::Init(a) => {
@@ -39,6 +43,16 @@ pub fn run_command(args: TrainArgs) -> Result<String> {
             ))
         }
     }
+}
+
+/// The error of a run stopped by Ctrl-C / SIGTERM: where it stopped and how to go on.
+pub fn interrupted(settings: &SftSettings, o: &SftOutcome) -> crate::signals::Interrupted {
+    crate::signals::Interrupted(format!(
+        "interrupted at step {}/{}: checkpoint saved in {}; run the same command with --resume to continue",
+        o.state.step,
+        settings.steps,
+        o.checkpoint.display()
+    ))
 }
 
 /// The closing lines of `greedy train sft`.

@@ -58,7 +58,9 @@ impl GpuLearner {
         let model = TrainModel::from_weights(&gpu, p.config.clone(), &weights, opts)
             .with_context(|| format!("loading {} for training", p.start.display()))?;
         let mut optimizer = Optimizer::new(&gpu, model.params(), &optimizer_config(&settings.optim))?;
-        if p.resume {
+        // resuming at step 0 (the fresh model of --init, killed before its first update) needs
+        // no optimizer state: it has none yet
+        if p.resume && p.state.step > 0 {
             let saved = checkpoint::load(&p.start)?;
             let state = saved
                 .optimizer
@@ -128,7 +130,7 @@ impl Learner for GpuLearner {
     }
 }
 
-/// Runs `greedy train sft` on the GPU.
-pub fn run_sft(settings: &SftSettings) -> Result<SftOutcome> {
-    run_sft_with(settings, |p| GpuLearner::open(p, settings))
+/// Runs `greedy train sft` on the GPU; `stop` ends it early with a checkpoint.
+pub fn run_sft(settings: &SftSettings, stop: &crate::signals::StopRequest) -> Result<SftOutcome> {
+    run_sft_with(settings, stop, |p| GpuLearner::open(p, settings))
 }

@@ -135,8 +135,25 @@ pub fn config_from_file(path: &Path, vocab: usize) -> Result<Value> {
         bail!("--init: {} must hold a JSON object (a HuggingFace config.json)", path.display());
     };
     obj.insert("vocab_size".into(), json!(vocab));
-    Config::from_json_str(&v.to_string(), &path.display().to_string())?;
+    let config = Config::from_json_str(&v.to_string(), &path.display().to_string())?;
+    check_fresh_size(&config).with_context(|| format!("--init {}", path.display()))?;
     Ok(v)
+}
+
+/// The most parameters of a model made from scratch (4 GB of f32 weights, written and then
+/// trained with 16 bytes per parameter): past it, start from a checkpoint (`--model`).
+pub const MAX_FRESH_PARAMS: usize = 1_000_000_000;
+
+/// Fails when `config` describes a model too large to make from scratch ([`MAX_FRESH_PARAMS`]).
+pub fn check_fresh_size(config: &Config) -> Result<()> {
+    let n = parameter_count(config);
+    if n > MAX_FRESH_PARAMS {
+        bail!(
+            "the config describes {n} parameters ({:.1} GB of f32 weights); a fresh model is limited to {MAX_FRESH_PARAMS} (start from a checkpoint with --model instead)",
+            n as f64 * 4e-9
+        );
+    }
+    Ok(())
 }
 
 /// Every tensor of `config`, freshly initialised: (name, shape, f32 values).
@@ -166,6 +183,7 @@ pub fn write_initial_checkpoint(
     seed: u64,
 ) -> Result<Config> {
     let config = Config::from_json_str(&config_json.to_string(), "config.json")?;
+    check_fresh_size(&config)?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let tensors = init_tensors(&config, seed);
     let bytes: Vec<Vec<u8>> = tensors.iter().map(|(_, _, v)| f32_bytes(v)).collect();

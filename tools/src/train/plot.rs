@@ -1,5 +1,7 @@
 //! The training-loss curve (`loss.png` / `loss.svg`): the loss of every step (thin) and its
-//! moving average (thick), on a log scale, with the project's embedded font.
+//! moving average (thick), with the project's embedded font. The y axis is linear from 0 (a log
+//! axis over less than a decade, the usual span of a short run, got no tick labels), the x ticks
+//! are whole steps.
 
 use std::path::Path;
 
@@ -36,23 +38,26 @@ where
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("drawing failed: {e}");
     root.fill(&WHITE).map_err(err)?;
     let x_hi = pts.last().map_or(2.0, |p| p.0).max(2.0);
-    let lo = pts.iter().map(|p| p.1).fold(f64::INFINITY, f64::min).max(1e-6);
-    let hi = pts.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max).max(lo * 1.01);
+    let hi = pts.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-3);
+    // as many x ticks as steps up to 10: with fewer, plotters puts ticks between whole steps
+    let x_ticks = (x_hi as usize).clamp(2, 10);
     let mut chart = ChartBuilder::on(&root)
         .caption(title, (FAMILY, 22))
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(70)
-        .build_cartesian_2d(1f64..x_hi, (lo * 0.9..hi * 1.1).log_scale())
+        .build_cartesian_2d(1f64..x_hi, 0f64..hi * 1.08)
         .map_err(err)?;
     chart
         .configure_mesh()
         .x_desc("optimizer step")
-        .y_desc("cross-entropy per target token (nats, log scale)")
+        .y_desc("cross-entropy per target token (nats)")
         .label_style((FAMILY, 15))
         .axis_desc_style((FAMILY, 16))
+        .x_labels(x_ticks)
+        .y_labels(8)
         .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.3}"))
+        .y_label_formatter(&|y| if hi < 0.1 { format!("{y:.3}") } else { format!("{y:.2}") })
         .light_line_style(RGBColor(238, 238, 238))
         .draw()
         .map_err(err)?;
@@ -101,6 +106,46 @@ pub fn write_loss_plot(records: &[StepRecord], title: &str, stem: &Path) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The texts of an SVG's `<text>` elements.
+    fn svg_texts(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| Some(t.split_once('>')?.1.split_once("</text>")?.0.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_short_run_has_whole_step_ticks_and_loss_labels() {
+        let records: Vec<StepRecord> = [3.0, 2.5, 2.2, 2.0]
+            .iter()
+            .enumerate()
+            .map(|(i, &loss)| StepRecord {
+                step: i as u64 + 1,
+                loss,
+                lr: 1e-3,
+                grad_norm: 1.0,
+                tokens: 10,
+                target_tokens: 5,
+                tokens_per_s: 1.0,
+                skipped: false,
+                skip_reason: None,
+                elapsed_s: 0.0,
+            })
+            .collect();
+        let dir = tempfile::Builder::new().prefix("greedy-loss-plot-").tempdir().unwrap();
+        write_loss_plot(&records, "t", &dir.path().join("loss")).unwrap();
+        let svg = std::fs::read_to_string(dir.path().join("loss.svg")).unwrap();
+        let texts = svg_texts(&svg);
+        // x ticks are whole numbers ("3"), y labels have decimals ("2.50")
+        let steps: Vec<u64> = texts.iter().filter_map(|t| t.trim().parse().ok()).collect();
+        let mut distinct = steps.clone();
+        distinct.dedup();
+        assert_eq!(steps, distinct, "no repeated step tick: {texts:?}");
+        assert!(distinct.len() >= 3, "whole-step ticks: {texts:?}");
+        let loss_labels = texts.iter().filter(|t| t.contains('.') && t.trim().parse::<f64>().is_ok()).count();
+        assert!(loss_labels >= 3, "y-axis labels: {texts:?}");
+    }
 
     #[test]
     fn moving_average_is_the_trailing_mean() {

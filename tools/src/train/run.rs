@@ -54,6 +54,8 @@ pub struct SftOutcome {
     pub train_seconds: f64,
     /// What the learner computed on.
     pub device: String,
+    /// Stopped early by Ctrl-C / SIGTERM (the checkpoint holds the step it reached).
+    pub interrupted: bool,
 }
 
 /// The texts a fresh tokenizer learns from: prompts and targets of the first examples.
@@ -180,6 +182,7 @@ fn learned_vocab(tokenizer_json: &str) -> Result<usize> {
 /// loss plot.
 pub fn run_sft_with<L: Learner>(
     settings: &SftSettings,
+    stop: &crate::signals::StopRequest,
     open: impl FnOnce(&Prepared) -> Result<L>,
 ) -> Result<SftOutcome> {
     let prepared = prepare(settings)?;
@@ -198,19 +201,21 @@ pub fn run_sft_with<L: Learner>(
         lr: &lr,
         out: &settings.out,
         progress: !settings.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        stop,
     };
     let mut log = RunLog::open(&settings.out, prepared.state.step)?;
     let started = Instant::now();
-    let state = run_loop(&mut learner, &cfg, prepared.state, &mut log)?;
+    let end = run_loop(&mut learner, &cfg, prepared.state, &mut log)?;
     let train_seconds = started.elapsed().as_secs_f64();
     let records = read_log(log.path())?;
     write_loss_curve(&settings.out, &records)?;
     Ok(SftOutcome {
         checkpoint: checkpoint_dir(&settings.out),
-        state,
+        state: end.state,
         log: records,
         train_seconds,
         device: learner.device(),
+        interrupted: end.interrupted,
     })
 }
 

@@ -141,14 +141,14 @@ fn tmp(tag: &str) -> (tempfile::TempDir, PathBuf) {
 #[test]
 fn stopped_and_resumed_equals_uninterrupted_bit_for_bit() {
     let ((_a_tmp, a), (_b_tmp, b)) = (tmp("a"), tmp("b"));
-    let whole = run_sft_with(&settings(&a, None, false), |p| Bigram::open(p, 100.0)).unwrap();
+    let whole = run_sft_with(&settings(&a, None, false), &never(), |p| Bigram::open(p, 100.0)).unwrap();
     assert_eq!(whole.state.step, 8);
     assert_eq!(whole.state.cursor, 40, "8 steps of 5 examples: past the 20 examples twice");
     assert_eq!(whole.state.epoch, 2);
-    let half = run_sft_with(&settings(&b, Some(5), false), |p| Bigram::open(p, 100.0)).unwrap();
+    let half = run_sft_with(&settings(&b, Some(5), false), &never(), |p| Bigram::open(p, 100.0)).unwrap();
     assert_eq!(half.state.step, 5);
     // Lines logged after the last checkpoint are dropped when the run resumes.
-    let rest = run_sft_with(&settings(&b, None, true), |p| Bigram::open(p, 100.0)).unwrap();
+    let rest = run_sft_with(&settings(&b, None, true), &never(), |p| Bigram::open(p, 100.0)).unwrap();
     assert_eq!(rest.state, whole.state);
     let losses =
         |o: &SftOutcome| o.log.iter().map(|r| (r.step, r.loss.to_bits(), r.lr.to_bits())).collect::<Vec<_>>();
@@ -165,15 +165,71 @@ fn stopped_and_resumed_equals_uninterrupted_bit_for_bit() {
 #[test]
 fn resume_refuses_other_settings_and_fresh_runs_refuse_a_used_dir() {
     let (_a_tmp, a) = tmp("c");
-    run_sft_with(&settings(&a, Some(2), false), |p| Bigram::open(p, 100.0)).unwrap();
-    let e = run_sft_with(&settings(&a, None, false), |p| Bigram::open(p, 100.0)).unwrap_err().to_string();
+    run_sft_with(&settings(&a, Some(2), false), &never(), |p| Bigram::open(p, 100.0)).unwrap();
+    let e = run_sft_with(&settings(&a, None, false), &never(), |p| Bigram::open(p, 100.0))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("--resume"), "{e}");
     let mut other = settings(&a, None, true);
     other.batch = 4;
     other.micro_batch = 4;
-    let e = run_sft_with(&other, |p| Bigram::open(p, 100.0)).unwrap_err().to_string();
+    let e = run_sft_with(&other, &never(), |p| Bigram::open(p, 100.0)).unwrap_err().to_string();
     assert!(e.contains("batch") && e.contains("micro_batch"), "{e}");
     let (_d_tmp, d) = tmp("d");
-    let e = run_sft_with(&settings(&d, None, true), |p| Bigram::open(p, 100.0)).unwrap_err().to_string();
+    let e = run_sft_with(&settings(&d, None, true), &never(), |p| Bigram::open(p, 100.0))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("settings.json"), "{e}");
+}
+
+fn never() -> crate::signals::StopRequest {
+    crate::signals::StopRequest::never()
+}
+
+/// A stop request (Ctrl-C) raised while step 4 runs.
+struct StopAt {
+    inner: Bigram,
+    at: u64,
+    applied: u64,
+    stop: crate::signals::StopRequest,
+}
+
+impl Learner for StopAt {
+    fn accumulate(&mut self, seqs: &[WeightedSequence]) -> Result<f64> {
+        self.inner.accumulate(seqs)
+    }
+    fn apply(&mut self, lr: f64) -> Result<Applied> {
+        self.applied += 1;
+        if self.applied == self.at {
+            self.stop.request();
+        }
+        self.inner.apply(lr)
+    }
+    fn discard(&mut self) -> Result<()> {
+        self.inner.discard()
+    }
+    fn save(&mut self, dir: &Path, state: &TrainerState) -> Result<()> {
+        self.inner.save(dir, state)
+    }
+}
+
+#[test]
+fn a_stop_request_saves_the_step_it_reached_and_resume_goes_on_exactly() {
+    let ((_a_tmp, a), (_b_tmp, b)) = (tmp("e"), tmp("f"));
+    let whole = run_sft_with(&settings(&a, None, false), &never(), |p| Bigram::open(p, 100.0)).unwrap();
+    let stop = never();
+    let s = stop.clone();
+    let cut = run_sft_with(&settings(&b, None, false), &stop, move |p| {
+        Ok(StopAt { inner: Bigram::open(p, 100.0)?, at: 4, applied: 0, stop: s })
+    })
+    .unwrap();
+    assert!(cut.interrupted);
+    assert_eq!(cut.state.step, 4, "stopped after the step in progress");
+    // saved at step 4 although --save-every is 3: nothing done is lost
+    assert_eq!(TrainerState::read(&b.join("checkpoint")).unwrap().step, 4);
+    let rest = run_sft_with(&settings(&b, None, true), &never(), |p| Bigram::open(p, 100.0)).unwrap();
+    assert!(!rest.interrupted);
+    assert_eq!(rest.state, whole.state);
+    let weights = |d: &Path| std::fs::read(d.join("checkpoint/bigram.bin")).unwrap();
+    assert_eq!(weights(&a), weights(&b), "final weights are bitwise equal");
 }

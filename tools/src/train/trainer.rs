@@ -116,6 +116,8 @@ pub struct LoopConfig<'a> {
     pub out: &'a Path,
     /// Draw a progress bar on stderr.
     pub progress: bool,
+    /// Raised by Ctrl-C / SIGTERM: the loop saves a checkpoint at the step it finished and stops.
+    pub stop: &'a crate::signals::StopRequest,
 }
 
 /// The checkpoint directory of a run directory.
@@ -144,14 +146,24 @@ fn progress_bar(steps: u64, done: u64, show: bool) -> ProgressBar {
     bar
 }
 
+/// How a loop ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopEnd {
+    /// Where the run stands (its latest checkpoint holds it).
+    pub state: TrainerState,
+    /// Stopped early by a stop request (the checkpoint is at `state.step`).
+    pub interrupted: bool,
+}
+
 /// Runs steps `state.step + 1 ..= cfg.stop_at`, logging each to `log` and saving a checkpoint
-/// every `cfg.save_every` steps and after the last one. Returns the final state.
+/// every `cfg.save_every` steps and after the last one; a stop request ends the loop after the
+/// step in progress, with a checkpoint of it.
 pub fn run_loop(
     learner: &mut dyn Learner,
     cfg: &LoopConfig<'_>,
     mut state: TrainerState,
     log: &mut RunLog,
-) -> Result<TrainerState> {
+) -> Result<LoopEnd> {
     if cfg.micro_batch == 0 || cfg.batch == 0 {
         bail!("batch and micro-batch must be positive");
     }
@@ -213,10 +225,15 @@ pub fn run_loop(
             record.tokens_per_s
         ));
         bar.set_position(state.step);
-        if state.step.is_multiple_of(cfg.save_every) || state.step == cfg.stop_at {
+        let stop = cfg.stop.requested() && state.step < cfg.stop_at;
+        if state.step.is_multiple_of(cfg.save_every) || state.step == cfg.stop_at || stop {
             learner.save(&checkpoint_dir(cfg.out), &state)?;
+        }
+        if stop {
+            bar.finish_and_clear();
+            return Ok(LoopEnd { state, interrupted: true });
         }
     }
     bar.finish_and_clear();
-    Ok(state)
+    Ok(LoopEnd { state, interrupted: false })
 }

@@ -16,9 +16,14 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../gpu-trainer/tests/fixtures")
 }
 
+/// The `greedy` binary of this build, as a command to add arguments and environment to.
+pub fn greedy_cmd() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_greedy"))
+}
+
 /// Runs `greedy` with `args`.
 pub fn greedy(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_greedy")).args(args).output().expect("run greedy")
+    greedy_cmd().args(args).output().expect("run greedy")
 }
 
 /// Runs `greedy` and returns its stdout; panics with stderr on failure.

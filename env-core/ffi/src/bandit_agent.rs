@@ -16,13 +16,17 @@ use crate::object::{self, Storage};
 use crate::status::{EcStatus, to_status};
 use crate::text::{arg, out};
 
-/// Bytes of an [`EcBanditAgent`].
-pub const EC_BANDIT_AGENT_SIZE: usize = 896;
+/// 8-byte words of an [`EcBanditAgent`].
+pub const EC_BANDIT_AGENT_WORDS: usize = 112;
+
+/// Bytes of an [`EcBanditAgent`] (`sizeof`).
+pub const EC_BANDIT_AGENT_SIZE: usize = EC_BANDIT_AGENT_WORDS * 8;
 
 /// A bandit agent, in caller storage.
 #[repr(C)]
 pub struct EcBanditAgent {
-    storage: [u64; EC_BANDIT_AGENT_SIZE / 8],
+    /// Opaque: written and read by the library only.
+    pub opaque: [u64; EC_BANDIT_AGENT_WORDS],
 }
 
 /// UCB with the paper's rule mean + c * sqrt(1/N); `param1` is c (1 in the paper).
@@ -174,7 +178,7 @@ impl EcBanditAgentConfig {
 ///
 /// # Safety
 /// `agent` must point to `EC_BANDIT_AGENT_SIZE` writable bytes, `config` to a config.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_bandit_agent_init(
     agent: *mut EcBanditAgent,
     config: *const EcBanditAgentConfig,
@@ -192,7 +196,7 @@ pub unsafe extern "C" fn ec_bandit_agent_init(
 ///
 /// # Safety
 /// `agent` must be null or point to an `EcBanditAgent`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_bandit_agent_reset(agent: *mut EcBanditAgent, arms: usize, episode_seed: u64) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -210,7 +214,7 @@ pub unsafe extern "C" fn ec_bandit_agent_reset(agent: *mut EcBanditAgent, arms: 
 ///
 /// # Safety
 /// `agent` must be null or point to an `EcBanditAgent`, `arm` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_bandit_agent_select(agent: *mut EcBanditAgent, arm: *mut usize) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -228,7 +232,7 @@ pub unsafe extern "C" fn ec_bandit_agent_select(agent: *mut EcBanditAgent, arm: 
 ///
 /// # Safety
 /// `agent` must be null or point to an `EcBanditAgent`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_bandit_agent_update(agent: *mut EcBanditAgent, arm: usize, reward: f64) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.

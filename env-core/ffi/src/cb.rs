@@ -16,14 +16,18 @@ use crate::text::{arg, out, slice_out, text_arg, write_text};
 /// Most users a table can hold.
 pub const EC_CB_MAX_USERS: usize = 256;
 
-/// Bytes of an [`EcCb`].
-pub const EC_CB_SIZE: usize = 65536;
+/// 8-byte words of an [`EcCb`].
+pub const EC_CB_WORDS: usize = 8192;
+
+/// Bytes of an [`EcCb`] (`sizeof`).
+pub const EC_CB_SIZE: usize = EC_CB_WORDS * 8;
 
 /// A contextual bandit with its table, in caller storage (64 KiB: a static or the heap suit it
 /// better than a small stack).
 #[repr(C)]
 pub struct EcCb {
-    storage: [u64; EC_CB_SIZE / 8],
+    /// Opaque: written and read by the library only.
+    pub opaque: [u64; EC_CB_WORDS],
 }
 
 /// The settings of the synthetic table and the episode length.
@@ -114,7 +118,7 @@ impl Cb {
 ///
 /// # Safety
 /// `cb` must point to `EC_CB_SIZE` writable bytes, `config` to an `EcCbConfig`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_cb_init(cb: *mut EcCb, config: *const EcCbConfig) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -134,11 +138,11 @@ pub unsafe extern "C" fn ec_cb_init(cb: *mut EcCb, config: *const EcCbConfig) ->
         // by element, rather than built on the stack and moved.
         unsafe {
             let value = object::begin_init::<EcCb>(cb)?;
-            let u = &raw mut (*value).users;
+            let u = core::ptr::addr_of_mut!((*value).users);
             for i in 0..EC_CB_MAX_USERS {
                 u.cast::<UserProfile>().add(i).write(UserProfile::default());
             }
-            let m = &raw mut (*value).movies;
+            let m = core::ptr::addr_of_mut!((*value).movies);
             for i in 0..MAX_ARMS {
                 m.cast::<MovieProfile>().add(i).write(MovieProfile::default());
             }
@@ -154,7 +158,7 @@ pub unsafe extern "C" fn ec_cb_init(cb: *mut EcCb, config: *const EcCbConfig) ->
                 });
             match made {
                 Ok(env) => {
-                    (&raw mut (*value).env).write(env);
+                    (core::ptr::addr_of_mut!((*value).env)).write(env);
                     object::finish_init(cb);
                     Ok(())
                 }
@@ -170,7 +174,7 @@ pub unsafe extern "C" fn ec_cb_init(cb: *mut EcCb, config: *const EcCbConfig) ->
 ///
 /// # Safety
 /// `cb` must be null or point to an `EcCb`, `user` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_cb_reset(cb: *mut EcCb, seed: u64, user: *mut usize) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -185,7 +189,7 @@ pub unsafe extern "C" fn ec_cb_reset(cb: *mut EcCb, seed: u64, user: *mut usize)
 ///
 /// # Safety
 /// `cb` must be null or point to an `EcCb`, `result` to an `EcCbStep`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_cb_step(cb: *mut EcCb, arm: usize, result: *mut EcCbStep) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -209,7 +213,7 @@ pub unsafe extern "C" fn ec_cb_step(cb: *mut EcCb, arm: usize, result: *mut EcCb
 ///
 /// # Safety
 /// `cb` must be null or point to an `EcCb`, `arms` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_cb_num_arms(cb: *const EcCb, arms: *mut usize) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -224,7 +228,7 @@ pub unsafe extern "C" fn ec_cb_num_arms(cb: *const EcCb, arms: *mut usize) -> Ec
 ///
 /// # Safety
 /// `cb` must be null or point to an `EcCb`, `context` to `cap` doubles, `dim` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_cb_context(cb: *const EcCb, context: *mut f64, cap: usize, dim: *mut usize) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -246,7 +250,7 @@ pub unsafe extern "C" fn ec_cb_context(cb: *const EcCb, context: *mut f64, cap: 
 ///
 /// # Safety
 /// `cb` must be null or point to an `EcCb`, `user` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_cb_current_user(cb: *const EcCb, user: *mut usize) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -261,7 +265,7 @@ pub unsafe extern "C" fn ec_cb_current_user(cb: *const EcCb, user: *mut usize) -
 ///
 /// # Safety
 /// `cb` must be null or point to an `EcCb`, `buf` to `cap` bytes, `len` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_cb_movie_title(
     cb: *const EcCb,
     arm: usize,
@@ -283,7 +287,7 @@ pub unsafe extern "C" fn ec_cb_movie_title(
 ///
 /// # Safety
 /// `cb` must be null or point to an `EcCb`, `text` to `len` bytes, `arm` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_cb_find_movie(cb: *const EcCb, text: *const c_char, len: usize, arm: *mut usize) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.

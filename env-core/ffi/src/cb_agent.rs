@@ -11,14 +11,18 @@ use crate::object::{self, Storage};
 use crate::status::{EcStatus, to_status};
 use crate::text::{arg, out, slice_arg};
 
-/// Bytes of an [`EcCbAgent`].
-pub const EC_CB_AGENT_SIZE: usize = 81920;
+/// 8-byte words of an [`EcCbAgent`].
+pub const EC_CB_AGENT_WORDS: usize = 10240;
+
+/// Bytes of an [`EcCbAgent`] (`sizeof`).
+pub const EC_CB_AGENT_SIZE: usize = EC_CB_AGENT_WORDS * 8;
 
 /// A contextual-bandit agent, in caller storage (80 KiB: LinUCB keeps a 17x17 inverse for each
 /// of up to 32 arms).
 #[repr(C)]
 pub struct EcCbAgent {
-    storage: [u64; EC_CB_AGENT_SIZE / 8],
+    /// Opaque: written and read by the library only.
+    pub opaque: [u64; EC_CB_AGENT_WORDS],
 }
 
 /// Disjoint LinUCB; `alpha` is its exploration strength.
@@ -70,7 +74,7 @@ impl Storage for EcCbAgent {
 ///
 /// # Safety
 /// `agent` must point to `EC_CB_AGENT_SIZE` writable bytes, `config` to a config.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_cb_agent_init(agent: *mut EcCbAgent, config: *const EcCbAgentConfig) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -95,7 +99,7 @@ pub unsafe extern "C" fn ec_cb_agent_init(agent: *mut EcCbAgent, config: *const 
 ///
 /// # Safety
 /// `agent` must be null or point to an `EcCbAgent`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_cb_agent_reset(agent: *mut EcCbAgent, arms: usize, dim: usize, seed: u64) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -116,7 +120,7 @@ pub unsafe extern "C" fn ec_cb_agent_reset(agent: *mut EcCbAgent, arms: usize, d
 /// # Safety
 /// `agent` must be null or point to an `EcCbAgent`, `context` to `len` doubles, `arm` to a
 /// `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_cb_agent_select(
     agent: *mut EcCbAgent,
     context: *const f64,
@@ -137,7 +141,7 @@ pub unsafe extern "C" fn ec_cb_agent_select(
 ///
 /// # Safety
 /// `agent` must be null or point to an `EcCbAgent`, `context` to `len` doubles.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_cb_agent_update(
     agent: *mut EcCbAgent,
     arm: usize,

@@ -8,13 +8,17 @@ use crate::object::{self, Storage};
 use crate::status::{EcStatus, to_status};
 use crate::text::{out, slice_out, text_arg, write_text};
 
-/// Bytes of an [`EcMab`].
-pub const EC_MAB_SIZE: usize = 1152;
+/// 8-byte words of an [`EcMab`].
+pub const EC_MAB_WORDS: usize = 144;
+
+/// Bytes of an [`EcMab`] (`sizeof`).
+pub const EC_MAB_SIZE: usize = EC_MAB_WORDS * 8;
 
 /// A multi-armed bandit, in caller storage: `EcMab m; ec_mab_init(&m, &config, seed);`.
 #[repr(C)]
 pub struct EcMab {
-    storage: [u64; EC_MAB_SIZE / 8],
+    /// Opaque: written and read by the library only.
+    pub opaque: [u64; EC_MAB_WORDS],
 }
 
 impl Storage for EcMab {
@@ -92,7 +96,7 @@ impl EcMabConfig {
 ///
 /// # Safety
 /// `mab` must point to `EC_MAB_SIZE` writable bytes, `config` to an `EcMabConfig` (or be null).
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_mab_init(mab: *mut EcMab, config: *const EcMabConfig, scenario_seed: u64) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -107,7 +111,7 @@ pub unsafe extern "C" fn ec_mab_init(mab: *mut EcMab, config: *const EcMabConfig
 ///
 /// # Safety
 /// `mab` must be null or point to an `EcMab`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_mab_reset(mab: *mut EcMab, seed: u64) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -122,7 +126,7 @@ pub unsafe extern "C" fn ec_mab_reset(mab: *mut EcMab, seed: u64) -> EcStatus {
 ///
 /// # Safety
 /// `mab` must be null or point to an `EcMab`, `result` to an `EcMabStep`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_mab_step(mab: *mut EcMab, arm: usize, result: *mut EcMabStep) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract (distinct objects).
@@ -154,7 +158,7 @@ unsafe fn read<T>(mab: *const EcMab, value: *mut T, f: impl FnOnce(&MultiArmedBa
 ///
 /// # Safety
 /// `mab` must be null or point to an `EcMab`, `arms` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_mab_num_arms(mab: *const EcMab, arms: *mut usize) -> EcStatus {
     // SAFETY: forwarded.
     unsafe { read(mab, arms, |m| m.num_actions()) }
@@ -164,7 +168,7 @@ pub unsafe extern "C" fn ec_mab_num_arms(mab: *const EcMab, arms: *mut usize) ->
 ///
 /// # Safety
 /// `mab` must be null or point to an `EcMab`, `arm` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_mab_best_arm(mab: *const EcMab, arm: *mut usize) -> EcStatus {
     // SAFETY: forwarded.
     unsafe { read(mab, arm, |m| m.best_arm()) }
@@ -174,7 +178,7 @@ pub unsafe extern "C" fn ec_mab_best_arm(mab: *const EcMab, arm: *mut usize) -> 
 ///
 /// # Safety
 /// `mab` must be null or point to an `EcMab`, `steps` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_mab_steps_taken(mab: *const EcMab, steps: *mut usize) -> EcStatus {
     // SAFETY: forwarded.
     unsafe { read(mab, steps, |m| m.steps_taken()) }
@@ -184,7 +188,7 @@ pub unsafe extern "C" fn ec_mab_steps_taken(mab: *const EcMab, steps: *mut usize
 ///
 /// # Safety
 /// `mab` must be null or point to an `EcMab`, `done` to a byte.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_mab_is_done(mab: *const EcMab, done: *mut u8) -> EcStatus {
     // SAFETY: forwarded.
     unsafe { read(mab, done, |m| u8::from(m.is_done())) }
@@ -194,7 +198,7 @@ pub unsafe extern "C" fn ec_mab_is_done(mab: *const EcMab, done: *mut u8) -> EcS
 ///
 /// # Safety
 /// `mab` must be null or point to an `EcMab`, `means` to `cap` doubles.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_mab_means(mab: *const EcMab, means: *mut f64, cap: usize) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -210,7 +214,7 @@ pub unsafe extern "C" fn ec_mab_means(mab: *const EcMab, means: *mut f64, cap: u
 ///
 /// # Safety
 /// `mab` must be null or point to an `EcMab`, `buf` to `cap` bytes, `len` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_mab_label(
     mab: *const EcMab,
     arm: usize,
@@ -232,7 +236,7 @@ pub unsafe extern "C" fn ec_mab_label(
 ///
 /// # Safety
 /// `mab` must be null or point to an `EcMab`, `text` to `len` bytes, `arm` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_mab_find_label(
     mab: *const EcMab,
     text: *const c_char,

@@ -50,7 +50,7 @@ pub const EC_MAX_CURVE: usize = 1024;
 /// # Safety
 /// `means` must point to `k` doubles, `actions` to `n` and `out` to `out_len` values (each may
 /// be null when its length is 0), `total` to a double.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_cumulative_regret(
     means: *const f64,
     k: usize,
@@ -74,7 +74,7 @@ pub unsafe extern "C" fn ec_cumulative_regret(
 ///
 /// # Safety
 /// `actions` must point to `n` values, `out` to `out_len` doubles, `final_coverage` to a double.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_coverage_curve(
     arms: usize,
     actions: *const usize,
@@ -96,7 +96,7 @@ pub unsafe extern "C" fn ec_coverage_curve(
 ///
 /// # Safety
 /// `actions` must point to `n` values, `failed` to a byte.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_suffix_failure(
     arms: usize,
     best_arm: usize,
@@ -118,7 +118,7 @@ pub unsafe extern "C" fn ec_suffix_failure(
 ///
 /// # Safety
 /// `actions` must point to `n` values, `out` to `out_len` doubles.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_suffix_failure_curve(
     arms: usize,
     best_arm: usize,
@@ -139,7 +139,7 @@ pub unsafe extern "C" fn ec_suffix_failure_curve(
 ///
 /// # Safety
 /// `actions` must point to `n` values, `value` to a double.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_min_frac(arms: usize, actions: *const usize, n: usize, value: *mut f64) -> EcStatus {
     // SAFETY: the caller's contract.
     unsafe { store(value, || Ok(metrics::min_frac(arms, slice_arg(actions, n)?)?)) }
@@ -149,7 +149,7 @@ pub unsafe extern "C" fn ec_min_frac(arms: usize, actions: *const usize, n: usiz
 ///
 /// # Safety
 /// `actions` and `rewards` must point to `n` values each, `value` to a double.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_greedy_frac(
     arms: usize,
     actions: *const usize,
@@ -167,7 +167,7 @@ pub unsafe extern "C" fn ec_greedy_frac(
 ///
 /// # Safety
 /// `rewards` must point to `n` doubles, `value` to a double.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_average_return(rewards: *const f64, n: usize, value: *mut f64) -> EcStatus {
     // SAFETY: the caller's contract.
     unsafe { store(value, || Ok(metrics::average_return(slice_arg(rewards, n)?)?)) }
@@ -177,7 +177,7 @@ pub unsafe extern "C" fn ec_average_return(rewards: *const f64, n: usize, value:
 ///
 /// # Safety
 /// `values` must point to `n` doubles, `mean` and `half_width` to doubles.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_mean_ci95(values: *const f64, n: usize, mean: *mut f64, half_width: *mut f64) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -193,7 +193,7 @@ pub unsafe extern "C" fn ec_mean_ci95(values: *const f64, n: usize, mean: *mut f
 ///
 /// # Safety
 /// `xs` and `ys` must point to `n` doubles each, `value` to a double.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_pearson(xs: *const f64, ys: *const f64, n: usize, value: *mut f64) -> EcStatus {
     // SAFETY: the caller's contract.
     unsafe { store(value, || Ok(metrics::pearson(slice_arg(xs, n)?, slice_arg(ys, n)?)?)) }

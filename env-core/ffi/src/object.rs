@@ -34,6 +34,18 @@ pub(crate) trait Storage: Sized {
     const TAG: u64;
 }
 
+/// A compile-time proof that a type's storage holds its slot: evaluating `Fits::<S>::OK` fails
+/// the build (on the target being built) when the storage is too small or under-aligned.
+struct Fits<S>(core::marker::PhantomData<S>);
+
+impl<S: Storage> Fits<S> {
+    const OK: () = {
+        assert!(size_of::<Slot<S::Inner>>() <= size_of::<S>(), "object storage too small");
+        assert!(align_of::<Slot<S::Inner>>() <= align_of::<S>(), "object storage under-aligned");
+        assert!(align_of::<S>() == EC_OBJECT_ALIGN, "object storage not 8-aligned");
+    };
+}
+
 /// Null and alignment checks.
 fn check_ptr<S>(ptr: *const S) -> Result<(), EcStatus> {
     if ptr.is_null() {
@@ -50,11 +62,7 @@ fn check_ptr<S>(ptr: *const S) -> Result<(), EcStatus> {
 /// # Safety
 /// `ptr`, when non-null and aligned, must point to `size_of::<S>()` writable bytes.
 pub(crate) unsafe fn init<S: Storage>(ptr: *mut S, value: S::Inner) -> Result<(), EcStatus> {
-    const {
-        assert!(size_of::<Slot<S::Inner>>() <= size_of::<S>(), "object storage too small");
-        assert!(align_of::<Slot<S::Inner>>() <= align_of::<S>(), "object storage under-aligned");
-        assert!(align_of::<S>() == EC_OBJECT_ALIGN);
-    }
+    let () = Fits::<S>::OK;
     check_ptr(ptr)?;
     let slot = ptr.cast::<Slot<S::Inner>>();
     // SAFETY: checked non-null and aligned; the caller provides size_of::<S>() bytes, which
@@ -70,16 +78,13 @@ pub(crate) unsafe fn init<S: Storage>(ptr: *mut S, value: S::Inner) -> Result<()
 /// # Safety
 /// As [`init`].
 pub(crate) unsafe fn begin_init<S: Storage>(ptr: *mut S) -> Result<*mut S::Inner, EcStatus> {
-    const {
-        assert!(size_of::<Slot<S::Inner>>() <= size_of::<S>(), "object storage too small");
-        assert!(align_of::<Slot<S::Inner>>() <= align_of::<S>(), "object storage under-aligned");
-    }
+    let () = Fits::<S>::OK;
     check_ptr(ptr)?;
     let slot = ptr.cast::<Slot<S::Inner>>();
     // SAFETY: checked non-null and aligned, in bounds by the caller's contract.
     unsafe {
-        (&raw mut (*slot).tag).write(0);
-        Ok(&raw mut (*slot).value)
+        (core::ptr::addr_of_mut!((*slot).tag)).write(0);
+        Ok(core::ptr::addr_of_mut!((*slot).value))
     }
 }
 
@@ -91,8 +96,8 @@ pub(crate) unsafe fn finish_init<S: Storage>(ptr: *mut S) {
     let slot = ptr.cast::<Slot<S::Inner>>();
     // SAFETY: the caller's contract.
     unsafe {
-        (&raw mut (*slot).home).write(ptr as usize);
-        (&raw mut (*slot).tag).write(S::TAG);
+        (core::ptr::addr_of_mut!((*slot).home)).write(ptr as usize);
+        (core::ptr::addr_of_mut!((*slot).tag)).write(S::TAG);
     }
 }
 
@@ -113,7 +118,7 @@ unsafe fn value_ptr<S: Storage>(ptr: *const S) -> Result<*mut S::Inner, EcStatus
         return Err(EcStatus::Moved);
     }
     // SAFETY: the tag says init wrote a valid value here.
-    Ok(unsafe { &raw mut (*slot).value })
+    Ok(unsafe { core::ptr::addr_of_mut!((*slot).value) })
 }
 
 /// The value of an initialised object.
@@ -149,7 +154,7 @@ pub const EC_OBJECT_TTT_PLAYER: u32 = 5;
 
 /// The size in bytes of an object of `kind` (`EC_OBJECT_MAB`, ...) as this library was built;
 /// equal to the header's `EC_*_SIZE` and `sizeof` of the type. 0 for an unknown kind.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub extern "C" fn ec_object_size(kind: u32) -> usize {
     match kind {
         EC_OBJECT_MAB => size_of::<crate::EcMab>(),
@@ -163,7 +168,7 @@ pub extern "C" fn ec_object_size(kind: u32) -> usize {
 }
 
 /// The alignment in bytes of an object of `kind` ([`EC_OBJECT_ALIGN`]); 0 for an unknown kind.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub extern "C" fn ec_object_align(kind: u32) -> usize {
     if ec_object_size(kind) == 0 { 0 } else { EC_OBJECT_ALIGN }
 }

@@ -18,7 +18,7 @@ use crate::ttt::EcTtt;
 ///
 /// # Safety
 /// `mab` must be null or point to an `EcMab`, `text` to `len` bytes, `arm` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_mab_parse_action(
     mab: *const EcMab,
     text: *const c_char,
@@ -38,7 +38,7 @@ pub unsafe extern "C" fn ec_mab_parse_action(
 ///
 /// # Safety
 /// `ttt` must be null or point to an `EcTtt`, `text` to `len` bytes, `position` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_ttt_parse_action(
     ttt: *const EcTtt,
     text: *const c_char,
@@ -64,7 +64,7 @@ pub unsafe extern "C" fn ec_ttt_parse_action(
 ///
 /// # Safety
 /// `cb` must be null or point to an `EcCb`, `text` to `len` bytes, `arm` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_cb_parse_action(
     cb: *const EcCb,
     text: *const c_char,
@@ -92,7 +92,7 @@ pub unsafe extern "C" fn ec_cb_parse_action(
 /// # Safety
 /// `mab` must be null or point to an `EcMab`, `text` to `len` bytes, `values` to `cap`
 /// doubles, `given_mask` to a `uint32_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_mab_parse_ucb_values(
     mab: *const EcMab,
     text: *const c_char,

@@ -110,7 +110,7 @@ fn flag(v: u8) -> Result<bool, EcStatus> {
 ///
 /// # Safety
 /// `options` must be null or point to an `EcPromptOptions`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_prompt_options_default(options: *mut EcPromptOptions) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -125,7 +125,7 @@ pub unsafe extern "C" fn ec_prompt_options_default(options: *mut EcPromptOptions
 /// # Safety
 /// `mab` must be null or point to an `EcMab`; `options` to options; `actions` and `rewards` to
 /// `n` values each (null when `n` is 0); `buf` to `cap` bytes; `len` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_mab_prompt(
     mab: *const EcMab,
     options: *const EcPromptOptions,
@@ -161,7 +161,7 @@ pub unsafe extern "C" fn ec_mab_prompt(
 /// `ttt` must be null or point to an `EcTtt`; `options` to options; `states` to `9 * n` bytes,
 /// `actions` to `n` bytes, `rewards` to `n` doubles (null when `n` is 0); `buf` to `cap` bytes;
 /// `len` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_ttt_prompt(
     ttt: *const EcTtt,
     options: *const EcPromptOptions,
@@ -202,7 +202,7 @@ pub unsafe extern "C" fn ec_ttt_prompt(
 /// # Safety
 /// `cb` must be null or point to an `EcCb`; `options` to options; `users`, `actions`, `rewards`
 /// to `n` values each (null when `n` is 0); `buf` to `cap` bytes; `len` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_cb_prompt(
     cb: *const EcCb,
     options: *const EcPromptOptions,

@@ -68,43 +68,43 @@ impl From<Error> for EcStatus {
 }
 
 /// Every status with its name and message, in code order.
-const TABLE: [(EcStatus, &core::ffi::CStr, &core::ffi::CStr); 18] = [
-    (EcStatus::Ok, c"EC_STATUS_OK", c"success"),
-    (EcStatus::NullPointer, c"EC_STATUS_NULL_POINTER", c"a required pointer is null"),
-    (EcStatus::Misaligned, c"EC_STATUS_MISALIGNED", c"a pointer is not aligned for its type"),
-    (EcStatus::NotInitialized, c"EC_STATUS_NOT_INITIALIZED", c"the object was not initialised by its init function"),
-    (EcStatus::Moved, c"EC_STATUS_MOVED", c"the object was moved or copied after init"),
-    (EcStatus::BufferTooSmall, c"EC_STATUS_BUFFER_TOO_SMALL", c"the output buffer is too small"),
-    (EcStatus::OutOfRange, c"EC_STATUS_OUT_OF_RANGE", c"a setting or count is out of range"),
-    (EcStatus::NotFinite, c"EC_STATUS_NOT_FINITE", c"a value must be a finite number"),
-    (EcStatus::InvalidAction, c"EC_STATUS_INVALID_ACTION", c"the action is not one of the environment's actions"),
-    (EcStatus::IllegalMove, c"EC_STATUS_ILLEGAL_MOVE", c"the position is not a free cell of the board"),
-    (EcStatus::EpisodeOver, c"EC_STATUS_EPISODE_OVER", c"the episode is over; reset before stepping again"),
-    (EcStatus::UnknownLabel, c"EC_STATUS_UNKNOWN_LABEL", c"the label is not one of the environment's actions"),
-    (EcStatus::CapacityExceeded, c"EC_STATUS_CAPACITY_EXCEEDED", c"a fixed capacity is too small"),
-    (EcStatus::ShapeMismatch, c"EC_STATUS_SHAPE_MISMATCH", c"input lengths do not agree"),
-    (EcStatus::Empty, c"EC_STATUS_EMPTY", c"an input is empty, or the agent was not reset"),
-    (EcStatus::NoValidAction, c"EC_STATUS_NO_VALID_ACTION", c"the answer contains no valid ACTION=X"),
-    (EcStatus::BadTemplate, c"EC_STATUS_BAD_TEMPLATE", c"malformed template"),
-    (EcStatus::InvalidUtf8, c"EC_STATUS_INVALID_UTF8", c"the text is not valid UTF-8"),
+const TABLE: [(EcStatus, &[u8], &[u8]); 18] = [
+    (EcStatus::Ok, b"EC_STATUS_OK\0", b"success\0"),
+    (EcStatus::NullPointer, b"EC_STATUS_NULL_POINTER\0", b"a required pointer is null\0"),
+    (EcStatus::Misaligned, b"EC_STATUS_MISALIGNED\0", b"a pointer is not aligned for its type\0"),
+    (EcStatus::NotInitialized, b"EC_STATUS_NOT_INITIALIZED\0", b"the object was not initialised by its init function\0"),
+    (EcStatus::Moved, b"EC_STATUS_MOVED\0", b"the object was moved or copied after init\0"),
+    (EcStatus::BufferTooSmall, b"EC_STATUS_BUFFER_TOO_SMALL\0", b"the output buffer is too small\0"),
+    (EcStatus::OutOfRange, b"EC_STATUS_OUT_OF_RANGE\0", b"a setting or count is out of range\0"),
+    (EcStatus::NotFinite, b"EC_STATUS_NOT_FINITE\0", b"a value must be a finite number\0"),
+    (EcStatus::InvalidAction, b"EC_STATUS_INVALID_ACTION\0", b"the action is not one of the environment's actions\0"),
+    (EcStatus::IllegalMove, b"EC_STATUS_ILLEGAL_MOVE\0", b"the position is not a free cell of the board\0"),
+    (EcStatus::EpisodeOver, b"EC_STATUS_EPISODE_OVER\0", b"the episode is over; reset before stepping again\0"),
+    (EcStatus::UnknownLabel, b"EC_STATUS_UNKNOWN_LABEL\0", b"the label is not one of the environment's actions\0"),
+    (EcStatus::CapacityExceeded, b"EC_STATUS_CAPACITY_EXCEEDED\0", b"a fixed capacity is too small\0"),
+    (EcStatus::ShapeMismatch, b"EC_STATUS_SHAPE_MISMATCH\0", b"input lengths do not agree\0"),
+    (EcStatus::Empty, b"EC_STATUS_EMPTY\0", b"an input is empty, or the agent was not reset\0"),
+    (EcStatus::NoValidAction, b"EC_STATUS_NO_VALID_ACTION\0", b"the answer contains no valid ACTION=X\0"),
+    (EcStatus::BadTemplate, b"EC_STATUS_BAD_TEMPLATE\0", b"malformed template\0"),
+    (EcStatus::InvalidUtf8, b"EC_STATUS_INVALID_UTF8\0", b"the text is not valid UTF-8\0"),
 ];
 
-fn entry(code: i32) -> Option<&'static (EcStatus, &'static core::ffi::CStr, &'static core::ffi::CStr)> {
+fn entry(code: i32) -> Option<&'static (EcStatus, &'static [u8], &'static [u8])> {
     TABLE.iter().find(|(s, _, _)| *s as i32 == code)
 }
 
 /// The name of a status code (`"EC_STATUS_EPISODE_OVER"`), as a static NUL-terminated string;
 /// `"EC_STATUS_UNKNOWN"` for a code that is not one. Never null.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub extern "C" fn ec_status_name(code: i32) -> *const c_char {
-    entry(code).map_or(c"EC_STATUS_UNKNOWN", |e| e.1).as_ptr()
+    entry(code).map_or(&b"EC_STATUS_UNKNOWN\0"[..], |e| e.1).as_ptr().cast()
 }
 
 /// A one-line English description of a status code, as a static NUL-terminated string
 /// (`"unknown status code"` for a code that is not one). Never null.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub extern "C" fn ec_status_message(code: i32) -> *const c_char {
-    entry(code).map_or(c"unknown status code", |e| e.2).as_ptr()
+    entry(code).map_or(&b"unknown status code\0"[..], |e| e.2).as_ptr().cast()
 }
 
 /// `Ok(())` or the status, as C returns it.
@@ -123,12 +123,12 @@ mod tests {
     fn table_is_in_code_order_and_names_match() {
         for (i, (s, name, _)) in TABLE.iter().enumerate() {
             assert_eq!(*s as usize, i);
-            let n = name.to_str().unwrap();
+            let n = core::ffi::CStr::from_bytes_with_nul(name).unwrap().to_str().unwrap();
             assert!(n.starts_with("EC_STATUS_"), "{n}");
         }
         let unknown = unsafe { core::ffi::CStr::from_ptr(ec_status_name(99)) };
-        assert_eq!(unknown, c"EC_STATUS_UNKNOWN");
+        assert_eq!(unknown.to_bytes(), b"EC_STATUS_UNKNOWN");
         let over = unsafe { core::ffi::CStr::from_ptr(ec_status_name(EcStatus::EpisodeOver as i32)) };
-        assert_eq!(over, c"EC_STATUS_EPISODE_OVER");
+        assert_eq!(over.to_bytes(), b"EC_STATUS_EPISODE_OVER");
     }
 }

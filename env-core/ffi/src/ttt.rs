@@ -14,13 +14,17 @@ use crate::object::{self, Storage};
 use crate::status::{EcStatus, to_status};
 use crate::text::{arg, out, slice_out, write_text};
 
-/// Bytes of an [`EcTtt`].
-pub const EC_TTT_SIZE: usize = 128;
+/// 8-byte words of an [`EcTtt`].
+pub const EC_TTT_WORDS: usize = 16;
+
+/// Bytes of an [`EcTtt`] (`sizeof`).
+pub const EC_TTT_SIZE: usize = EC_TTT_WORDS * 8;
 
 /// A tic-tac-toe game against an opponent, in caller storage.
 #[repr(C)]
 pub struct EcTtt {
-    storage: [u64; EC_TTT_SIZE / 8],
+    /// Opaque: written and read by the library only.
+    pub opaque: [u64; EC_TTT_WORDS],
 }
 
 impl Storage for EcTtt {
@@ -107,7 +111,7 @@ fn outcome_code(o: Option<Outcome>) -> u32 {
 ///
 /// # Safety
 /// `ttt` must point to `EC_TTT_SIZE` writable bytes, `config` to an `EcTttConfig`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_ttt_init(ttt: *mut EcTtt, config: *const EcTttConfig) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -129,7 +133,7 @@ pub unsafe extern "C" fn ec_ttt_init(ttt: *mut EcTtt, config: *const EcTttConfig
 ///
 /// # Safety
 /// `ttt` must be null or point to an `EcTtt`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_ttt_reset(ttt: *mut EcTtt, seed: u64) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -144,7 +148,7 @@ pub unsafe extern "C" fn ec_ttt_reset(ttt: *mut EcTtt, seed: u64) -> EcStatus {
 ///
 /// # Safety
 /// `ttt` must be null or point to an `EcTtt`, `result` to an `EcTttStep`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_ttt_step(ttt: *mut EcTtt, position: usize, result: *mut EcTttStep) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -164,7 +168,7 @@ pub unsafe extern "C" fn ec_ttt_step(ttt: *mut EcTtt, position: usize, result: *
 ///
 /// # Safety
 /// `ttt` must be null or point to an `EcTtt`, `buf` to `cap` bytes, `len` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_ttt_board(ttt: *const EcTtt, buf: *mut c_char, cap: usize, len: *mut usize) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -181,7 +185,7 @@ pub unsafe extern "C" fn ec_ttt_board(ttt: *const EcTtt, buf: *mut c_char, cap: 
 ///
 /// # Safety
 /// `ttt` must be null or point to an `EcTtt`, `moves` to `cap` bytes, `n` to a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_ttt_legal_moves(ttt: *const EcTtt, moves: *mut u8, cap: usize, n: *mut usize) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -203,7 +207,7 @@ pub unsafe extern "C" fn ec_ttt_legal_moves(ttt: *const EcTtt, moves: *mut u8, c
 ///
 /// # Safety
 /// `ttt` must be null or point to an `EcTtt`, `outcome` to a `uint32_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_ttt_outcome(ttt: *const EcTtt, outcome: *mut u32) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
@@ -218,7 +222,7 @@ pub unsafe extern "C" fn ec_ttt_outcome(ttt: *const EcTtt, outcome: *mut u32) ->
 ///
 /// # Safety
 /// `ttt` must be null or point to an `EcTtt`, `position` to an `int32_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_ttt_last_opponent_move(ttt: *const EcTtt, position: *mut i32) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.

@@ -12,13 +12,17 @@ use crate::status::{EcStatus, to_status};
 use crate::text::{arg, out, text_arg};
 use crate::ttt::{EC_PLAYER_MCTS, EC_PLAYER_MINIMAX, EC_PLAYER_NOISY_MCTS, EC_PLAYER_RANDOM, opponent};
 
-/// Bytes of an [`EcTttPlayer`].
-pub const EC_TTT_PLAYER_SIZE: usize = 32896;
+/// 8-byte words of an [`EcTttPlayer`].
+pub const EC_TTT_PLAYER_WORDS: usize = 4112;
+
+/// Bytes of an [`EcTttPlayer`] (`sizeof`).
+pub const EC_TTT_PLAYER_SIZE: usize = EC_TTT_PLAYER_WORDS * 8;
 
 /// A tic-tac-toe player, in caller storage.
 #[repr(C)]
 pub struct EcTttPlayer {
-    storage: [u64; EC_TTT_PLAYER_SIZE / 8],
+    /// Opaque: written and read by the library only.
+    pub opaque: [u64; EC_TTT_PLAYER_WORDS],
 }
 
 /// Which player (the `EC_PLAYER_*` kinds of `EcTttConfig`).
@@ -69,7 +73,7 @@ impl Player {
 ///
 /// # Safety
 /// `player` must point to `EC_TTT_PLAYER_SIZE` writable bytes, `config` to a config.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_ttt_player_init(
     player: *mut EcTttPlayer,
     config: *const EcTttPlayerConfig,
@@ -98,7 +102,7 @@ pub unsafe extern "C" fn ec_ttt_player_init(
 /// # Safety
 /// `player` must be null or point to an `EcTttPlayer`, `board` to `len` bytes, `position` to
 /// a `size_t`.
-#[unsafe(no_mangle)]
+#[no_mangle]
 pub unsafe extern "C" fn ec_ttt_player_choose(
     player: *mut EcTttPlayer,
     board: *const c_char,

@@ -128,7 +128,7 @@ static void game(void) {
         check(ec_ttt_player_choose(&minimax, board, len, 1, &pos), "ec_ttt_player_choose");
         check(ec_ttt_step(&ttt, pos, &step), "ec_ttt_step");
         check(ec_ttt_board(&ttt, board, sizeof board, &len), "ec_ttt_board");
-        char reply[4] = "-";
+        char reply[12] = "-";
         if (step.opponent_move >= 0) snprintf(reply, sizeof reply, "%d", (int)step.opponent_move);
         printf("move %d: agent %zu, opponent %s -> %s\n", turn, pos, reply, board);
     }

@@ -7,13 +7,13 @@
 //! `select` / `step` / `update`) is the Rust episode, bit for bit.
 
 use env_core::agents::{
-    BanditPolicy, BetaThompson, EpsilonExplore, EpsilonGreedy, GaussianThompson, Greedy, POLICY_STREAM, TryAll,
-    Ucb, UniformRandom,
+    BanditPolicy, BetaThompson, EpsilonExplore, EpsilonGreedy, GaussianThompson, Greedy, TryAll, Ucb,
+    UniformRandom, POLICY_STREAM,
 };
 use env_core::{Result, Rng, UcbRule};
 
 use crate::object::{self, Storage};
-use crate::status::{EcStatus, to_status};
+use crate::status::{to_status, EcStatus};
 use crate::text::{arg, out};
 
 /// 8-byte words of an [`EcBanditAgent`].
@@ -197,7 +197,11 @@ pub unsafe extern "C" fn ec_bandit_agent_init(
 /// # Safety
 /// `agent` must be null or point to an `EcBanditAgent`.
 #[no_mangle]
-pub unsafe extern "C" fn ec_bandit_agent_reset(agent: *mut EcBanditAgent, arms: usize, episode_seed: u64) -> EcStatus {
+pub unsafe extern "C" fn ec_bandit_agent_reset(
+    agent: *mut EcBanditAgent,
+    arms: usize,
+    episode_seed: u64,
+) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
         let a = unsafe { object::get_mut(agent)? };
@@ -233,7 +237,11 @@ pub unsafe extern "C" fn ec_bandit_agent_select(agent: *mut EcBanditAgent, arm: 
 /// # Safety
 /// `agent` must be null or point to an `EcBanditAgent`.
 #[no_mangle]
-pub unsafe extern "C" fn ec_bandit_agent_update(agent: *mut EcBanditAgent, arm: usize, reward: f64) -> EcStatus {
+pub unsafe extern "C" fn ec_bandit_agent_update(
+    agent: *mut EcBanditAgent,
+    arm: usize,
+    reward: f64,
+) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
         let a = unsafe { object::get_mut(agent)? };

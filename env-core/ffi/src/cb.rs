@@ -6,11 +6,11 @@
 
 use core::ffi::c_char;
 
-use env_core::cb::{CbTables, ContextualBandit, MovieProfile, UserContext, UserProfile, fill_synthetic};
+use env_core::cb::{fill_synthetic, CbTables, ContextualBandit, MovieProfile, UserContext, UserProfile};
 use env_core::{Environment, MAX_ARMS};
 
 use crate::object::{self, Storage};
-use crate::status::{EcStatus, to_status};
+use crate::status::{to_status, EcStatus};
 use crate::text::{arg, out, slice_out, text_arg, write_text};
 
 /// Most users a table can hold.
@@ -148,14 +148,20 @@ pub unsafe extern "C" fn ec_cb_init(cb: *mut EcCb, config: *const EcCbConfig) ->
             }
             // Both arrays are initialised now.
             let (u, m) = (&mut *u, &mut *m);
-            let made = fill_synthetic(u.get_mut(..users).unwrap_or_default(), m.get_mut(..movies).unwrap_or_default(), dim, c.noise_sd, c.table_seed)
-                .and_then(|tables| {
-                    // The tables borrow this object's own storage, which stays at its address
-                    // while the object is in use (every call checks it) and is written again
-                    // only by a new init.
-                    let tables = core::mem::transmute::<CbTables<'_>, CbTables<'static>>(tables);
-                    ContextualBandit::new(tables, c.horizon as usize)
-                });
+            let made = fill_synthetic(
+                u.get_mut(..users).unwrap_or_default(),
+                m.get_mut(..movies).unwrap_or_default(),
+                dim,
+                c.noise_sd,
+                c.table_seed,
+            )
+            .and_then(|tables| {
+                // The tables borrow this object's own storage, which stays at its address
+                // while the object is in use (every call checks it) and is written again
+                // only by a new init.
+                let tables = core::mem::transmute::<CbTables<'_>, CbTables<'static>>(tables);
+                ContextualBandit::new(tables, c.horizon as usize)
+            });
             match made {
                 Ok(env) => {
                     (core::ptr::addr_of_mut!((*value).env)).write(env);
@@ -229,7 +235,12 @@ pub unsafe extern "C" fn ec_cb_num_arms(cb: *const EcCb, arms: *mut usize) -> Ec
 /// # Safety
 /// `cb` must be null or point to an `EcCb`, `context` to `cap` doubles, `dim` to a `size_t`.
 #[no_mangle]
-pub unsafe extern "C" fn ec_cb_context(cb: *const EcCb, context: *mut f64, cap: usize, dim: *mut usize) -> EcStatus {
+pub unsafe extern "C" fn ec_cb_context(
+    cb: *const EcCb,
+    context: *mut f64,
+    cap: usize,
+    dim: *mut usize,
+) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
         let (c, dim) = unsafe { (object::get(cb)?, out(dim)?) };
@@ -288,7 +299,12 @@ pub unsafe extern "C" fn ec_cb_movie_title(
 /// # Safety
 /// `cb` must be null or point to an `EcCb`, `text` to `len` bytes, `arm` to a `size_t`.
 #[no_mangle]
-pub unsafe extern "C" fn ec_cb_find_movie(cb: *const EcCb, text: *const c_char, len: usize, arm: *mut usize) -> EcStatus {
+pub unsafe extern "C" fn ec_cb_find_movie(
+    cb: *const EcCb,
+    text: *const c_char,
+    len: usize,
+    arm: *mut usize,
+) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
         let (c, text, arm) = unsafe { (object::get(cb)?, text_arg(text, len)?, out(arm)?) };

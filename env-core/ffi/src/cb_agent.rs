@@ -4,11 +4,11 @@
 //! The agent owns its generator (random tie-breaking, random arms), seeded by
 //! `ec_cb_agent_reset` with `Rng::new(seed)`.
 
-use env_core::Rng;
 use env_core::cb::{ContextualPolicy, DefaultLinUcb, UniformRandom};
+use env_core::Rng;
 
 use crate::object::{self, Storage};
-use crate::status::{EcStatus, to_status};
+use crate::status::{to_status, EcStatus};
 use crate::text::{arg, out, slice_arg};
 
 /// 8-byte words of an [`EcCbAgent`].
@@ -42,8 +42,10 @@ pub struct EcCbAgentConfig {
     pub bias: u8,
 }
 
-/// The agent.
+/// The agent. The object's storage is sized for the largest variant anyway (no heap to box
+/// into), so the size difference costs nothing.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 enum Policy {
     LinUcb(DefaultLinUcb),
     Random(UniformRandom),
@@ -100,7 +102,12 @@ pub unsafe extern "C" fn ec_cb_agent_init(agent: *mut EcCbAgent, config: *const 
 /// # Safety
 /// `agent` must be null or point to an `EcCbAgent`.
 #[no_mangle]
-pub unsafe extern "C" fn ec_cb_agent_reset(agent: *mut EcCbAgent, arms: usize, dim: usize, seed: u64) -> EcStatus {
+pub unsafe extern "C" fn ec_cb_agent_reset(
+    agent: *mut EcCbAgent,
+    arms: usize,
+    dim: usize,
+    seed: u64,
+) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
         let a = unsafe { object::get_mut(agent)? };

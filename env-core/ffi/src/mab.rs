@@ -5,7 +5,7 @@ use core::ffi::c_char;
 use env_core::{ArmDistribution, Environment, LabelStyle, MabConfig, MultiArmedBandit};
 
 use crate::object::{self, Storage};
-use crate::status::{EcStatus, to_status};
+use crate::status::{to_status, EcStatus};
 use crate::text::{out, slice_out, text_arg, write_text};
 
 /// 8-byte words of an [`EcMab`].
@@ -97,7 +97,11 @@ impl EcMabConfig {
 /// # Safety
 /// `mab` must point to `EC_MAB_SIZE` writable bytes, `config` to an `EcMabConfig` (or be null).
 #[no_mangle]
-pub unsafe extern "C" fn ec_mab_init(mab: *mut EcMab, config: *const EcMabConfig, scenario_seed: u64) -> EcStatus {
+pub unsafe extern "C" fn ec_mab_init(
+    mab: *mut EcMab,
+    config: *const EcMabConfig,
+    scenario_seed: u64,
+) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
         let config = unsafe { crate::text::arg(config)? }.to_rust()?;

@@ -5,7 +5,7 @@
 
 use env_core::metrics;
 
-use crate::status::{EcStatus, to_status};
+use crate::status::{to_status, EcStatus};
 use crate::text::{out, slice_arg, slice_out};
 
 /// Runs `f` on the arguments, storing its value in `*result` on success.
@@ -63,7 +63,8 @@ pub unsafe extern "C" fn ec_cumulative_regret(
     // SAFETY: the caller's contract.
     unsafe {
         store(total, || {
-            let (means, actions, out) = (slice_arg(means, k)?, slice_arg(actions, n)?, slice_out(out, out_len)?);
+            let (means, actions, out) =
+                (slice_arg(means, k)?, slice_arg(actions, n)?, slice_out(out, out_len)?);
             curve(out, n, |o| metrics::cumulative_regret(means, actions, o))
         })
     }
@@ -140,7 +141,12 @@ pub unsafe extern "C" fn ec_suffix_failure_curve(
 /// # Safety
 /// `actions` must point to `n` values, `value` to a double.
 #[no_mangle]
-pub unsafe extern "C" fn ec_min_frac(arms: usize, actions: *const usize, n: usize, value: *mut f64) -> EcStatus {
+pub unsafe extern "C" fn ec_min_frac(
+    arms: usize,
+    actions: *const usize,
+    n: usize,
+    value: *mut f64,
+) -> EcStatus {
     // SAFETY: the caller's contract.
     unsafe { store(value, || Ok(metrics::min_frac(arms, slice_arg(actions, n)?)?)) }
 }
@@ -178,7 +184,12 @@ pub unsafe extern "C" fn ec_average_return(rewards: *const f64, n: usize, value:
 /// # Safety
 /// `values` must point to `n` doubles, `mean` and `half_width` to doubles.
 #[no_mangle]
-pub unsafe extern "C" fn ec_mean_ci95(values: *const f64, n: usize, mean: *mut f64, half_width: *mut f64) -> EcStatus {
+pub unsafe extern "C" fn ec_mean_ci95(
+    values: *const f64,
+    n: usize,
+    mean: *mut f64,
+    half_width: *mut f64,
+) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
         let (values, mean, half_width) = unsafe { (slice_arg(values, n)?, out(mean)?, out(half_width)?) };

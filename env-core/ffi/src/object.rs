@@ -170,7 +170,11 @@ pub extern "C" fn ec_object_size(kind: u32) -> usize {
 /// The alignment in bytes of an object of `kind` ([`EC_OBJECT_ALIGN`]); 0 for an unknown kind.
 #[no_mangle]
 pub extern "C" fn ec_object_align(kind: u32) -> usize {
-    if ec_object_size(kind) == 0 { 0 } else { EC_OBJECT_ALIGN }
+    if ec_object_size(kind) == 0 {
+        0
+    } else {
+        EC_OBJECT_ALIGN
+    }
 }
 
 /// The bytes the value actually uses, for the size report of the tests.

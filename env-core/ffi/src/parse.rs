@@ -3,13 +3,13 @@
 
 use core::ffi::c_char;
 
-use env_core::parse::{Titles, parse_action, parse_action_arm, parse_ucb_values};
+use env_core::parse::{parse_action, parse_action_arm, parse_ucb_values, Titles};
 use env_core::{LabelSet, LabelStyle, MAX_ARMS};
 
 use crate::cb::EcCb;
 use crate::mab::EcMab;
 use crate::object;
-use crate::status::{EcStatus, to_status};
+use crate::status::{to_status, EcStatus};
 use crate::text::{out, slice_out, text_arg};
 use crate::ttt::EcTtt;
 

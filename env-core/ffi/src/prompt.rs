@@ -9,14 +9,15 @@ use core::ffi::c_char;
 
 use env_core::cb::UserContext;
 use env_core::prompt::{
-    CbPromptSpec, ChatFormat, MabPromptSpec, OutputMode, TttPromptSpec, write_cb_prompt, write_mab_prompt, write_ttt_prompt,
+    write_cb_prompt, write_mab_prompt, write_ttt_prompt, CbPromptSpec, ChatFormat, MabPromptSpec, OutputMode,
+    TttPromptSpec,
 };
 use env_core::UcbRule;
 
 use crate::cb::EcCb;
 use crate::mab::EcMab;
 use crate::object;
-use crate::status::{EcStatus, to_status};
+use crate::status::{to_status, EcStatus};
 use crate::text::{arg, out, slice_arg, write_text};
 use crate::ttt::EcTtt;
 
@@ -149,7 +150,9 @@ pub unsafe extern "C" fn ec_mab_prompt(
         };
         let labels = m.labels();
         // SAFETY: the caller's contract.
-        unsafe { write_text(buf, cap, len, |mut w| write_mab_prompt(&mut w, &spec, labels, actions, rewards)) }
+        unsafe {
+            write_text(buf, cap, len, |mut w| write_mab_prompt(&mut w, &spec, labels, actions, rewards))
+        }
     })())
 }
 
@@ -190,7 +193,9 @@ pub unsafe extern "C" fn ec_ttt_prompt(
         let legal = t.legal_actions();
         // SAFETY: the caller's contract.
         unsafe {
-            write_text(buf, cap, len, |mut w| write_ttt_prompt(&mut w, &spec, states, actions, rewards, &board, &legal))
+            write_text(buf, cap, len, |mut w| {
+                write_ttt_prompt(&mut w, &spec, states, actions, rewards, &board, &legal)
+            })
         }
     })())
 }
@@ -239,6 +244,10 @@ pub unsafe extern "C" fn ec_cb_prompt(
             ..CbPromptSpec::default()
         };
         // SAFETY: the caller's contract.
-        unsafe { write_text(buf, cap, len, |mut w| write_cb_prompt(&mut w, &spec, titles, shown, actions, rewards, &current)) }
+        unsafe {
+            write_text(buf, cap, len, |mut w| {
+                write_cb_prompt(&mut w, &spec, titles, shown, actions, rewards, &current)
+            })
+        }
     })())
 }

@@ -4,8 +4,8 @@
 use core::ffi::c_char;
 use core::fmt;
 
-use env_core::Error;
 use env_core::prompt::CountingWriter;
+use env_core::Error;
 
 use crate::status::EcStatus;
 
@@ -52,7 +52,7 @@ fn check_array<T>(ptr: *const T, len: usize) -> Result<(), EcStatus> {
     if !(ptr as usize).is_multiple_of(core::mem::align_of::<T>()) {
         return Err(EcStatus::Misaligned);
     }
-    if len > isize::MAX as usize / core::mem::size_of::<T>().max(1) {
+    if len > (isize::MAX as usize).checked_div(core::mem::size_of::<T>()).unwrap_or(usize::MAX) {
         return Err(EcStatus::OutOfRange);
     }
     Ok(())

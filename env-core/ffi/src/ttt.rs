@@ -7,11 +7,11 @@
 
 use core::ffi::c_char;
 
-use env_core::Environment;
 use env_core::ttt::{FirstMover, Opponent, Outcome, TicTacToe, TttConfig};
+use env_core::Environment;
 
 use crate::object::{self, Storage};
-use crate::status::{EcStatus, to_status};
+use crate::status::{to_status, EcStatus};
 use crate::text::{arg, out, slice_out, write_text};
 
 /// 8-byte words of an [`EcTtt`].
@@ -169,7 +169,12 @@ pub unsafe extern "C" fn ec_ttt_step(ttt: *mut EcTtt, position: usize, result: *
 /// # Safety
 /// `ttt` must be null or point to an `EcTtt`, `buf` to `cap` bytes, `len` to a `size_t`.
 #[no_mangle]
-pub unsafe extern "C" fn ec_ttt_board(ttt: *const EcTtt, buf: *mut c_char, cap: usize, len: *mut usize) -> EcStatus {
+pub unsafe extern "C" fn ec_ttt_board(
+    ttt: *const EcTtt,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
         let t = unsafe { object::get(ttt)? };
@@ -186,7 +191,12 @@ pub unsafe extern "C" fn ec_ttt_board(ttt: *const EcTtt, buf: *mut c_char, cap: 
 /// # Safety
 /// `ttt` must be null or point to an `EcTtt`, `moves` to `cap` bytes, `n` to a `size_t`.
 #[no_mangle]
-pub unsafe extern "C" fn ec_ttt_legal_moves(ttt: *const EcTtt, moves: *mut u8, cap: usize, n: *mut usize) -> EcStatus {
+pub unsafe extern "C" fn ec_ttt_legal_moves(
+    ttt: *const EcTtt,
+    moves: *mut u8,
+    cap: usize,
+    n: *mut usize,
+) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
         let (t, n) = unsafe { (object::get(ttt)?, out(n)?) };

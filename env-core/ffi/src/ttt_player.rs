@@ -4,13 +4,15 @@
 
 use core::ffi::c_char;
 
+use env_core::ttt::{
+    Board, Mark, Mcts, MctsConfig, Minimax, NoisyMcts, RandomPlayer, TttPlayer, OPPONENT_ARENA,
+};
 use env_core::Rng;
-use env_core::ttt::{Board, Mark, Mcts, MctsConfig, Minimax, NoisyMcts, OPPONENT_ARENA, RandomPlayer, TttPlayer};
 
 use crate::object::{self, Storage};
-use crate::status::{EcStatus, to_status};
+use crate::status::{to_status, EcStatus};
 use crate::text::{arg, out, text_arg};
-use crate::ttt::{EC_PLAYER_MCTS, EC_PLAYER_MINIMAX, EC_PLAYER_NOISY_MCTS, EC_PLAYER_RANDOM, opponent};
+use crate::ttt::{opponent, EC_PLAYER_MCTS, EC_PLAYER_MINIMAX, EC_PLAYER_NOISY_MCTS, EC_PLAYER_RANDOM};
 
 /// 8-byte words of an [`EcTttPlayer`].
 pub const EC_TTT_PLAYER_WORDS: usize = 4112;
@@ -112,7 +114,8 @@ pub unsafe extern "C" fn ec_ttt_player_choose(
 ) -> EcStatus {
     to_status((|| {
         // SAFETY: the caller's contract.
-        let (p, board, position) = unsafe { (object::get_mut(player)?, text_arg(board, len)?, out(position)?) };
+        let (p, board, position) =
+            unsafe { (object::get_mut(player)?, text_arg(board, len)?, out(position)?) };
         let board = Board::parse(board)?;
         let mark = Mark::from_value(u8::try_from(mark).map_err(|_| EcStatus::OutOfRange)?)?;
         let mut rng = p.rng.clone();

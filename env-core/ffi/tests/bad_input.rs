@@ -39,7 +39,13 @@ fn fails<T>(obj: &mut T, want: EcStatus, call: impl FnOnce(*mut T) -> EcStatus) 
     assert!(bytes(obj) == before, "a failed call ({want:?}) changed the object");
 }
 
-const MAB: EcMabConfig = EcMabConfig { arms: 3, horizon: 2, distribution: EC_DIST_GAUSSIAN, param: 1.0, labels: EC_LABELS_BUTTONS };
+const MAB: EcMabConfig = EcMabConfig {
+    arms: 3,
+    horizon: 2,
+    distribution: EC_DIST_GAUSSIAN,
+    param: 1.0,
+    labels: EC_LABELS_BUTTONS,
+};
 
 fn mab() -> Box<EcMab> {
     let mut m = zeroed::<EcMab>();
@@ -132,14 +138,30 @@ fn labels_report_the_needed_length_and_reject_unknown_text() {
         assert_eq!(arm, 0);
         // Parsing: an answer without a valid ACTION=X.
         let answer = b"I think ACTION=purple-ish";
-        fails(&mut *m, S::NoValidAction, |p| ec_mab_parse_action(p, answer.as_ptr().cast(), answer.len(), &mut arm));
+        fails(&mut *m, S::NoValidAction, |p| {
+            ec_mab_parse_action(p, answer.as_ptr().cast(), answer.len(), &mut arm)
+        });
         let mut values = [0.0; 3];
         let mut mask = 0u32;
         fails(&mut *m, S::NoValidAction, |p| {
-            ec_mab_parse_ucb_values(p, answer.as_ptr().cast(), answer.len(), values.as_mut_ptr(), 3, &mut mask)
+            ec_mab_parse_ucb_values(
+                p,
+                answer.as_ptr().cast(),
+                answer.len(),
+                values.as_mut_ptr(),
+                3,
+                &mut mask,
+            )
         });
         fails(&mut *m, S::BufferTooSmall, |p| {
-            ec_mab_parse_ucb_values(p, answer.as_ptr().cast(), answer.len(), values.as_mut_ptr(), 2, &mut mask)
+            ec_mab_parse_ucb_values(
+                p,
+                answer.as_ptr().cast(),
+                answer.len(),
+                values.as_mut_ptr(),
+                2,
+                &mut mask,
+            )
         });
     }
 }
@@ -153,14 +175,32 @@ fn prompts_report_the_needed_length_and_check_the_history() {
         let actions = [0usize, 2];
         let rewards = [0.5, -0.25];
         let mut needed = 0usize;
-        assert_eq!(ec_mab_prompt(&*m, &o, actions.as_ptr(), rewards.as_ptr(), 2, null_mut(), 0, &mut needed), S::BufferTooSmall);
+        assert_eq!(
+            ec_mab_prompt(&*m, &o, actions.as_ptr(), rewards.as_ptr(), 2, null_mut(), 0, &mut needed),
+            S::BufferTooSmall
+        );
         let mut buf = vec![b'#' as i8; needed];
         let mut len = 0usize;
-        assert_eq!(ec_mab_prompt(&*m, &o, actions.as_ptr(), rewards.as_ptr(), 2, buf.as_mut_ptr(), needed, &mut len), S::BufferTooSmall);
+        assert_eq!(
+            ec_mab_prompt(&*m, &o, actions.as_ptr(), rewards.as_ptr(), 2, buf.as_mut_ptr(), needed, &mut len),
+            S::BufferTooSmall
+        );
         assert_eq!(len, needed);
         assert!(buf.iter().all(|&c| c == b'#' as i8));
         buf.push(0);
-        assert_eq!(ec_mab_prompt(&*m, &o, actions.as_ptr(), rewards.as_ptr(), 2, buf.as_mut_ptr(), needed + 1, &mut len), S::Ok);
+        assert_eq!(
+            ec_mab_prompt(
+                &*m,
+                &o,
+                actions.as_ptr(),
+                rewards.as_ptr(),
+                2,
+                buf.as_mut_ptr(),
+                needed + 1,
+                &mut len
+            ),
+            S::Ok
+        );
         assert_eq!(len, needed);
         assert_eq!(buf[needed], 0);
         let mut big = vec![0i8; needed + 1];
@@ -172,7 +212,16 @@ fn prompts_report_the_needed_length_and_check_the_history() {
             ec_mab_prompt(p, &o, null(), rewards.as_ptr(), 2, big.as_mut_ptr(), needed + 1, &mut len)
         });
         fails(&mut *m, S::NullPointer, |p| {
-            ec_mab_prompt(p, null(), actions.as_ptr(), rewards.as_ptr(), 2, big.as_mut_ptr(), needed + 1, &mut len)
+            ec_mab_prompt(
+                p,
+                null(),
+                actions.as_ptr(),
+                rewards.as_ptr(),
+                2,
+                big.as_mut_ptr(),
+                needed + 1,
+                &mut len,
+            )
         });
         for bad in [
             EcPromptOptions { output: 9, ..o },
@@ -181,24 +230,47 @@ fn prompts_report_the_needed_length_and_check_the_history() {
             EcPromptOptions { output: EC_OUTPUT_KNOWING_DOING, rule: 5, ..o },
         ] {
             fails(&mut *m, S::OutOfRange, |p| {
-                ec_mab_prompt(p, &bad, actions.as_ptr(), rewards.as_ptr(), 2, big.as_mut_ptr(), needed + 1, &mut len)
+                ec_mab_prompt(
+                    p,
+                    &bad,
+                    actions.as_ptr(),
+                    rewards.as_ptr(),
+                    2,
+                    big.as_mut_ptr(),
+                    needed + 1,
+                    &mut len,
+                )
             });
         }
     }
 }
 
-const UCB: EcBanditAgentConfig =
-    EcBanditAgentConfig { kind: EC_AGENT_UCB, param1: 1.0, param2: 0.0, param3: 0.0, try_all: 0, explore_epsilon: 0.0 };
+const UCB: EcBanditAgentConfig = EcBanditAgentConfig {
+    kind: EC_AGENT_UCB,
+    param1: 1.0,
+    param2: 0.0,
+    param3: 0.0,
+    try_all: 0,
+    explore_epsilon: 0.0,
+};
 
 #[test]
 fn bandit_agents_refuse_bad_use() {
     unsafe {
         let mut a = zeroed::<EcBanditAgent>();
         fails(&mut *a, S::OutOfRange, |p| ec_bandit_agent_init(p, &EcBanditAgentConfig { kind: 99, ..UCB }));
-        fails(&mut *a, S::OutOfRange, |p| ec_bandit_agent_init(p, &EcBanditAgentConfig { try_all: 2, ..UCB }));
-        fails(&mut *a, S::OutOfRange, |p| ec_bandit_agent_init(p, &EcBanditAgentConfig { explore_epsilon: 1.5, ..UCB }));
-        fails(&mut *a, S::NotFinite, |p| ec_bandit_agent_init(p, &EcBanditAgentConfig { explore_epsilon: f64::NAN, ..UCB }));
-        for kind in [EC_AGENT_UCB, EC_AGENT_THOMPSON_BETA, EC_AGENT_EPSILON_GREEDY, EC_AGENT_GREEDY, EC_AGENT_RANDOM] {
+        fails(&mut *a, S::OutOfRange, |p| {
+            ec_bandit_agent_init(p, &EcBanditAgentConfig { try_all: 2, ..UCB })
+        });
+        fails(&mut *a, S::OutOfRange, |p| {
+            ec_bandit_agent_init(p, &EcBanditAgentConfig { explore_epsilon: 1.5, ..UCB })
+        });
+        fails(&mut *a, S::NotFinite, |p| {
+            ec_bandit_agent_init(p, &EcBanditAgentConfig { explore_epsilon: f64::NAN, ..UCB })
+        });
+        for kind in
+            [EC_AGENT_UCB, EC_AGENT_THOMPSON_BETA, EC_AGENT_EPSILON_GREEDY, EC_AGENT_GREEDY, EC_AGENT_RANDOM]
+        {
             let config = EcBanditAgentConfig { kind, param1: 0.5, param2: 1.0, ..UCB };
             assert_eq!(ec_bandit_agent_init(&mut *a, &config), S::Ok, "kind {kind}");
             let mut arm = 0usize;
@@ -215,7 +287,8 @@ fn bandit_agents_refuse_bad_use() {
     }
 }
 
-const TTT: EcTttConfig = EcTttConfig { opponent: EC_PLAYER_MINIMAX, simulations: 0, p: 0.0, first: EC_FIRST_AGENT };
+const TTT: EcTttConfig =
+    EcTttConfig { opponent: EC_PLAYER_MINIMAX, simulations: 0, p: 0.0, first: EC_FIRST_AGENT };
 
 #[test]
 fn tic_tac_toe_refuses_bad_moves_and_finished_games() {
@@ -224,11 +297,9 @@ fn tic_tac_toe_refuses_bad_moves_and_finished_games() {
         fails(&mut *t, S::OutOfRange, |p| ec_ttt_init(p, &EcTttConfig { opponent: 9, ..TTT }));
         fails(&mut *t, S::OutOfRange, |p| ec_ttt_init(p, &EcTttConfig { opponent: EC_PLAYER_MCTS, ..TTT }));
         fails(&mut *t, S::OutOfRange, |p| ec_ttt_init(p, &EcTttConfig { first: 3, ..TTT }));
-        fails(
-            &mut *t,
-            S::OutOfRange,
-            |p| ec_ttt_init(p, &EcTttConfig { opponent: EC_PLAYER_NOISY_MCTS, simulations: 10, p: 2.0, ..TTT }),
-        );
+        fails(&mut *t, S::OutOfRange, |p| {
+            ec_ttt_init(p, &EcTttConfig { opponent: EC_PLAYER_NOISY_MCTS, simulations: 10, p: 2.0, ..TTT })
+        });
         assert_eq!(ec_ttt_init(&mut *t, &TTT), S::Ok);
         let mut step = EcTttStep::default();
         fails(&mut *t, S::InvalidAction, |p| ec_ttt_step(p, 9, &mut step));
@@ -238,8 +309,12 @@ fn tic_tac_toe_refuses_bad_moves_and_finished_games() {
         fails(&mut *t, S::IllegalMove, |p| ec_ttt_step(p, taken, &mut step));
         let mut pos = 0usize;
         let answer = format!("ACTION={taken}");
-        fails(&mut *t, S::IllegalMove, |p| ec_ttt_parse_action(p, answer.as_ptr().cast(), answer.len(), &mut pos));
-        fails(&mut *t, S::NoValidAction, |p| ec_ttt_parse_action(p, b"ACTION=x".as_ptr().cast(), 8, &mut pos));
+        fails(&mut *t, S::IllegalMove, |p| {
+            ec_ttt_parse_action(p, answer.as_ptr().cast(), answer.len(), &mut pos)
+        });
+        fails(&mut *t, S::NoValidAction, |p| {
+            ec_ttt_parse_action(p, b"ACTION=x".as_ptr().cast(), 8, &mut pos)
+        });
         let mut board = [0i8; 10];
         let mut len = 0usize;
         fails(&mut *t, S::BufferTooSmall, |p| ec_ttt_board(p, board.as_mut_ptr(), 9, &mut len));
@@ -264,7 +339,9 @@ fn players_refuse_bad_boards_marks_and_finished_games() {
     unsafe {
         let mut pl = zeroed::<EcTttPlayer>();
         let mcts = EcTttPlayerConfig { kind: EC_PLAYER_MCTS, simulations: 50, p: 0.0 };
-        fails(&mut *pl, S::OutOfRange, |p| ec_ttt_player_init(p, &EcTttPlayerConfig { simulations: 0, ..mcts }, 1));
+        fails(&mut *pl, S::OutOfRange, |p| {
+            ec_ttt_player_init(p, &EcTttPlayerConfig { simulations: 0, ..mcts }, 1)
+        });
         fails(&mut *pl, S::OutOfRange, |p| ec_ttt_player_init(p, &EcTttPlayerConfig { kind: 7, ..mcts }, 1));
         assert_eq!(ec_ttt_player_init(&mut *pl, &mcts, 1), S::Ok);
         let mut pos = 0usize;
@@ -313,19 +390,41 @@ fn contextual_bandit_and_agents_refuse_bad_input() {
         fails(&mut *c, S::BufferTooSmall, |p| ec_cb_movie_title(p, 0, title.as_mut_ptr(), 4, &mut len));
         fails(&mut *c, S::InvalidAction, |p| ec_cb_movie_title(p, 5, title.as_mut_ptr(), 4, &mut len));
         let mut arm = 0usize;
-        fails(&mut *c, S::UnknownLabel, |p| ec_cb_find_movie(p, b"Nothing (1900)".as_ptr().cast(), 14, &mut arm));
+        fails(&mut *c, S::UnknownLabel, |p| {
+            ec_cb_find_movie(p, b"Nothing (1900)".as_ptr().cast(), 14, &mut arm)
+        });
         fails(&mut *c, S::NoValidAction, |p| ec_cb_parse_action(p, b"ACTION=?".as_ptr().cast(), 8, &mut arm));
         let mut o = EcPromptOptions::default();
         assert_eq!(ec_prompt_options_default(&mut o), S::Ok);
         let (users, actions, rewards) = ([0usize, 99], [0usize, 1], [1.0, 2.0]);
         let mut buf = vec![0i8; 8192];
         fails(&mut *c, S::OutOfRange, |p| {
-            ec_cb_prompt(p, &o, users.as_ptr(), actions.as_ptr(), rewards.as_ptr(), 2, buf.as_mut_ptr(), 8192, &mut len)
+            ec_cb_prompt(
+                p,
+                &o,
+                users.as_ptr(),
+                actions.as_ptr(),
+                rewards.as_ptr(),
+                2,
+                buf.as_mut_ptr(),
+                8192,
+                &mut len,
+            )
         });
         let many = vec![0usize; EC_CB_MAX_HISTORY + 1];
         let many_r = vec![0.0; EC_CB_MAX_HISTORY + 1];
         fails(&mut *c, S::CapacityExceeded, |p| {
-            ec_cb_prompt(p, &o, many.as_ptr(), many.as_ptr(), many_r.as_ptr(), many.len(), buf.as_mut_ptr(), 8192, &mut len)
+            ec_cb_prompt(
+                p,
+                &o,
+                many.as_ptr(),
+                many.as_ptr(),
+                many_r.as_ptr(),
+                many.len(),
+                buf.as_mut_ptr(),
+                8192,
+                &mut len,
+            )
         });
         for _ in 0..3 {
             assert_eq!(ec_cb_step(&mut *c, 0, &mut step), S::Ok);
@@ -358,11 +457,23 @@ fn metrics_refuse_bad_arrays_and_leave_outputs_alone() {
         let actions = [0usize, 2, 1];
         let mut out = [7.0; 3];
         let mut total = 7.0;
-        assert_eq!(ec_cumulative_regret(means.as_ptr(), 3, actions.as_ptr(), 3, out.as_mut_ptr(), 2, &mut total), S::ShapeMismatch);
+        assert_eq!(
+            ec_cumulative_regret(means.as_ptr(), 3, actions.as_ptr(), 3, out.as_mut_ptr(), 2, &mut total),
+            S::ShapeMismatch
+        );
         let bad = [0usize, 3, 1];
-        assert_eq!(ec_cumulative_regret(means.as_ptr(), 3, bad.as_ptr(), 3, out.as_mut_ptr(), 3, &mut total), S::InvalidAction);
-        assert_eq!(ec_cumulative_regret(null(), 3, actions.as_ptr(), 3, out.as_mut_ptr(), 3, &mut total), S::NullPointer);
-        assert_eq!(ec_cumulative_regret(means.as_ptr(), 3, actions.as_ptr(), 3, out.as_mut_ptr(), 3, null_mut()), S::NullPointer);
+        assert_eq!(
+            ec_cumulative_regret(means.as_ptr(), 3, bad.as_ptr(), 3, out.as_mut_ptr(), 3, &mut total),
+            S::InvalidAction
+        );
+        assert_eq!(
+            ec_cumulative_regret(null(), 3, actions.as_ptr(), 3, out.as_mut_ptr(), 3, &mut total),
+            S::NullPointer
+        );
+        assert_eq!(
+            ec_cumulative_regret(means.as_ptr(), 3, actions.as_ptr(), 3, out.as_mut_ptr(), 3, null_mut()),
+            S::NullPointer
+        );
         assert_eq!((out, total), ([7.0; 3], 7.0), "failed calls write nothing");
         assert_eq!(ec_coverage_curve(3, bad.as_ptr(), 3, out.as_mut_ptr(), 3, &mut total), S::InvalidAction);
         assert_eq!(ec_suffix_failure_curve(3, 5, actions.as_ptr(), 3, out.as_mut_ptr(), 3), S::InvalidAction);

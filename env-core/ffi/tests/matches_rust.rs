@@ -3,12 +3,12 @@
 
 use std::ptr::null;
 
-use env_core::agents::{BetaThompson, run_bandit_episode};
+use env_core::agents::{run_bandit_episode, BetaThompson};
 use env_core::cb::{
-    ContextualBandit, ContextualPolicy, DefaultLinUcb, MovieProfile, UserContext, UserProfile, fill_synthetic,
+    fill_synthetic, ContextualBandit, ContextualPolicy, DefaultLinUcb, MovieProfile, UserContext, UserProfile,
 };
 use env_core::metrics::{coverage_curve, greedy_frac, min_frac};
-use env_core::prompt::{CbPromptSpec, TttPromptSpec, write_cb_prompt, write_ttt_prompt};
+use env_core::prompt::{write_cb_prompt, write_ttt_prompt, CbPromptSpec, TttPromptSpec};
 use env_core::ttt::{FirstMover, Mark, Mcts, MctsConfig, Opponent, TicTacToe, TttConfig, TttPlayer};
 use env_core::{ArmDistribution, Environment, LabelStyle, MabConfig, MultiArmedBandit, Rng};
 use env_core_ffi::bandit_agent::*;
@@ -55,7 +55,13 @@ fn bernoulli_thompson_episode_and_metrics() {
 
     let mut m = zeroed::<EcMab>();
     let mut a = zeroed::<EcBanditAgent>();
-    let c = EcMabConfig { arms: 5, horizon: 40, distribution: EC_DIST_BERNOULLI, param: 0.5, labels: EC_LABELS_NUMERIC };
+    let c = EcMabConfig {
+        arms: 5,
+        horizon: 40,
+        distribution: EC_DIST_BERNOULLI,
+        param: 0.5,
+        labels: EC_LABELS_NUMERIC,
+    };
     let agent = EcBanditAgentConfig {
         kind: EC_AGENT_THOMPSON_BETA,
         param1: 1.0,
@@ -124,7 +130,10 @@ fn linucb_on_the_synthetic_table() {
     let mut a = zeroed::<EcCbAgent>();
     let mut got = Vec::new();
     unsafe {
-        ok(ec_cb_init(&mut *c, &EcCbConfig { users: 30, movies: 6, dim: 4, noise_sd: 0.5, table_seed: 21, horizon: 20 }));
+        ok(ec_cb_init(
+            &mut *c,
+            &EcCbConfig { users: 30, movies: 6, dim: 4, noise_sd: 0.5, table_seed: 21, horizon: 20 },
+        ));
         ok(ec_cb_agent_init(&mut *a, &EcCbAgentConfig { kind: EC_CB_AGENT_LINUCB, alpha: 0.5, bias: 1 }));
         ok(ec_cb_agent_reset(&mut *a, 6, 4, 77));
         let mut user = 0;
@@ -144,7 +153,9 @@ fn linucb_on_the_synthetic_table() {
         let shown = [got[0].0, got[1].0];
         let acts = [got[0].1, got[1].1];
         let rews = [f64::from_bits(got[0].2), f64::from_bits(got[1].2)];
-        let ffi = text(|b, cap, len| ec_cb_prompt(&*c, &o, shown.as_ptr(), acts.as_ptr(), rews.as_ptr(), 2, b, cap, len));
+        let ffi = text(|b, cap, len| {
+            ec_cb_prompt(&*c, &o, shown.as_ptr(), acts.as_ptr(), rews.as_ptr(), 2, b, cap, len)
+        });
         let view = |u: usize| {
             let p = &users[u];
             UserContext {
@@ -156,7 +167,11 @@ fn linucb_on_the_synthetic_table() {
             }
         };
         let titles: Vec<&str> = movies.iter().map(|m| m.title.as_str()).collect();
-        let spec = CbPromptSpec { horizon: 20, output: env_core::prompt::OutputMode::ActionOnly, ..CbPromptSpec::default() };
+        let spec = CbPromptSpec {
+            horizon: 20,
+            output: env_core::prompt::OutputMode::ActionOnly,
+            ..CbPromptSpec::default()
+        };
         let mut rust = String::new();
         let (u0, u1) = (view(shown[0]), view(shown[1]));
         let mut current = 0;
@@ -177,12 +192,20 @@ fn mcts_player_and_opponent_and_the_ttt_prompt() {
     // The player object (arena inside it) plays as env-core's players do.
     let mut p = zeroed::<EcTttPlayer>();
     let mut t = zeroed::<EcTtt>();
-    let mut rust_env = TicTacToe::new(TttConfig { opponent: Opponent::Random, first: FirstMover::Opponent }).unwrap();
+    let mut rust_env =
+        TicTacToe::new(TttConfig { opponent: Opponent::Random, first: FirstMover::Opponent }).unwrap();
     let mut rust_agent = Mcts::<2048>::new(MctsConfig::with_simulations(300)).unwrap();
     let mut rng = Rng::new(9);
     unsafe {
-        ok(ec_ttt_player_init(&mut *p, &EcTttPlayerConfig { kind: EC_PLAYER_MCTS, simulations: 300, p: 0.0 }, 9));
-        ok(ec_ttt_init(&mut *t, &EcTttConfig { opponent: EC_PLAYER_RANDOM, simulations: 0, p: 0.0, first: EC_FIRST_OPPONENT }));
+        ok(ec_ttt_player_init(
+            &mut *p,
+            &EcTttPlayerConfig { kind: EC_PLAYER_MCTS, simulations: 300, p: 0.0 },
+            9,
+        ));
+        ok(ec_ttt_init(
+            &mut *t,
+            &EcTttConfig { opponent: EC_PLAYER_RANDOM, simulations: 0, p: 0.0, first: EC_FIRST_OPPONENT },
+        ));
         ok(ec_ttt_reset(&mut *t, 6));
         rust_env.reset(6).unwrap();
         let (mut states, mut acts, mut rews) = (Vec::new(), Vec::new(), Vec::new());
@@ -197,12 +220,30 @@ fn mcts_player_and_opponent_and_the_ttt_prompt() {
             let o = EcPromptOptions::default();
             let flat: Vec<u8> = states.iter().flatten().copied().collect();
             let ffi = text(|b, cap, l| {
-                ec_ttt_prompt(&*t, &o, if flat.is_empty() { null() } else { flat.as_ptr() }, acts.as_ptr(), rews.as_ptr(), acts.len(), b, cap, l)
+                ec_ttt_prompt(
+                    &*t,
+                    &o,
+                    if flat.is_empty() { null() } else { flat.as_ptr() },
+                    acts.as_ptr(),
+                    rews.as_ptr(),
+                    acts.len(),
+                    b,
+                    cap,
+                    l,
+                )
             });
             let mut rust = String::new();
             let legal = rust_env.legal_actions();
-            write_ttt_prompt(&mut rust, &TttPromptSpec::default(), &states, &acts, &rews, &rust_env.board().values(), &legal)
-                .unwrap();
+            write_ttt_prompt(
+                &mut rust,
+                &TttPromptSpec::default(),
+                &states,
+                &acts,
+                &rews,
+                &rust_env.board().values(),
+                &legal,
+            )
+            .unwrap();
             assert_eq!(ffi, rust);
 
             let mut pos = 0;

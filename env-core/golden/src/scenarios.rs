@@ -7,13 +7,14 @@
 
 use env_core::agents::{Ucb, run_bandit_episode};
 use env_core::cb::{
-    ContextualBandit, ContextualPolicy, DEFAULT_ALPHA, DEFAULT_DIM, DEFAULT_HORIZON, DEFAULT_NOISE_SD, LinUcb,
-    MovieProfile, UserProfile, fill_synthetic,
+    ContextualBandit, ContextualPolicy, DEFAULT_ALPHA, DEFAULT_DIM, DEFAULT_HORIZON, DEFAULT_NOISE_SD,
+    LinUcb, MovieProfile, UserProfile, fill_synthetic,
 };
 use env_core::metrics::cumulative_regret;
 use env_core::prompt::{MabPromptSpec, write_mab_prompt};
 use env_core::ttt::{
-    Board, FirstMover, Mark, Mcts, MctsConfig, Minimax, Opponent, RandomPlayer, TicTacToe, TttConfig, TttPlayer,
+    Board, FirstMover, Mark, Mcts, MctsConfig, Minimax, Opponent, RandomPlayer, TicTacToe, TttConfig,
+    TttPlayer,
 };
 use env_core::{ArmDistribution, Environment, LabelStyle, MabConfig, MultiArmedBandit, Result, Rng};
 
@@ -47,9 +48,12 @@ pub struct Report {
     pub values: u32,
 }
 
+/// A scenario: sends its values to the sink.
+pub type Scenario = fn(&mut dyn Sink) -> Result<()>;
+
 /// Runs every scenario, in a fixed order, reporting each digest.
 pub fn run_all(report: &mut dyn FnMut(Report)) -> Result<()> {
-    let all: [(&'static str, fn(&mut dyn Sink) -> Result<()>); 8] = [
+    let all: [(&'static str, Scenario); 8] = [
         ("mab-gaussian", mab_gaussian),
         ("mab-bernoulli", mab_bernoulli),
         ("cb-synthetic", cb_synthetic),
@@ -69,7 +73,13 @@ pub fn run_all(report: &mut dyn FnMut(Report)) -> Result<()> {
 
 /// A bandit trajectory under a fixed action pattern: the means, then per step the arm, the
 /// reward, the regret, and the truncation flag at the end.
-fn mab_trajectory(sink: &mut dyn Sink, config: MabConfig, scenario: u64, seed: u64, stride: usize) -> Result<()> {
+fn mab_trajectory(
+    sink: &mut dyn Sink,
+    config: MabConfig,
+    scenario: u64,
+    seed: u64,
+    stride: usize,
+) -> Result<()> {
     let mut env = MultiArmedBandit::new(config, scenario)?;
     for &m in env.means() {
         sink.f64(m);

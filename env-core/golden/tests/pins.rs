@@ -114,14 +114,19 @@ fn moves(v: &[Value]) -> Vec<(u32, u32, String)> {
 /// The same game with env-core's `Opponent::Mcts` (a 2048-node arena per move).
 fn reference_game(agent: &mut dyn TttPlayer, rng: &mut Rng) -> (Vec<(u32, u32, String)>, f64) {
     let mut env =
-        TicTacToe::new(TttConfig { opponent: Opponent::Mcts { simulations: 200 }, first: FirstMover::Agent }).unwrap();
+        TicTacToe::new(TttConfig { opponent: Opponent::Mcts { simulations: 200 }, first: FirstMover::Agent })
+            .unwrap();
     env.reset(3).unwrap();
     let mut out = Vec::new();
     let mut reward = 0.0;
     while !env.is_done() {
         let pos = agent.choose(env.board(), env_core::ttt::Mark::Agent, rng).unwrap();
         let tr = env.step(pos).unwrap();
-        out.push((pos as u32, tr.info.opponent_move.map_or(9, |m| m as u32), tr.observation.as_str().to_string()));
+        out.push((
+            pos as u32,
+            tr.info.opponent_move.map_or(9, |m| m as u32),
+            tr.observation.as_str().to_string(),
+        ));
         reward = tr.reward;
     }
     (out, reward)
@@ -130,14 +135,16 @@ fn reference_game(agent: &mut dyn TttPlayer, rng: &mut Rng) -> (Vec<(u32, u32, S
 #[test]
 fn the_256_node_mcts_game_is_env_cores_golden_game() {
     // env-core/tests/ttt.rs: random agent vs MCTS(200), seed 3.
-    let want: Vec<(u32, u32, String)> = [(4, 0, "200010000"), (3, 5, "200112000"), (6, 2, "202112100"), (1, 8, "212112102")]
-        .iter()
-        .map(|&(a, o, b)| (a, o, b.to_string()))
-        .collect();
+    let want: Vec<(u32, u32, String)> =
+        [(4, 0, "200010000"), (3, 5, "200112000"), (6, 2, "202112100"), (1, 8, "212112102")]
+            .iter()
+            .map(|&(a, o, b)| (a, o, b.to_string()))
+            .collect();
     let v = record(scenarios::ttt_random_vs_mcts);
     assert_eq!(moves(&v), want);
     assert_eq!(v.last(), Some(&Value::F64((-1.0f64).to_bits())), "golden outcome: loss");
-    let (reference, _) = reference_game(&mut RandomPlayer::new(), &mut Rng::from_stream(3, RANDOM_AGENT_STREAM));
+    let (reference, _) =
+        reference_game(&mut RandomPlayer::new(), &mut Rng::from_stream(3, RANDOM_AGENT_STREAM));
     assert_eq!(moves(&v), reference);
 }
 

@@ -7,9 +7,9 @@
 
 use std::fmt::Write;
 
-use env_core::agents::{Ucb, run_bandit_episode};
+use env_core::agents::{run_bandit_episode, Ucb};
 use env_core::metrics::{coverage_curve, cumulative_regret};
-use env_core::prompt::{MabPromptSpec, write_mab_prompt};
+use env_core::prompt::{write_mab_prompt, MabPromptSpec};
 use env_core::ttt::{Mark, Minimax, Opponent, TicTacToe, TttConfig, TttPlayer};
 use env_core::{Environment, MabConfig, MultiArmedBandit, Rng};
 
@@ -69,9 +69,11 @@ fn bandit(s: &mut String) {
 }
 
 fn game(s: &mut String) {
-    let mut env =
-        TicTacToe::new(TttConfig { opponent: Opponent::Mcts { simulations: SIMULATIONS }, ..TttConfig::default() })
-            .unwrap();
+    let mut env = TicTacToe::new(TttConfig {
+        opponent: Opponent::Mcts { simulations: SIMULATIONS },
+        ..TttConfig::default()
+    })
+    .unwrap();
     writeln!(s, "== tic-tac-toe: minimax (agent, seed {GAME}) against MCTS ({SIMULATIONS} simulations), game seed {GAME}")
         .unwrap();
     env.reset(GAME).unwrap();

@@ -74,10 +74,22 @@ fn main() -> ! {
 
     let ok = episode == Ok(HORIZON) && rendered.is_ok() && stepped.is_some() && hwm.is_some();
     hprintln!("calibration: {} ticks for 2000000 instructions", counter.calibration_ticks);
-    hprintln!("ucb episode: {} instructions, {} per step (UCB select + update + env step)", episode_insns, episode_insns / HORIZON as u64);
-    hprintln!("env step: {} instructions per step (Gaussian arm, {} steps)", step_insns / STEPS as u64, STEPS);
+    hprintln!(
+        "ucb episode: {} instructions, {} per step (UCB select + update + env step)",
+        episode_insns,
+        episode_insns / HORIZON as u64
+    );
+    hprintln!(
+        "env step: {} instructions per step (Gaussian arm, {} steps)",
+        step_insns / STEPS as u64,
+        STEPS
+    );
     hprintln!("prompt render: {} instructions for {} bytes (step {})", prompt_insns, text.len, PROMPT_STEP);
-    hprintln!("stack high-water: {:?} bytes (of {} between the statics and the top of RAM)", hwm, stack::top() - stack::bottom());
+    hprintln!(
+        "stack high-water: {:?} bytes (of {} between the statics and the top of RAM)",
+        hwm,
+        stack::top() - stack::bottom()
+    );
     hprintln!("static RAM end: {:#010x}", stack::bottom());
     exit(ok)
 }

@@ -22,7 +22,12 @@ fn main() -> ! {
     match result {
         Ok(()) => {
             let room = stack::top() - stack::bottom();
-            hprintln!("# stack high-water: {} bytes of {} (static RAM: {} bytes)", deepest, room, stack::bottom() - 0x2000_0000);
+            hprintln!(
+                "# stack high-water: {} bytes of {} (static RAM: {} bytes)",
+                deepest,
+                room,
+                stack::bottom() - 0x2000_0000
+            );
             exit(deepest < room)
         }
         Err(e) => {

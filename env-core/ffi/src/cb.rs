@@ -113,8 +113,8 @@ impl Cb {
 }
 
 /// Initialises `cb`: generates the table of `config` in place and resets with episode seed 0.
-/// On error the object is left as it was, except that a table could not be generated half:
-/// generation runs only after every setting was checked.
+/// Every setting is checked (on a one-user probe table) before the object is written, so a
+/// failed init leaves the object as it was.
 ///
 /// # Safety
 /// `cb` must point to `EC_CB_SIZE` writable bytes, `config` to an `EcCbConfig`.

@@ -4,7 +4,8 @@
 #  2. the C example (examples/simulator.c) builds with the system C compiler against the static
 #     library, runs, and prints byte for byte what env-core's Rust API prints (and the committed
 #     examples/simulator.expected); the C bad-input test passes; both run clean under valgrind
-#     and under -fsanitize=address,undefined;
+#     and under -fsanitize=address,undefined; the Rust tests of the ABI (bad input from Rust,
+#     equivalence with the Rust API) and of the golden scenarios pass;
 #  3. the golden firmware runs in QEMU on a Cortex-M4F (mps2-an386, thumbv7em-none-eabihf) and a
 #     Cortex-M3 (mps2-an385, thumbv7m-none-eabi, soft float) and prints the host's digests;
 #  4. the footprint firmware (one UCB episode, one prompt) reports its stack and instruction
@@ -50,6 +51,11 @@ else
   fail "the header is stale: regenerate with cbindgen --config env-core/ffi/cbindgen.toml --output env-core/ffi/include/env_core.h env-core/ffi"
 fi
 
+echo "== 1b. the static library builds for bare metal (its object sizes hold on 32-bit targets too)"
+cargo build -q -p env-core-ffi --target thumbv7em-none-eabihf --features panic-handler \
+  && echo "libenv_core_ffi.a builds for thumbv7em-none-eabihf" \
+  || fail "env-core-ffi does not build for thumbv7em-none-eabihf"
+
 echo "== 2. the C example and the C bad-input test"
 cargo build -q --release -p env-core-ffi
 lib="$root/target/release/libenv_core_ffi.a"
@@ -86,10 +92,17 @@ for prog in simulator bad_input; do
 done
 cmp -s "$tmp/simulator-san.out" "$tmp/simulator.out" || fail "the sanitized C example printed something else"
 
+echo "== 2b. the Rust tests of the C ABI (bad input, Rust API equivalence) and of the golden scenarios"
+if cargo test -q -p env-core-ffi -p env-core-golden >"$tmp/tests.log" 2>&1; then
+  grep -c '^test result: ok' "$tmp/tests.log" | sed 's/$/ test binaries passed/'
+else
+  grep -E 'FAILED|panicked|error' "$tmp/tests.log" | head -20; fail "the env-core-ffi / env-core-golden tests failed"
+fi
+
 echo "== 3. golden digests: host vs Cortex-M4F vs Cortex-M3 (QEMU, semihosting)"
 cargo run -q --release -p env-core-golden --example host-digests >"$tmp/host.txt"
 qemu_run() { # machine cpu elf [extra qemu args]
-  timeout 300 qemu-system-arm -machine "$1" -cpu "$2" -nographic -monitor none -serial none \
+  timeout 120 qemu-system-arm -machine "$1" -cpu "$2" -nographic -monitor none -serial none \
     -semihosting-config enable=on,target=native "${@:4}" -kernel "$3"
 }
 fw=env-core/firmware

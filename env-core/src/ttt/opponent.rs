@@ -67,13 +67,8 @@ impl TttPlayer for Opponent {
         match *self {
             Opponent::Random => RandomPlayer.choose(board, me, rng),
             Opponent::Minimax => Minimax.choose(board, me, rng),
-            Opponent::Mcts { simulations } => {
-                Mcts::<OPPONENT_ARENA>::new(MctsConfig::with_simulations(simulations))?.choose(board, me, rng)
-            }
-            Opponent::NoisyMcts { simulations, p } => {
-                NoisyMcts::<OPPONENT_ARENA>::new(MctsConfig::with_simulations(simulations), p)?
-                    .choose(board, me, rng)
-            }
+            Opponent::Mcts { simulations } => mcts_move(simulations, board, me, rng),
+            Opponent::NoisyMcts { simulations, p } => noisy_mcts_move(simulations, p, board, me, rng),
         }
     }
 
@@ -85,6 +80,20 @@ impl TttPlayer for Opponent {
             Opponent::NoisyMcts { .. } => "noisy-mcts",
         }
     }
+}
+
+/// An MCTS move with a fresh arena. Not inlined: the arena ([`OPPONENT_ARENA`] nodes, 32 KiB)
+/// then lives on the stack only while an MCTS opponent moves, not in the frame of every
+/// `choose` (a random or minimax opponent on a small target needs a few hundred bytes).
+#[inline(never)]
+fn mcts_move(simulations: u32, board: &Board, me: Mark, rng: &mut Rng) -> Result<usize> {
+    Mcts::<OPPONENT_ARENA>::new(MctsConfig::with_simulations(simulations))?.choose(board, me, rng)
+}
+
+/// A noisy-MCTS move with a fresh arena; not inlined, as [`mcts_move`].
+#[inline(never)]
+fn noisy_mcts_move(simulations: u32, p: f64, board: &Board, me: Mark, rng: &mut Rng) -> Result<usize> {
+    NoisyMcts::<OPPONENT_ARENA>::new(MctsConfig::with_simulations(simulations), p)?.choose(board, me, rng)
 }
 
 #[cfg(test)]

@@ -4,21 +4,20 @@
 //! early, grow in number or length, get shorter, or when `logits` runs in
 //! between; and its reuse counter is what the prompts' arithmetic says.
 
+mod common;
+
 use env_core::Rng;
 use gpu_trainer::generate::{Engine, GenerateOptions, Generation, LoadOptions, PrefixStats};
-use std::path::PathBuf;
 use std::time::Instant;
 
 const TOL: f32 = 1e-4;
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
-}
-
-/// (prefix caching on, off) on the same fixture
+/// (prefix caching on, off) on the same fixture, with a context of 1024 tokens (the prompts here
+/// grow past the fixtures' 128)
 fn engines(name: &str) -> (Engine, Engine) {
-    let on = Engine::load(&fixture(name), &LoadOptions::default()).unwrap();
-    let mut off = Engine::load(&fixture(name), &LoadOptions::default()).unwrap();
+    let (_tmp, dir) = common::with_context(name, 1024);
+    let on = Engine::load(&dir, &LoadOptions::default()).unwrap();
+    let mut off = Engine::load(&dir, &LoadOptions::default()).unwrap();
     assert!(on.prefix_cache(), "on by default");
     off.set_prefix_cache(false);
     (on, off)

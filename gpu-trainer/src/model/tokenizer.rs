@@ -67,7 +67,7 @@ impl GemmaTokenizer {
         // The tokenizers crate panics on some malformed files (seen by the loader fuzzer,
         // tests/fuzz_loaders.rs): check the JSON first, and turn what still panics into an error.
         serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
-            .map_err(|e| ModelError::new(&file, format!("not valid JSON: {e}")))?;
+            .map_err(|e| ModelError::new(&file, format!("not a tokenizer: not valid JSON: {e}")))?;
         let inner = std::panic::catch_unwind(|| Tokenizer::from_bytes(&bytes))
             .map_err(|_| ModelError::new(&file, "not a tokenizer: the tokenizers library could not read it"))?
             .map_err(|e| ModelError::new(&file, format!("not a tokenizer: {e}")))?;

@@ -363,6 +363,7 @@ pub fn write_report(runs: &[RunDir], out: &Path, title: &str) -> Result<String> 
 
 /// Runs `greedy report`; returns what to print (the agents' table and where the page is).
 pub fn run(args: &crate::cli::ReportArgs) -> Result<String> {
+    let runs = read_runs(&args.runs)?;
     if !args.force
         && let Some(f) = REPORT_FILES.iter().map(|f| args.out.join(f)).find(|p| p.exists())
     {
@@ -372,7 +373,6 @@ pub fn run(args: &crate::cli::ReportArgs) -> Result<String> {
             f.display()
         );
     }
-    let runs = read_runs(&args.runs)?;
     write_report(&runs, &args.out, &args.title)?;
     let mut s = terminal_summary(&runs);
     let _ =

@@ -14,14 +14,26 @@
 //! - [`gguf`]: llama.cpp GGUF files (dequantization, names, vocabulary) -> a checkpoint directory.
 //! - [`kv_cache`]: per-layer K/V for a batch of sequences of different lengths.
 //! - [`generate`]: [`generate::Engine`]: logits, batched generation, CPU sampling.
+//! - [`envs`]: the environments as runs see them: settings, episode seeds and records, the
+//!   contextual bandit's tables (synthetic or MovieLens-1M).
+//! - [`agent`]: the LLM agent: prompts, answers, ONE lock-step rollout over any environment
+//!   with the token ids and log-probs of every completion.
+//! - [`progress`]: progress of long work, for whoever shows it.
+//! - [`diagnose`]: the frequency-bias and knowing-doing studies on a model.
+//! - [`eval`]: baseline agents and the LLM agent over many seeded episodes, summarised.
 
+pub mod agent;
 pub mod atomic;
 pub mod cpu;
+pub mod diagnose;
+pub mod envs;
+pub mod eval;
 pub mod generate;
 pub mod gguf;
 pub mod kernels;
 pub mod kv_cache;
 pub mod model;
+pub mod progress;
 pub mod runtime;
 pub mod tensor;
 pub mod train;

@@ -3,7 +3,7 @@
 use tempfile::TempDir;
 
 use env_core::cb::{ContextualBandit, DEFAULT_ALPHA, DefaultLinUcb, Gender, run_cb_episode};
-use greedy::movielens::{Imputation, MovieLens, MovieLensError, MovieLensOptions, load};
+use gpu_trainer::envs::movielens::{Imputation, MovieLens, MovieLensError, MovieLensOptions, load};
 
 const USERS: &str = "1::F::1::10::48067\n2::M::56::16::70072\n3::M::25::15::55117\n\
                      4::F::45::7::02460\n5::M::25::20::55455\n6::F::50::9::55117\n";

@@ -41,6 +41,11 @@ impl StopRequest {
     pub fn request(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
+
+    /// The flag itself, for the library's loops.
+    pub fn flag(&self) -> &AtomicBool {
+        &self.0
+    }
 }
 
 /// The error a run stopped by [`StopRequest`] returns, after it saved what it had.

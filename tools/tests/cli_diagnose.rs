@@ -6,12 +6,12 @@
 mod support;
 
 use env_core::{ArmDistribution, LabelStyle, MabConfig, UcbRule};
+use gpu_trainer::agent::{Policy, SampleOptions};
 use gpu_trainer::cpu::model::CpuModel;
+use gpu_trainer::diagnose::{frequency, knowing};
 use gpu_trainer::generate::sampler::log_softmax;
 use gpu_trainer::generate::{Engine, LoadOptions};
 use gpu_trainer::model::GemmaTokenizer;
-use greedy::diagnose::{frequency, knowing};
-use greedy::llm::agent::{TextGenerator, TextOptions};
 use serde_json::Value;
 use support::{err_text, jsonl, ok_stdout, tiny_model_with_tokenizer, tmpdir};
 
@@ -160,10 +160,10 @@ fn knowing_doing_grades_the_generated_answers() {
     };
     let contexts = knowing::build_contexts(&settings).unwrap();
     let mut engine = Engine::load(model, &LoadOptions::default()).unwrap();
-    let opts = TextOptions { max_new_tokens: 12, temperature: 0.0, seed: 5 };
+    let opts = SampleOptions { max_new_tokens: 12, temperature: 0.0, seed: 5 };
     for (ctx, line) in contexts.iter().zip(&lines) {
         let text = knowing::prompt_text(&settings, ctx).unwrap();
-        let alone = engine.generate_texts(&[text], &[ctx.context as u64], &opts).unwrap().remove(0);
+        let alone = engine.complete(&[text], &[ctx.context as u64], &opts).unwrap().remove(0).text;
         assert_eq!(line["answer"].as_str().unwrap(), alone, "context {}", ctx.context);
         assert_eq!(line["steps"].as_u64().unwrap() as usize, ctx.actions.len());
         let graded = knowing::grade(&UcbRule::PAPER, ctx, &alone).unwrap();

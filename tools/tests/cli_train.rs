@@ -10,8 +10,8 @@ use env_core::{ArmDistribution, LabelStyle, MabConfig};
 use gpu_trainer::generate::{Engine, GenerateOptions, LoadOptions};
 use gpu_trainer::model::tokenizer::Role;
 use gpu_trainer::model::{Config, GemmaTokenizer, Weights};
-use greedy::train::batch::{tokenize, weigh_batch};
-use greedy::train::data::{SftData, TargetMode, UcbData};
+use gpu_trainer::train::sft::batch::{tokenize, weigh_batch};
+use gpu_trainer::train::sft::data::{SftData, TargetMode, UcbData};
 use tempfile::TempDir;
 
 fn greedy(args: &[&str]) -> Output {

@@ -29,7 +29,7 @@ pub use shaping::{
 };
 pub use thompson::{BetaThompson, GaussianThompson};
 pub use ucb::Ucb;
-pub use wrappers::{EpsilonExplore, TryAll};
+pub use wrappers::{EpsilonExplore, Exploration, ExplorationGate, TryAll, epsilon_choice, first_untried};
 
 use crate::error::Result;
 use crate::rng::Rng;

@@ -1,10 +1,99 @@
-//! Exploration mechanisms (SPEC section 6) as wrappers around any policy.
+//! Exploration mechanisms (SPEC section 6) as wrappers around any policy ([`TryAll`],
+//! [`EpsilonExplore`]), and the same decisions for a decision-maker that is not a
+//! [`BanditPolicy`] (a language model): [`ExplorationGate`] says, before the model is asked,
+//! whether a mechanism takes the step. Both use the same two decisions ([`first_untried`],
+//! [`epsilon_choice`]), so a wrapped baseline and a gated LLM agent draw the same numbers.
 
 use super::BanditPolicy;
 use super::tracker::{NOT_RESET, check_observation};
 use crate::MAX_ARMS;
 use crate::error::{Result, check_count, check_range};
 use crate::rng::Rng;
+
+/// Try-all's decision: the lowest arm not tried yet (no draw), if any.
+pub fn first_untried(tried: &[bool]) -> Option<usize> {
+    tried.iter().position(|&t| !t)
+}
+
+/// Epsilon exploration's decision: one uniform draw for the coin; with probability `epsilon` a
+/// second draw picks a uniform arm of `arms`, otherwise None (the policy decides).
+pub fn epsilon_choice(epsilon: f64, arms: usize, rng: &mut Rng) -> Option<usize> {
+    if rng.bernoulli(epsilon) { Some(rng.below(arms)) } else { None }
+}
+
+/// An exploration mechanism that can take a step from the decision-maker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exploration {
+    /// Every untried arm first ([`TryAll`]).
+    TryAll,
+    /// A uniform arm with probability epsilon ([`EpsilonExplore`]).
+    Epsilon,
+}
+
+/// Exploration mechanisms around an external decision-maker, outermost first, exactly as the
+/// same stack of [`TryAll`] / [`EpsilonExplore`] wrappers would decide around a policy: per
+/// step [`ExplorationGate::decide`] either names the mechanism and the arm it plays, or None (ask
+/// the decision-maker); [`ExplorationGate::observe`] records the arm played either way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExplorationGate {
+    layers: [Option<Exploration>; MAX_LAYERS],
+    epsilon: f64,
+    tried: [bool; MAX_ARMS],
+    arms: usize,
+}
+
+/// Most mechanisms one gate stacks.
+pub const MAX_LAYERS: usize = 4;
+
+impl ExplorationGate {
+    /// `layers` outermost first (at most [`MAX_LAYERS`]); `epsilon` in [0, 1] for
+    /// [`Exploration::Epsilon`].
+    pub fn new(layers: &[Exploration], epsilon: f64) -> Result<Self> {
+        check_range("epsilon", epsilon, 0.0, 1.0)?;
+        check_count("exploration layers", layers.len(), 0, MAX_LAYERS)?;
+        let mut l = [None; MAX_LAYERS];
+        for (slot, &x) in l.iter_mut().zip(layers) {
+            *slot = Some(x);
+        }
+        Ok(ExplorationGate { layers: l, epsilon, tried: [false; MAX_ARMS], arms: 0 })
+    }
+
+    /// A new episode of `arms` arms.
+    pub fn reset(&mut self, arms: usize) -> Result<()> {
+        check_count("arms", arms, 1, MAX_ARMS)?;
+        self.tried = [false; MAX_ARMS];
+        self.arms = arms;
+        Ok(())
+    }
+
+    /// The mechanism that takes this step and its arm, outermost first; None: ask the
+    /// decision-maker. Draws from `rng` exactly as the wrappers' `select` does.
+    pub fn decide(&self, rng: &mut Rng) -> Result<Option<(Exploration, usize)>> {
+        if self.arms == 0 {
+            return Err(NOT_RESET);
+        }
+        for layer in self.layers.iter().flatten() {
+            let choice = match layer {
+                Exploration::TryAll => first_untried(&self.tried[..self.arms]),
+                Exploration::Epsilon => epsilon_choice(self.epsilon, self.arms, rng),
+            };
+            if let Some(arm) = choice {
+                return Ok(Some((*layer, arm)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Records the arm played this step (by a mechanism or by the decision-maker).
+    pub fn observe(&mut self, arm: usize) -> Result<()> {
+        if self.arms == 0 {
+            return Err(NOT_RESET);
+        }
+        check_observation(self.arms, arm, 0.0)?;
+        self.tried[arm] = true;
+        Ok(())
+    }
+}
 
 /// Try-all: plays every untried arm first (in increasing index order, without drawing from the
 /// generator), then delegates to the inner policy. The inner policy receives every update, the
@@ -46,7 +135,7 @@ impl<P: BanditPolicy> BanditPolicy for TryAll<P> {
         if self.arms == 0 {
             return Err(NOT_RESET);
         }
-        match self.tried[..self.arms].iter().position(|&t| !t) {
+        match first_untried(&self.tried[..self.arms]) {
             Some(a) => Ok(a),
             None => self.inner.select(rng),
         }
@@ -111,10 +200,10 @@ impl<P: BanditPolicy> BanditPolicy for EpsilonExplore<P> {
         if self.arms == 0 {
             return Err(NOT_RESET);
         }
-        if rng.bernoulli(self.epsilon) {
-            return Ok(rng.below(self.arms));
+        match epsilon_choice(self.epsilon, self.arms, rng) {
+            Some(a) => Ok(a),
+            None => self.inner.select(rng),
         }
-        self.inner.select(rng)
     }
 
     fn update(&mut self, arm: usize, reward: f64) -> Result<()> {
@@ -177,6 +266,48 @@ mod tests {
         // reset forgets
         p.reset(2).unwrap();
         assert_eq!(p.select(&mut rng).unwrap(), 0);
+    }
+
+    #[test]
+    fn the_gate_decides_as_the_same_stack_of_wrappers() {
+        // try-all:eps:greedy as wrappers around a policy, and as a gate around "the model"
+        // (greedy, asked only when the gate says None): the same arms from the same stream
+        let mut wrapped = TryAll::new(EpsilonExplore::new(Greedy::new(), 0.5).unwrap());
+        let gate0 = ExplorationGate::new(&[Exploration::TryAll, Exploration::Epsilon], 0.5).unwrap();
+        for seed in 0..20 {
+            let (mut a, mut b) = (Rng::new(seed), Rng::new(seed));
+            wrapped.reset(4).unwrap();
+            let mut gate = gate0.clone();
+            gate.reset(4).unwrap();
+            let mut model = Greedy::new();
+            model.reset(4).unwrap();
+            for t in 0..30 {
+                let want = wrapped.select(&mut a).unwrap();
+                let got = match gate.decide(&mut b).unwrap() {
+                    Some((_, arm)) => arm,
+                    None => model.select(&mut b).unwrap(),
+                };
+                assert_eq!(got, want, "seed {seed} step {t}");
+                let r = (t * 7 % 5) as f64;
+                wrapped.update(want, r).unwrap();
+                model.update(got, r).unwrap();
+                gate.observe(got).unwrap();
+            }
+            assert_eq!(a.uniform(), b.uniform(), "the same numbers were drawn");
+        }
+        // try-all names itself and draws nothing
+        let mut g = ExplorationGate::new(&[Exploration::TryAll], 0.1).unwrap();
+        let mut rng = Rng::new(3);
+        assert!(g.decide(&mut rng).is_err(), "before reset");
+        g.reset(2).unwrap();
+        assert_eq!(g.decide(&mut rng).unwrap(), Some((Exploration::TryAll, 0)));
+        g.observe(0).unwrap();
+        g.observe(1).unwrap();
+        assert_eq!(g.decide(&mut rng).unwrap(), None);
+        assert_eq!(rng.uniform(), Rng::new(3).uniform());
+        assert!(g.observe(2).is_err());
+        assert!(ExplorationGate::new(&[Exploration::TryAll; 5], 0.1).is_err());
+        assert!(ExplorationGate::new(&[], 1.5).is_err());
     }
 
     #[test]

@@ -22,10 +22,12 @@ use crate::tensor::DType;
 use anyhow::{Context, Result, bail};
 use env_core::Rng;
 use std::path::Path;
+use std::sync::Arc;
 
 /// A loaded model ready to run.
 pub struct Engine {
-    gpu: Gpu,
+    /// shared with a [`crate::train::learner::GpuLearner`] when the engine runs its live weights
+    gpu: Arc<Gpu>,
     model: GemmaModel,
     tokenizer: Option<GemmaTokenizer>,
     /// why tokenizer.json did not load (it is needed only for text, so loading goes on)
@@ -60,6 +62,37 @@ impl Engine {
         Self::load_on(gpu, dir, opts.dtype)
     }
 
+    /// An engine over a training model's LIVE weights: the same GPU buffers (f32), no copy,
+    /// so it generates from whatever the last optimizer step left in them. `gpu` must be the one
+    /// the model lives on. Only the engine's own workspace and KV cache are allocated (lazily).
+    pub fn from_train_model(
+        gpu: Arc<Gpu>,
+        model: &crate::train::TrainModel,
+        tokenizer: Option<GemmaTokenizer>,
+    ) -> Result<Engine> {
+        let model = GemmaModel::from_params(model.config().clone(), model.params())?;
+        Ok(Engine::with_parts(gpu, model, tokenizer, None))
+    }
+
+    fn with_parts(
+        gpu: Arc<Gpu>,
+        model: GemmaModel,
+        tokenizer: Option<GemmaTokenizer>,
+        tokenizer_error: Option<String>,
+    ) -> Engine {
+        Engine {
+            gpu,
+            model,
+            tokenizer,
+            tokenizer_error,
+            ws: None,
+            cache: None,
+            slots: SlotTokens::default(),
+            prefix_cache: true,
+            stats: PrefixStats::default(),
+        }
+    }
+
     /// [`Engine::load`] on an already opened GPU (tests: a forced small binding size).
     pub fn load_on(gpu: Gpu, dir: &Path, dtype: WeightDType) -> Result<Engine> {
         let config = Config::from_dir(dir)?;
@@ -82,17 +115,7 @@ impl Engine {
         } else {
             (None, None)
         };
-        Ok(Engine {
-            gpu,
-            model,
-            tokenizer,
-            tokenizer_error,
-            ws: None,
-            cache: None,
-            slots: SlotTokens::default(),
-            prefix_cache: true,
-            stats: PrefixStats::default(),
-        })
+        Ok(Engine::with_parts(Arc::new(gpu), model, tokenizer, tokenizer_error))
     }
 
     pub fn config(&self) -> &Config {

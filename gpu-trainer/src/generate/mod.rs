@@ -16,13 +16,20 @@ pub use prefix::PrefixStats;
 pub use score::ScoreOptions;
 
 /// The weight dtype on the GPU.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
 pub enum WeightDType {
-    /// as stored in the checkpoint (bf16 stays bf16, decoded in the shaders)
+    /// As stored in the checkpoint (bf16 stays bf16, decoded in the shaders).
     #[default]
     Auto,
+    /// f32.
     F32,
+    /// IEEE half.
     F16,
+    /// bfloat16.
+    #[cfg_attr(feature = "clap", value(name = "bf16"))]
+    #[serde(rename = "bf16")]
     BF16,
 }
 

@@ -27,10 +27,11 @@
 
 /// The HuggingFace name of a Gemma GGUF tensor, or `None` if it has none.
 pub fn hf_name(gguf: &str) -> Option<String> {
+    use crate::model::names::{EMBED_TOKENS, FINAL_NORM, LM_HEAD, LayerTensor as T};
     match gguf {
-        "token_embd.weight" => return Some("model.embed_tokens.weight".into()),
-        "output_norm.weight" => return Some("model.norm.weight".into()),
-        "output.weight" => return Some("lm_head.weight".into()),
+        "token_embd.weight" => return Some(EMBED_TOKENS.into()),
+        "output_norm.weight" => return Some(FINAL_NORM.into()),
+        "output.weight" => return Some(LM_HEAD.into()),
         _ => {}
     }
     let rest = gguf.strip_prefix("blk.")?;
@@ -41,23 +42,23 @@ pub fn hf_name(gguf: &str) -> Option<String> {
     {
         return None;
     }
-    let hf = match part {
-        "attn_norm.weight" => "input_layernorm.weight",
-        "attn_q.weight" => "self_attn.q_proj.weight",
-        "attn_k.weight" => "self_attn.k_proj.weight",
-        "attn_v.weight" => "self_attn.v_proj.weight",
-        "attn_output.weight" => "self_attn.o_proj.weight",
-        "attn_q_norm.weight" => "self_attn.q_norm.weight",
-        "attn_k_norm.weight" => "self_attn.k_norm.weight",
-        "post_attention_norm.weight" => "post_attention_layernorm.weight",
-        "ffn_norm.weight" => "pre_feedforward_layernorm.weight",
-        "ffn_gate.weight" => "mlp.gate_proj.weight",
-        "ffn_up.weight" => "mlp.up_proj.weight",
-        "ffn_down.weight" => "mlp.down_proj.weight",
-        "post_ffw_norm.weight" => "post_feedforward_layernorm.weight",
+    let t = match part {
+        "attn_norm.weight" => T::InputLayernorm,
+        "attn_q.weight" => T::QProj,
+        "attn_k.weight" => T::KProj,
+        "attn_v.weight" => T::VProj,
+        "attn_output.weight" => T::OProj,
+        "attn_q_norm.weight" => T::QNorm,
+        "attn_k_norm.weight" => T::KNorm,
+        "post_attention_norm.weight" => T::PostAttentionLayernorm,
+        "ffn_norm.weight" => T::PreFeedforwardLayernorm,
+        "ffn_gate.weight" => T::GateProj,
+        "ffn_up.weight" => T::UpProj,
+        "ffn_down.weight" => T::DownProj,
+        "post_ffw_norm.weight" => T::PostFeedforwardLayernorm,
         _ => return None,
     };
-    Some(format!("model.layers.{layer}.{hf}"))
+    Some(t.name(layer.parse().ok()?))
 }
 
 /// The layer index of a `blk.N.*` tensor.

@@ -133,6 +133,24 @@ impl Config {
         (self.hidden_size as f64).sqrt() as f32
     }
 
+    /// The distinct RoPE thetas of the layers (in first-use order), and each layer's index into
+    /// them: one cos/sin table per distinct theta serves every layer that uses it.
+    pub fn rope_groups(&self) -> (Vec<f32>, Vec<usize>) {
+        let mut thetas: Vec<f32> = Vec::new();
+        let mut layer_theta = Vec::with_capacity(self.layers.len());
+        for l in &self.layers {
+            let i = match thetas.iter().position(|&t| t == l.rope_theta) {
+                Some(i) => i,
+                None => {
+                    thetas.push(l.rope_theta);
+                    thetas.len() - 1
+                }
+            };
+            layer_theta.push(i);
+        }
+        (thetas, layer_theta)
+    }
+
     /// `num_heads / num_kv_heads` query heads per kv head.
     pub fn gqa_group(&self) -> usize {
         self.num_heads / self.num_kv_heads

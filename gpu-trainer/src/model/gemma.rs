@@ -130,12 +130,7 @@ impl GemmaModel {
     /// stored (bf16 stays bf16, decoded in the shaders); Some converts.
     pub fn load(gpu: &Gpu, config: Config, w: &Weights, dtype: Option<DType>) -> Result<GemmaModel> {
         w.check(&config)?;
-        if let Some((i, l)) = config.layers.iter().enumerate().find(|(_, l)| l.rope_factor != 1.0) {
-            bail!("layer {i}: linear RoPE scaling (factor {}) is not supported", l.rope_factor);
-        }
-        if config.head_dim > kv_cache::MAX_HEAD_DIM || !config.head_dim.is_multiple_of(2) {
-            bail!("head_dim {} unsupported (even, <= {})", config.head_dim, kv_cache::MAX_HEAD_DIM);
-        }
+        Self::check_supported(&config)?;
         let shapes = expected_tensors(&config);
         let up = |name: &str| -> Result<Tensor> {
             let shape = &shapes
@@ -153,44 +148,62 @@ impl GemmaModel {
             };
             r.with_context(|| format!("uploading {name}"))
         };
+        Self::from_named(config, up)
+    }
+
+    /// A model over the training model's parameters: the same GPU buffers (f32), no copy, so it
+    /// computes with whatever the optimizer last wrote into them.
+    pub fn from_params(config: Config, params: &[crate::train::Param]) -> Result<GemmaModel> {
+        Self::check_supported(&config)?;
+        Self::from_named(config, |name| {
+            params
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| p.value.clone())
+                .with_context(|| format!("the training model has no parameter {name}"))
+        })
+    }
+
+    fn check_supported(config: &Config) -> Result<()> {
+        if let Some((i, l)) = config.layers.iter().enumerate().find(|(_, l)| l.rope_factor != 1.0) {
+            bail!("layer {i}: linear RoPE scaling (factor {}) is not supported", l.rope_factor);
+        }
+        if config.head_dim > kv_cache::MAX_HEAD_DIM || !config.head_dim.is_multiple_of(2) {
+            bail!("head_dim {} unsupported (even, <= {})", config.head_dim, kv_cache::MAX_HEAD_DIM);
+        }
+        Ok(())
+    }
+
+    /// The model with each tensor from `get(HuggingFace name)`.
+    fn from_named(config: Config, get: impl Fn(&str) -> Result<Tensor>) -> Result<GemmaModel> {
+        use crate::model::names::{EMBED_TOKENS, FINAL_NORM, LM_HEAD, LayerTensor as T};
         let mut layers = Vec::with_capacity(config.num_layers);
         for i in 0..config.num_layers {
-            let p = format!("model.layers.{i}");
-            let opt = |n: &str| -> Result<Option<Tensor>> {
-                if config.qk_norm { up(&format!("{p}.self_attn.{n}.weight")).map(Some) } else { Ok(None) }
+            let at = |t: T| get(&t.name(i));
+            let opt = |t: T| -> Result<Option<Tensor>> {
+                if t.present(&config) { at(t).map(Some) } else { Ok(None) }
             };
             layers.push(GemmaLayer {
-                input_layernorm: up(&format!("{p}.input_layernorm.weight"))?,
-                q_proj: up(&format!("{p}.self_attn.q_proj.weight"))?,
-                k_proj: up(&format!("{p}.self_attn.k_proj.weight"))?,
-                v_proj: up(&format!("{p}.self_attn.v_proj.weight"))?,
-                o_proj: up(&format!("{p}.self_attn.o_proj.weight"))?,
-                q_norm: opt("q_norm")?,
-                k_norm: opt("k_norm")?,
-                post_attention_layernorm: up(&format!("{p}.post_attention_layernorm.weight"))?,
-                pre_feedforward_layernorm: up(&format!("{p}.pre_feedforward_layernorm.weight"))?,
-                gate_proj: up(&format!("{p}.mlp.gate_proj.weight"))?,
-                up_proj: up(&format!("{p}.mlp.up_proj.weight"))?,
-                down_proj: up(&format!("{p}.mlp.down_proj.weight"))?,
-                post_feedforward_layernorm: up(&format!("{p}.post_feedforward_layernorm.weight"))?,
+                input_layernorm: at(T::InputLayernorm)?,
+                q_proj: at(T::QProj)?,
+                k_proj: at(T::KProj)?,
+                v_proj: at(T::VProj)?,
+                o_proj: at(T::OProj)?,
+                q_norm: opt(T::QNorm)?,
+                k_norm: opt(T::KNorm)?,
+                post_attention_layernorm: at(T::PostAttentionLayernorm)?,
+                pre_feedforward_layernorm: at(T::PreFeedforwardLayernorm)?,
+                gate_proj: at(T::GateProj)?,
+                up_proj: at(T::UpProj)?,
+                down_proj: at(T::DownProj)?,
+                post_feedforward_layernorm: at(T::PostFeedforwardLayernorm)?,
             });
         }
-        let mut thetas: Vec<f32> = Vec::new();
-        let mut layer_theta = Vec::new();
-        for l in &config.layers {
-            let i = match thetas.iter().position(|&t| t == l.rope_theta) {
-                Some(i) => i,
-                None => {
-                    thetas.push(l.rope_theta);
-                    thetas.len() - 1
-                }
-            };
-            layer_theta.push(i);
-        }
+        let (thetas, layer_theta) = config.rope_groups();
         Ok(GemmaModel {
-            embed_tokens: up("model.embed_tokens.weight")?,
-            norm: up("model.norm.weight")?,
-            lm_head: if config.tie_word_embeddings { None } else { Some(up("lm_head.weight")?) },
+            embed_tokens: get(EMBED_TOKENS)?,
+            norm: get(FINAL_NORM)?,
+            lm_head: if config.tie_word_embeddings { None } else { Some(get(LM_HEAD)?) },
             layers,
             thetas,
             layer_theta,

@@ -7,11 +7,12 @@
 
 pub mod config;
 pub mod gemma;
+pub mod names;
 pub mod tokenizer;
 pub mod weights;
 
 pub use config::{Config, LayerConfig, LayerKind, ModelType};
-pub use tokenizer::GemmaTokenizer;
+pub use tokenizer::{GemmaTokenizer, check_vocab};
 pub use weights::{DType, TensorView, Weights};
 
 use std::fmt;

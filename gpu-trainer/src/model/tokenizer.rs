@@ -64,11 +64,17 @@ impl GemmaTokenizer {
     pub fn from_file(path: &Path) -> Result<Self> {
         let file = file_label(path);
         let bytes = std::fs::read(path).map_err(|e| ModelError::new(&file, format!("cannot read: {e}")))?;
+        Self::from_bytes(&bytes, &file)
+    }
+
+    /// [`GemmaTokenizer::from_file`] of a tokenizer.json's bytes; `file` names it in errors.
+    pub fn from_bytes(bytes: &[u8], file: &str) -> Result<Self> {
+        let file = file.to_string();
         // The tokenizers crate panics on some malformed files (seen by the loader fuzzer,
         // tests/fuzz_loaders.rs): check the JSON first, and turn what still panics into an error.
-        serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
             .map_err(|e| ModelError::new(&file, format!("not a tokenizer: not valid JSON: {e}")))?;
-        let inner = std::panic::catch_unwind(|| Tokenizer::from_bytes(&bytes))
+        let inner = std::panic::catch_unwind(|| Tokenizer::from_bytes(bytes))
             .map_err(|_| ModelError::new(&file, "not a tokenizer: the tokenizers library could not read it"))?
             .map_err(|e| ModelError::new(&file, format!("not a tokenizer: {e}")))?;
         let id = |tok: &str| {
@@ -166,6 +172,17 @@ pub fn chat_prompt(turns: &[(Role, &str)]) -> String {
 /// A single-user-message prompt: `<bos><start_of_turn>user\n{msg}<end_of_turn>\n<start_of_turn>model\n`.
 pub fn user_prompt(msg: &str) -> String {
     chat_prompt(&[(Role::User, msg)])
+}
+
+/// Checks tokenizer output against the model's vocabulary: an id past it means the
+/// tokenizer.json belongs to another model.
+pub fn check_vocab(ids: &[u32], vocab: usize) -> anyhow::Result<()> {
+    if let Some(&bad) = ids.iter().find(|&&i| i as usize >= vocab) {
+        anyhow::bail!(
+            "the tokenizer produced id {bad}, but the model's vocabulary has {vocab} tokens: tokenizer.json does not belong to this model"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

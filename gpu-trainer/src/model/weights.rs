@@ -317,31 +317,7 @@ impl Weights {
 /// HuggingFace names and shapes ([out, in] for projections) of every tensor
 /// of a Gemma2 / Gemma3-text checkpoint, in load order.
 pub fn expected_tensors(c: &Config) -> Vec<(String, Vec<usize>)> {
-    let (h, hd, ff) = (c.hidden_size, c.head_dim, c.intermediate_size);
-    let mut v = vec![("model.embed_tokens.weight".to_string(), vec![c.vocab_size, h])];
-    for i in 0..c.num_layers {
-        let p = format!("model.layers.{i}");
-        v.push((format!("{p}.input_layernorm.weight"), vec![h]));
-        v.push((format!("{p}.self_attn.q_proj.weight"), vec![c.num_heads * hd, h]));
-        v.push((format!("{p}.self_attn.k_proj.weight"), vec![c.num_kv_heads * hd, h]));
-        v.push((format!("{p}.self_attn.v_proj.weight"), vec![c.num_kv_heads * hd, h]));
-        v.push((format!("{p}.self_attn.o_proj.weight"), vec![h, c.num_heads * hd]));
-        if c.qk_norm {
-            v.push((format!("{p}.self_attn.q_norm.weight"), vec![hd]));
-            v.push((format!("{p}.self_attn.k_norm.weight"), vec![hd]));
-        }
-        v.push((format!("{p}.post_attention_layernorm.weight"), vec![h]));
-        v.push((format!("{p}.pre_feedforward_layernorm.weight"), vec![h]));
-        v.push((format!("{p}.mlp.gate_proj.weight"), vec![ff, h]));
-        v.push((format!("{p}.mlp.up_proj.weight"), vec![ff, h]));
-        v.push((format!("{p}.mlp.down_proj.weight"), vec![h, ff]));
-        v.push((format!("{p}.post_feedforward_layernorm.weight"), vec![h]));
-    }
-    v.push(("model.norm.weight".to_string(), vec![h]));
-    if !c.tie_word_embeddings {
-        v.push(("lm_head.weight".to_string(), vec![c.vocab_size, h]));
-    }
-    v
+    super::names::tensors(c)
 }
 
 /// The largest header safetensors allows (its own loader refuses more: 100 MB).

@@ -126,49 +126,32 @@ impl TrainModel {
             index.insert(name, params.len());
             params.push(p);
         }
-        let at = |name: String| -> Result<usize> {
-            index.get(&name).copied().with_context(|| format!("no parameter {name}"))
+        use crate::model::names::{EMBED_TOKENS, FINAL_NORM, LM_HEAD, LayerTensor as T};
+        let at = |name: &str| -> Result<usize> {
+            index.get(name).copied().with_context(|| format!("no parameter {name}"))
         };
         let mut layers = Vec::with_capacity(config.num_layers);
         for i in 0..config.num_layers {
-            let p = format!("model.layers.{i}");
+            let l = |t: T| at(&t.name(i));
             layers.push(LayerIdx {
-                input_layernorm: at(format!("{p}.input_layernorm.weight"))?,
-                q_proj: at(format!("{p}.self_attn.q_proj.weight"))?,
-                k_proj: at(format!("{p}.self_attn.k_proj.weight"))?,
-                v_proj: at(format!("{p}.self_attn.v_proj.weight"))?,
-                o_proj: at(format!("{p}.self_attn.o_proj.weight"))?,
-                qk_norm: if config.qk_norm {
-                    Some((
-                        at(format!("{p}.self_attn.q_norm.weight"))?,
-                        at(format!("{p}.self_attn.k_norm.weight"))?,
-                    ))
-                } else {
-                    None
-                },
-                post_attention_layernorm: at(format!("{p}.post_attention_layernorm.weight"))?,
-                pre_feedforward_layernorm: at(format!("{p}.pre_feedforward_layernorm.weight"))?,
-                gate_proj: at(format!("{p}.mlp.gate_proj.weight"))?,
-                up_proj: at(format!("{p}.mlp.up_proj.weight"))?,
-                down_proj: at(format!("{p}.mlp.down_proj.weight"))?,
-                post_feedforward_layernorm: at(format!("{p}.post_feedforward_layernorm.weight"))?,
+                input_layernorm: l(T::InputLayernorm)?,
+                q_proj: l(T::QProj)?,
+                k_proj: l(T::KProj)?,
+                v_proj: l(T::VProj)?,
+                o_proj: l(T::OProj)?,
+                qk_norm: if config.qk_norm { Some((l(T::QNorm)?, l(T::KNorm)?)) } else { None },
+                post_attention_layernorm: l(T::PostAttentionLayernorm)?,
+                pre_feedforward_layernorm: l(T::PreFeedforwardLayernorm)?,
+                gate_proj: l(T::GateProj)?,
+                up_proj: l(T::UpProj)?,
+                down_proj: l(T::DownProj)?,
+                post_feedforward_layernorm: l(T::PostFeedforwardLayernorm)?,
             });
         }
-        let embed = at("model.embed_tokens.weight".into())?;
-        let norm = at("model.norm.weight".into())?;
-        let lm_head = if config.tie_word_embeddings { embed } else { at("lm_head.weight".into())? };
-        let mut thetas: Vec<f32> = Vec::new();
-        let mut layer_theta = Vec::with_capacity(config.num_layers);
-        for l in &config.layers {
-            let i = match thetas.iter().position(|&t| t == l.rope_theta) {
-                Some(i) => i,
-                None => {
-                    thetas.push(l.rope_theta);
-                    thetas.len() - 1
-                }
-            };
-            layer_theta.push(i);
-        }
+        let embed = at(EMBED_TOKENS)?;
+        let norm = at(FINAL_NORM)?;
+        let lm_head = if config.tie_word_embeddings { embed } else { at(LM_HEAD)? };
+        let (thetas, layer_theta) = config.rope_groups();
         Ok(TrainModel {
             config,
             opts,

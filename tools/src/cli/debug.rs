@@ -12,7 +12,7 @@ use gpu_trainer::train::{Sequence, TrainModel, TrainOptions};
 use gpu_trainer::{Gpu, GpuOptions};
 use serde_json::json;
 
-use crate::llm::parse_ids;
+use super::model::parse_ids;
 
 /// `greedy debug` arguments.
 #[derive(Debug, Clone, Args)]

@@ -1,8 +1,11 @@
-//! Arguments of `greedy demo`.
+//! `greedy demo`: its flags, as the demo's settings.
 
 use std::path::PathBuf;
 
+use anyhow::Result;
 use clap::Args;
+
+use crate::demo::DemoSettings;
 
 /// `greedy demo` arguments: the defaults fit in about ten minutes on a 2-core CPU through the
 /// software Vulkan driver; the flags scale it up.
@@ -33,6 +36,27 @@ pub struct DemoArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+}
+
+impl DemoArgs {
+    /// The demo's settings.
+    pub fn settings(&self) -> DemoSettings {
+        DemoSettings {
+            steps: self.steps,
+            batch: self.batch,
+            episodes: self.episodes,
+            horizon: self.horizon,
+            seed: self.seed,
+            out: self.out.clone(),
+            force: self.force,
+            quiet: self.quiet,
+        }
+    }
+}
+
+/// Runs `greedy demo`; returns what to print.
+pub fn run(args: &DemoArgs) -> Result<String> {
+    crate::demo::run(&args.settings())
 }
 
 const DEMO_EXAMPLES: &str = "\

@@ -1,59 +1,19 @@
 //! Arguments of `greedy eval`. Every setting can also come from `--config FILE.json`; a flag
 //! given on the command line wins over the file.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use env_core::{ArmDistribution, MabConfig};
+use gpu_trainer::agent::AgentSettings;
+use gpu_trainer::envs::{CbSettings, EnvSettings, TttSettings};
+pub use gpu_trainer::envs::{DistKind, EnvKind, FirstKind, LabelKind, OpponentKind};
+use gpu_trainer::eval::settings::{MAX_EPISODES, MAX_HORIZON, check_f64, check_usize};
+use gpu_trainer::eval::{AgentSpec, BaseAgent, EvalSettings};
+use gpu_trainer::generate::WeightDType;
 use serde::Deserialize;
-
-use crate::eval::EnvKind;
-
-/// Reward distribution of the bandit arms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum DistKind {
-    /// N(mu, sigma), mu ~ U(0, 1).
-    Gaussian,
-    /// One best arm at 0.5 + gap/2, the others at 0.5 - gap/2.
-    Bernoulli,
-}
-
-/// How actions are named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum LabelKind {
-    /// Colour names.
-    Buttons,
-    /// 0..k-1.
-    Numeric,
-}
-
-/// The tic-tac-toe opponent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum OpponentKind {
-    /// Uniformly random legal moves.
-    Random,
-    /// Perfect play.
-    Minimax,
-    /// Monte-Carlo tree search with --mcts-budget simulations.
-    Mcts,
-    /// MCTS that plays a random move with probability --noise-p.
-    NoisyMcts,
-}
-
-/// Who moves first in tic-tac-toe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum FirstKind {
-    /// The evaluated agent.
-    Agent,
-    /// The opponent.
-    Opponent,
-    /// The agent in even-seeded episodes, the opponent in odd ones.
-    Alternate,
-}
 
 /// `greedy eval` arguments.
 #[derive(Debug, Clone, Default, Args, Deserialize)]
@@ -128,7 +88,7 @@ pub struct EvalArgs {
     pub model: Option<PathBuf>,
     /// LLM agent: weight precision on the GPU [default: auto].
     #[arg(long, value_enum, help_heading = "LLM agent (--agent llm)")]
-    pub dtype: Option<crate::llm::DTypeArg>,
+    pub dtype: Option<WeightDType>,
     /// LLM agent: generation budget per step, in tokens [default: 256].
     #[arg(long, help_heading = "LLM agent (--agent llm)")]
     pub max_new_tokens: Option<usize>,
@@ -242,6 +202,229 @@ impl EvalArgs {
     }
 }
 
+impl EvalArgs {
+    /// The library settings of these arguments (already merged with `--config`): validated, the
+    /// defaults applied. Every check names the flag, the value and what is allowed, and flags that
+    /// do not apply to the chosen environment are rejected rather than silently ignored.
+    pub fn settings(&self) -> Result<EvalSettings> {
+        let args = self;
+        let kind = args.env.unwrap_or(EnvKind::Mab);
+        let episodes = check_usize("--episodes", args.episodes.unwrap_or(64), 1, MAX_EPISODES)?;
+        let seed = args.seed.unwrap_or(0);
+        let epsilon = check_f64("--epsilon", args.epsilon.unwrap_or(0.1), 0.0, 1.0)?;
+        let mcts_budget = args.mcts_budget.unwrap_or(200);
+        if mcts_budget == 0 || mcts_budget > 1_000_000 {
+            bail!("invalid value {mcts_budget} for --mcts-budget: allowed 1..=1000000");
+        }
+        let env = match kind {
+            EnvKind::Mab => {
+                reject("--movies", &args.movies, kind, "--env cb")?;
+                reject("--users", &args.users, kind, "--env cb")?;
+                reject("--movielens", &args.movielens, kind, "--env cb")?;
+                reject_ttt(args, kind)?;
+                let arms = check_usize("--arms", args.arms.unwrap_or(10), 2, env_core::MAX_ARMS)?;
+                let horizon = check_usize("--horizon", args.horizon.unwrap_or(50), 1, MAX_HORIZON)?;
+                let distribution = match args.dist.unwrap_or(DistKind::Gaussian) {
+                    DistKind::Gaussian => {
+                        if args.gap.is_some() {
+                            bail!("--gap applies only to --dist bernoulli (use --sigma for gaussian arms)");
+                        }
+                        ArmDistribution::Gaussian {
+                            sigma: check_f64("--sigma", args.sigma.unwrap_or(1.0), 0.0, 1.0e6)?,
+                        }
+                    }
+                    DistKind::Bernoulli => {
+                        if args.sigma.is_some() {
+                            bail!("--sigma applies only to --dist gaussian (use --gap for bernoulli arms)");
+                        }
+                        ArmDistribution::Bernoulli {
+                            gap: check_f64("--gap", args.gap.unwrap_or(0.2), 0.0, 1.0)?,
+                        }
+                    }
+                };
+                let labels = args.labels.unwrap_or(LabelKind::Buttons).into();
+                let config = MabConfig { arms, horizon, distribution, labels };
+                config.validate().map_err(|e| anyhow::anyhow!("invalid bandit settings: {e}"))?;
+                EnvSettings::Mab(config)
+            }
+            EnvKind::Cb => {
+                reject_mab(args, kind)?;
+                reject_ttt(args, kind)?;
+                let movies = check_usize("--movies", args.movies.unwrap_or(10), 2, env_core::MAX_ARMS)?;
+                let users = check_usize("--users", args.users.unwrap_or(100), 1, 1_000_000)?;
+                let horizon = check_usize("--horizon", args.horizon.unwrap_or(50), 1, MAX_HORIZON)?;
+                if args.movielens.is_some() && args.users.is_some() {
+                    bail!(
+                        "--users applies only to synthetic data, not with --movielens (which keeps every user who rated a top movie)"
+                    );
+                }
+                if let Some(dir) = &args.movielens
+                    && !dir.is_dir()
+                {
+                    bail!(
+                        "invalid value '{}' for --movielens: not a directory (expected one with users.dat, movies.dat, ratings.dat)",
+                        dir.display()
+                    );
+                }
+                EnvSettings::Cb(CbSettings { movies, users, movielens: args.movielens.clone(), horizon })
+            }
+            EnvKind::Ttt => {
+                reject_mab(args, kind)?;
+                reject("--horizon", &args.horizon, kind, "--env mab and --env cb")?;
+                reject("--movies", &args.movies, kind, "--env cb")?;
+                reject("--users", &args.users, kind, "--env cb")?;
+                reject("--movielens", &args.movielens, kind, "--env cb")?;
+                let opponent = args.opponent.unwrap_or(OpponentKind::Random);
+                let noise_p = check_f64("--noise-p", args.noise_p.unwrap_or(0.5), 0.0, 1.0)?;
+                if args.noise_p.is_some() && opponent != OpponentKind::NoisyMcts {
+                    bail!("--noise-p applies only to --opponent noisy-mcts");
+                }
+                EnvSettings::Ttt(TttSettings {
+                    opponent,
+                    mcts_budget,
+                    noise_p,
+                    first: args.first.unwrap_or(FirstKind::Agent),
+                })
+            }
+        };
+        let names: Vec<String> = if args.agent.is_empty() {
+            match kind {
+                EnvKind::Mab => vec!["ucb".into(), "greedy".into(), "random".into()],
+                EnvKind::Cb => vec!["linucb".into(), "random".into()],
+                EnvKind::Ttt => vec!["minimax".into(), "random".into()],
+            }
+        } else {
+            args.agent.clone()
+        };
+        let mut agents: Vec<AgentSpec> = Vec::new();
+        for n in &names {
+            let spec = AgentSpec::parse(n, kind).map_err(anyhow::Error::msg)?;
+            if agents.contains(&spec) {
+                bail!("invalid value '{n}' for --agent: given twice");
+            }
+            agents.push(spec);
+        }
+        let llm = resolve_llm(args, &agents)?;
+        if llm.is_some() {
+            for (flag, set, applies) in [
+                ("--summary", args.summary, EnvKind::Mab),
+                ("--randomize", args.randomize, EnvKind::Mab),
+                ("--no-legal-moves", args.no_legal_moves, EnvKind::Ttt),
+            ] {
+                if set && kind != applies {
+                    bail!("{flag} does not apply to --env {kind} (it applies to --env {applies})");
+                }
+            }
+        }
+        Ok(EvalSettings { env, agents, epsilon, mcts_budget, episodes, seed, llm })
+    }
+}
+
+/// Rejects a flag that was given but has no meaning for the environment.
+fn reject<T>(flag: &str, value: &Option<T>, env: EnvKind, applies_to: &str) -> Result<()> {
+    if value.is_some() {
+        bail!("{flag} does not apply to --env {env} (it applies to {applies_to})");
+    }
+    Ok(())
+}
+
+/// The LLM agent's settings; its flags are rejected when no agent is `llm`.
+fn resolve_llm(args: &EvalArgs, agents: &[AgentSpec]) -> Result<Option<AgentSettings>> {
+    let wanted = agents.iter().any(|a| a.base == BaseAgent::Llm);
+    if !wanted {
+        let given = [
+            ("--model", args.model.is_some()),
+            ("--dtype", args.dtype.is_some()),
+            ("--max-new-tokens", args.max_new_tokens.is_some()),
+            ("--temperature", args.temperature.is_some()),
+            ("--cot", args.cot),
+            ("--no-cot", args.no_cot),
+            ("--summary", args.summary),
+            ("--randomize", args.randomize),
+            ("--base", args.base),
+            ("--answer-chars", args.answer_chars.is_some()),
+            ("--answer-prefix", args.answer_prefix.is_some()),
+            ("--samples", args.samples.is_some()),
+            ("--self-correct", args.self_correct),
+            ("--no-legal-moves", args.no_legal_moves),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
+            bail!("{flag} applies only to --agent llm");
+        }
+        return Ok(None);
+    }
+    let Some(model) = args.model.clone() else {
+        bail!(
+            "--agent llm needs --model DIR (a checkpoint directory with config.json, safetensors and tokenizer.json)"
+        );
+    };
+    let max_new_tokens = check_usize("--max-new-tokens", args.max_new_tokens.unwrap_or(256), 1, 32768)?;
+    let temperature = args.temperature.unwrap_or(0.0);
+    if !temperature.is_finite() || temperature < 0.0 {
+        bail!("invalid value {temperature} for --temperature: allowed a number >= 0 (0 = greedy)");
+    }
+    let samples = check_usize("--samples", args.samples.unwrap_or(1), 1, 64)?;
+    if samples > 1 && temperature == 0.0 {
+        bail!(
+            "--samples {samples} needs --temperature > 0: greedy decoding gives {samples} identical answers (the paper samples at 1.0)"
+        );
+    }
+    Ok(Some(AgentSettings {
+        model,
+        dtype: args.dtype.unwrap_or_default(),
+        max_new_tokens,
+        temperature,
+        cot: args.cot || !args.no_cot,
+        summary: args.summary,
+        randomize: args.randomize,
+        base: args.base,
+        answer_chars: args.answer_chars,
+        answer_prefix: args.answer_prefix.clone().unwrap_or_default(),
+        legal_moves: !args.no_legal_moves,
+        samples,
+        self_correct: args.self_correct,
+    }))
+}
+
+fn reject_mab(args: &EvalArgs, kind: EnvKind) -> Result<()> {
+    reject("--dist", &args.dist, kind, "--env mab")?;
+    reject("--arms", &args.arms, kind, "--env mab (use --movies for cb)")?;
+    reject("--sigma", &args.sigma, kind, "--env mab")?;
+    reject("--gap", &args.gap, kind, "--env mab")?;
+    reject("--labels", &args.labels, kind, "--env mab")
+}
+
+fn reject_ttt(args: &EvalArgs, kind: EnvKind) -> Result<()> {
+    reject("--opponent", &args.opponent, kind, "--env ttt")?;
+    reject("--noise-p", &args.noise_p, kind, "--env ttt")?;
+    reject("--first", &args.first, kind, "--env ttt")
+}
+
+/// Runs `greedy eval`; returns what to print.
+pub fn run(args: EvalArgs) -> Result<String> {
+    let args = args.with_config()?;
+    let settings = args.settings()?;
+    if let Some(dir) = &args.out {
+        crate::io::check_run_dir(dir, "greedy eval", crate::report::files::is_eval_file)?;
+    }
+    let show = !args.json && std::io::stderr().is_terminal() && std::io::stdout().is_terminal();
+    let out = gpu_trainer::eval::run_eval(&settings, &crate::progress::Bar::new(show))?;
+    if let Some(dir) = &args.out {
+        crate::report::write_run_files(dir, &settings, &out)?;
+    }
+    if args.json {
+        return crate::report::summary_json_lines(&out);
+    }
+    let mut text = crate::report::summary_table(&out.summaries);
+    if let Some(dir) = &args.out {
+        text.push_str(&format!(
+            "\nwrote {}/{{episodes.jsonl, summary.json, regret.png/svg, coverage.png/svg}}\n",
+            dir.display()
+        ));
+    }
+    Ok(text)
+}
+
 /// Reads an experiment file (JSON).
 pub fn load_config(path: &Path) -> Result<EvalArgs> {
     let text =
@@ -274,3 +457,34 @@ Examples:
 
 Outputs (with --out DIR): episodes.jsonl (one line per agent and episode), summary.json,
 regret.png/.svg and coverage.png/.svg (mean over episodes with a shaded 95% confidence band).";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mab() -> EvalArgs {
+        EvalArgs { env: Some(EnvKind::Mab), ..EvalArgs::default() }
+    }
+
+    #[test]
+    fn defaults_are_the_paper_setting() {
+        let s = mab().settings().unwrap();
+        assert_eq!(s.env, EnvSettings::Mab(MabConfig::default()));
+        assert_eq!(s.episodes, 64);
+        assert_eq!(s.agents.len(), 3);
+    }
+
+    #[test]
+    fn errors_name_the_flag() {
+        let e = EvalArgs { arms: Some(40), ..mab() }.settings().unwrap_err().to_string();
+        assert!(e.contains("--arms") && e.contains("40") && e.contains("2..=32"), "{e}");
+        let e = EvalArgs { sigma: Some(-1.0), ..mab() }.settings().unwrap_err().to_string();
+        assert!(e.contains("--sigma"), "{e}");
+        let e = EvalArgs { opponent: Some(OpponentKind::Mcts), ..mab() }.settings().unwrap_err().to_string();
+        assert!(e.contains("--opponent"), "{e}");
+        let e = EvalArgs { agent: vec!["minimax".into()], ..mab() }.settings().unwrap_err().to_string();
+        assert!(e.contains("--agent") && e.contains("ucb"), "{e}");
+        let e = EvalArgs { episodes: Some(0), ..mab() }.settings().unwrap_err().to_string();
+        assert!(e.contains("--episodes"), "{e}");
+    }
+}

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::llm::ModelArgs;
+use super::model::ModelArgs;
 
 /// `greedy generate` arguments.
 #[derive(Debug, Clone, Args)]

@@ -1,4 +1,6 @@
-//! The command line: `greedy <SUBCOMMAND>`.
+//! The command line: `greedy <SUBCOMMAND>`. One module per subcommand: its flags (clap), how they
+//! become the library's settings, and the handler that runs it and returns what to print (files
+//! and plots through [`crate::report`] and [`crate::plot`]).
 
 pub mod bench;
 pub mod convert;
@@ -7,12 +9,15 @@ pub mod demo;
 pub mod diagnose;
 pub mod eval;
 pub mod generate;
+pub mod inference;
 pub mod logits;
+pub mod model;
 pub mod prompt;
 pub mod report;
 pub mod tokenize;
 pub mod train;
 
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 pub use bench::BenchArgs;
@@ -67,6 +72,24 @@ pub enum Command {
     Diagnose(DiagnoseArgs),
     /// Put several run directories (eval and diagnose) together in one Markdown page with plots.
     Report(ReportArgs),
+}
+
+/// Runs `command`; returns what to print on stdout.
+pub fn run(command: Command) -> Result<String> {
+    match command {
+        Command::Eval(args) => eval::run(args),
+        Command::Prompt(args) => prompt::render_prompt(&args),
+        Command::Logits(args) => inference::logits(&args),
+        Command::Generate(args) => inference::generate(&args),
+        Command::Bench(args) => bench::run(&args),
+        Command::Train(args) => train::run(args),
+        Command::Demo(args) => demo::run(&args),
+        Command::Debug(args) => debug::run(&args),
+        Command::Convert(args) => convert::run(&args),
+        Command::Tokenize(args) => tokenize::run(&args),
+        Command::Diagnose(args) => diagnose::run(&args),
+        Command::Report(args) => report::run(&args),
+    }
 }
 
 const TOP_EXAMPLES: &str = "\

@@ -1,8 +1,12 @@
-//! Arguments of `greedy report`.
+//! `greedy report`: several run directories in one Markdown page with plots.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use anyhow::{Result, bail};
 use clap::Args;
+
+use crate::report::multi;
 
 /// `greedy report` arguments.
 #[derive(Debug, Clone, Args)]
@@ -22,6 +26,25 @@ pub struct ReportArgs {
     /// regret/coverage plots too, when --out is that run's directory).
     #[arg(long)]
     pub force: bool,
+}
+
+/// Runs `greedy report`; returns what to print (the agents' table and where the page is).
+pub fn run(args: &ReportArgs) -> Result<String> {
+    let runs = multi::read_runs(&args.runs)?;
+    if !args.force
+        && let Some(f) = multi::REPORT_FILES.iter().map(|f| args.out.join(f)).find(|p| p.exists())
+    {
+        bail!(
+            "--out {}: {} already exists: pass --force to replace the report files (report.md, regret.png/svg, coverage.png/svg), or choose another --out",
+            args.out.display(),
+            f.display()
+        );
+    }
+    multi::write_report(&runs, &args.out, &args.title)?;
+    let mut s = multi::terminal_summary(&runs);
+    let _ =
+        writeln!(s, "{}wrote {}", if s.is_empty() { "" } else { "\n" }, args.out.join("report.md").display());
+    Ok(s)
 }
 
 const REPORT_EXAMPLES: &str = "\

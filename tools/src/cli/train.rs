@@ -1,13 +1,25 @@
 //! Arguments of `greedy train sft` and `greedy train init`. Every setting can also come from
 //! `--config FILE.json` (keys as the flag names); a flag on the command line wins over the file.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use clap::{Args, Subcommand, ValueEnum};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use env_core::rng::derive_seed;
+use env_core::{ArmDistribution, MabConfig};
+use gpu_trainer::eval::settings::{check_f64, check_usize};
+use gpu_trainer::train::bpe::{MAX_VOCAB, MIN_VOCAB};
+use gpu_trainer::train::fresh::ModelShape;
+use gpu_trainer::train::learner::OptimSettings;
+pub use gpu_trainer::train::learner::OptimizerKind;
+pub use gpu_trainer::train::sft::data::TargetMode;
+use gpu_trainer::train::sft::data::{FileData, SftData, UcbData};
+use gpu_trainer::train::sft::settings::{FreshBase, ModelSource, streams};
+use gpu_trainer::train::sft::{SftOutcome, SftSettings};
 use serde::Deserialize;
 
-use crate::train::data::TargetMode;
+use crate::cli::eval::LabelKind;
 
 /// `greedy train <what>`.
 #[derive(Debug, Clone, Args)]
@@ -24,16 +36,6 @@ pub enum TrainCommand {
     Sft(Box<SftArgs>),
     /// Write a freshly initialised model (`--init`) with its tokenizer to --out, without training.
     Init(Box<SftArgs>),
-}
-
-/// The optimizer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum OptimizerKind {
-    /// Adam with decoupled weight decay.
-    Adamw,
-    /// AdaFactor (factored second moments; the paper's choice).
-    Adafactor,
 }
 
 /// `greedy train sft` arguments.
@@ -227,6 +229,271 @@ impl SftArgs {
     }
 }
 
+impl SftArgs {
+    /// The library settings of these arguments (already merged with `--config`): validated, the
+    /// defaults applied. Every check names the flag, the value and what is allowed; flags that do
+    /// not apply are rejected, not ignored.
+    pub fn settings(&self) -> Result<SftSettings> {
+        let args = self;
+        let seed = args.seed.unwrap_or(0);
+        let source = sft_source(args)?;
+        let data = sft_data(args, seed)?;
+        let steps = args.steps.unwrap_or(1000);
+        if steps == 0 || steps > 100_000_000 {
+            bail!("invalid value {steps} for --steps: allowed 1..=100000000");
+        }
+        let batch = check_usize("--batch", args.batch.unwrap_or(16), 1, 1 << 20)?;
+        let micro_batch = check_usize("--micro-batch", args.micro_batch.unwrap_or(batch), 1, batch)?;
+        let fresh = matches!(source, ModelSource::Fresh { .. });
+        let lr = check_f64("--lr", args.lr.unwrap_or(if fresh { 1e-3 } else { 1e-4 }), 1e-12, 10.0)?;
+        let warmup = args.warmup.unwrap_or((steps / 10).min(100));
+        if warmup > steps {
+            bail!("invalid value {warmup} for --warmup: allowed 0..={steps} (--steps)");
+        }
+        let min_lr = check_f64("--min-lr", args.min_lr.unwrap_or(lr / 100.0), 0.0, lr)?;
+        let clip = match check_f64("--clip", args.clip.unwrap_or(1.0), 0.0, 1e12)? {
+            0.0 => None,
+            c => Some(c),
+        };
+        let weight_decay = check_f64("--weight-decay", args.weight_decay.unwrap_or(0.0), 0.0, 1.0)?;
+        let kind = args.optimizer.unwrap_or(OptimizerKind::Adamw);
+        if kind == OptimizerKind::Adafactor && args.weight_decay.is_some_and(|w| w != 0.0) {
+            bail!("--weight-decay applies only to --optimizer adamw");
+        }
+        let save_every = args.save_every.unwrap_or(100);
+        if save_every == 0 {
+            bail!("invalid value 0 for --save-every: allowed 1 or more");
+        }
+        let stop_at = args.stop_at.unwrap_or(steps);
+        if stop_at == 0 || stop_at > steps {
+            bail!("invalid value {stop_at} for --stop-at: allowed 1..={steps} (--steps)");
+        }
+        if let Some(m) = args.max_len {
+            check_usize("--max-len", m, 2, 1 << 20)?;
+        }
+        Ok(SftSettings {
+            source,
+            data,
+            max_len: args.max_len,
+            steps,
+            batch,
+            micro_batch,
+            optim: OptimSettings { kind, lr, warmup, min_lr, clip, weight_decay },
+            seed,
+            out: args.out_dir().to_path_buf(),
+            resume: args.resume,
+            save_every,
+            stop_at,
+        })
+    }
+}
+
+/// The model trained.
+fn sft_source(args: &SftArgs) -> Result<ModelSource> {
+    let shape_flags = [
+        ("--hidden", args.hidden),
+        ("--layers", args.layers),
+        ("--heads", args.heads),
+        ("--kv-heads", args.kv_heads),
+        ("--head-dim", args.head_dim),
+        ("--ffn", args.ffn),
+        ("--window", args.window),
+    ];
+    match (&args.model, &args.init) {
+        (Some(_), Some(_)) => bail!("give either --model DIR or --init, not both"),
+        (None, None) => {
+            bail!("no model: give --model DIR (a checkpoint) or --init tiny (a fresh small Gemma2)")
+        }
+        (Some(dir), None) => {
+            for (flag, v) in shape_flags.iter().chain(&[("--context", args.context), ("--vocab", args.vocab)])
+            {
+                if v.is_some() {
+                    bail!("{flag} applies only to --init (the model of --model has its own shape)");
+                }
+            }
+            if !dir.join("config.json").is_file() {
+                bail!(
+                    "--model {}: no config.json in it (expected a HuggingFace checkpoint directory)",
+                    dir.display()
+                );
+            }
+            if !dir.join("tokenizer.json").is_file() {
+                bail!("--model {}: no tokenizer.json in it (training reads text)", dir.display());
+            }
+            Ok(ModelSource::Checkpoint(dir.clone()))
+        }
+        (None, Some(init)) => {
+            let vocab = check_usize("--vocab", args.vocab.unwrap_or(1024), MIN_VOCAB, MAX_VOCAB)?;
+            let base = if init == "tiny" {
+                let d = ModelShape::TINY;
+                let shape = ModelShape {
+                    hidden: args.hidden.unwrap_or(d.hidden),
+                    layers: args.layers.unwrap_or(d.layers),
+                    heads: args.heads.unwrap_or(d.heads),
+                    kv_heads: args.kv_heads.unwrap_or(d.kv_heads),
+                    head_dim: args.head_dim.unwrap_or(d.head_dim),
+                    ffn: args.ffn.unwrap_or(d.ffn),
+                    window: args.window.unwrap_or(d.window),
+                    context: args.context.unwrap_or(d.context),
+                };
+                shape.validate()?;
+                FreshBase::Tiny(shape)
+            } else {
+                if let Some((flag, _)) =
+                    shape_flags.iter().chain(&[("--context", args.context)]).find(|f| f.1.is_some())
+                {
+                    bail!("{flag} applies only to --init tiny (--init {init} gives the shape)");
+                }
+                let path = PathBuf::from(init);
+                if !path.is_file() {
+                    bail!(
+                        "invalid value '{init}' for --init: expected `tiny` or a config.json-style file, and there is no file {init}"
+                    );
+                }
+                FreshBase::File(path)
+            };
+            Ok(ModelSource::Fresh { base, vocab })
+        }
+    }
+}
+
+/// The examples.
+fn sft_data(args: &SftArgs, seed: u64) -> Result<SftData> {
+    let source = args.data.as_deref().unwrap_or("ucb");
+    if source != "ucb" {
+        for (flag, set) in [
+            ("--mode", args.mode.is_some()),
+            ("--arms", !args.arms.is_empty()),
+            ("--sigma", !args.sigma.is_empty()),
+            ("--horizon", args.horizon.is_some()),
+            ("--labels", args.labels.is_some()),
+            ("--expert-episodes", args.expert_episodes.is_some()),
+            ("--summary", args.summary),
+        ] {
+            if set {
+                bail!("{flag} applies only to --data ucb (the file gives the prompts and targets)");
+            }
+        }
+        let path = PathBuf::from(source);
+        if !path.is_file() {
+            bail!(
+                "invalid value '{source}' for --data: expected `ucb` or a JSONL file, and there is no file {source}"
+            );
+        }
+        return Ok(SftData::File(FileData::load(&path)?));
+    }
+    let arms = if args.arms.is_empty() { vec![5] } else { args.arms.clone() };
+    let sigmas = if args.sigma.is_empty() { vec![1.0] } else { args.sigma.clone() };
+    let horizon = check_usize("--horizon", args.horizon.unwrap_or(20), 1, 10_000)?;
+    let labels = args.labels.unwrap_or(LabelKind::Buttons).into();
+    let mut settings = Vec::new();
+    for &a in &arms {
+        check_usize("--arms", a, 2, env_core::MAX_ARMS)?;
+        for &s in &sigmas {
+            let sigma = check_f64("--sigma", s, 0.0, 1e6)?;
+            settings.push(MabConfig {
+                arms: a,
+                horizon,
+                distribution: ArmDistribution::Gaussian { sigma },
+                labels,
+            });
+        }
+    }
+    let episodes = check_usize("--expert-episodes", args.expert_episodes.unwrap_or(512), 1, 100_000_000)?;
+    let mode = args.mode.unwrap_or(TargetMode::Thought);
+    Ok(SftData::Ucb(UcbData::new(settings, episodes, mode, args.summary, derive_seed(seed, streams::DATA))?))
+}
+
+/// Runs a `greedy train` subcommand; returns what to print.
+pub fn run(args: TrainArgs) -> Result<String> {
+    match args.command {
+        TrainCommand::Sft(a) => {
+            let a = a.with_config()?;
+            let settings = a.settings()?;
+            let stop = crate::signals::StopRequest::install()?;
+            let bar = crate::progress::Bar::on_terminal(a.quiet);
+            let outcome = gpu_trainer::train::sft::run_sft(&settings, &bar, stop.flag())?;
+            crate::plot::loss::write_sft_loss(&settings.out, &outcome.log)?;
+            if outcome.interrupted {
+                return Err(interrupted(&settings, &outcome).into());
+            }
+            Ok(describe(&settings, &outcome))
+        }
+        TrainCommand::Init(a) => {
+            let a = a.with_config()?;
+            if a.model.is_some() || a.init.is_none() {
+                bail!(
+                    "greedy train init writes a fresh model: give --init tiny or --init FILE.json, not --model"
+                );
+            }
+            let settings = a.settings()?;
+            if settings.resume {
+                bail!("--resume applies only to greedy train sft");
+            }
+            let p = gpu_trainer::train::sft::start::prepare(&settings)?;
+            Ok(format!(
+                "wrote {} (Gemma2, {} parameters, hidden {}, {} layers, vocabulary {})\n",
+                p.start.display(),
+                gpu_trainer::train::fresh::parameter_count(&p.config),
+                p.config.hidden_size,
+                p.config.num_layers,
+                p.tokenizer.vocab_size()
+            ))
+        }
+    }
+}
+
+/// The error of a run stopped by Ctrl-C / SIGTERM: where it stopped and how to go on.
+pub fn interrupted(settings: &SftSettings, o: &SftOutcome) -> crate::signals::Interrupted {
+    crate::signals::Interrupted(format!(
+        "interrupted at step {}/{}: checkpoint saved in {}; run the same command with --resume to continue",
+        o.state.step,
+        settings.steps,
+        o.checkpoint.display()
+    ))
+}
+
+/// The closing lines of `greedy train sft`.
+pub fn describe(settings: &SftSettings, o: &SftOutcome) -> String {
+    let mut s = String::new();
+    let done: Vec<_> = o.log.iter().filter(|r| !r.skipped).collect();
+    let mean = |rs: &[&gpu_trainer::train::sft::log::StepRow]| {
+        rs.iter().map(|r| r.loss).sum::<f64>() / rs.len().max(1) as f64
+    };
+    let k = (done.len() / 10).clamp(1, 20);
+    let _ = writeln!(
+        s,
+        "steps {}/{} ({} skipped), {:.1} s",
+        o.state.step,
+        settings.steps,
+        o.state.skipped_steps.len(),
+        o.train_seconds
+    );
+    if !done.is_empty() {
+        let _ = writeln!(
+            s,
+            "loss: first {} steps {:.4}, last {} steps {:.4}",
+            k,
+            mean(&done[..k]),
+            k,
+            mean(&done[done.len() - k..])
+        );
+    }
+    let tokens: usize = o.log.iter().map(|r| r.tokens).sum();
+    let secs: f64 = o.log.iter().map(|r| r.tokens as f64 / r.tokens_per_s.max(1e-9)).sum();
+    if secs > 0.0 {
+        let _ = writeln!(s, "throughput: {:.0} tokens/s", tokens as f64 / secs);
+    }
+    let _ = writeln!(
+        s,
+        "model: {}\nlog: {}/log.jsonl, plot: {}/loss.png",
+        o.checkpoint.display(),
+        settings.out.display(),
+        settings.out.display()
+    );
+    s
+}
+
 const SFT_EXAMPLES: &str = "\
 Examples:
   # Thought cloning from scratch: a tiny Gemma2 and its own BPE, trained on UCB rationales
@@ -251,3 +518,42 @@ Examples:
 Outputs in --out: checkpoint/ (model.safetensors, config.json, tokenizer.json, optimizer.safetensors,
 trainer_state.json; replaced atomically), log.jsonl (one line per step: step, loss, lr, grad_norm,
 tokens, target_tokens, tokens_per_s, skipped), loss.png/svg, settings.json.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> SftArgs {
+        SftArgs { init: Some("tiny".into()), ..SftArgs::default() }
+    }
+
+    #[test]
+    fn defaults() {
+        let s = args().settings().unwrap();
+        assert_eq!((s.steps, s.batch, s.micro_batch, s.stop_at, s.save_every), (1000, 16, 16, 1000, 100));
+        assert_eq!(s.optim.lr, 1e-3);
+        assert_eq!(s.optim.warmup, 100);
+        assert_eq!(s.optim.clip, Some(1.0));
+        let SftData::Ucb(d) = &s.data else { panic!("ucb by default") };
+        assert_eq!(
+            (d.settings.len(), d.settings[0].arms, d.settings[0].horizon, d.episodes),
+            (1, 5, 20, 512)
+        );
+        assert_eq!(d.mode, TargetMode::Thought);
+    }
+
+    #[test]
+    fn errors_name_the_flag() {
+        let e = |a: SftArgs| a.settings().unwrap_err().to_string();
+        assert!(e(SftArgs::default()).contains("--model DIR"));
+        assert!(e(SftArgs { micro_batch: Some(32), ..args() }).contains("--micro-batch"));
+        assert!(e(SftArgs { stop_at: Some(2000), ..args() }).contains("--stop-at"));
+        assert!(e(SftArgs { lr: Some(-1.0), ..args() }).contains("--lr"));
+        assert!(e(SftArgs { arms: vec![1], ..args() }).contains("--arms"));
+        assert!(e(SftArgs { vocab: Some(10), ..args() }).contains("--vocab"));
+        assert!(e(SftArgs { init: Some("nope.json".into()), ..args() }).contains("--init"));
+        assert!(e(SftArgs { data: Some("none.jsonl".into()), ..args() }).contains("--data"));
+        let m = SftArgs { model: Some("/nonexistent".into()), hidden: Some(8), ..SftArgs::default() };
+        assert!(e(m).contains("--hidden"));
+    }
+}

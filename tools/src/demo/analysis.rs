@@ -6,8 +6,9 @@ use env_core::MultiArmedBandit;
 use env_core::parse::parse_action;
 use env_core::prompt::RationaleTemplates;
 
-use crate::eval::{EnvSettings, EpisodeRecord, EvalSettings};
-use crate::train::data::{TargetMode, expert_target};
+use gpu_trainer::envs::{EnvSettings, EpisodeRecord};
+use gpu_trainer::eval::EvalSettings;
+use gpu_trainer::train::sft::data::{TargetMode, expert_target};
 
 /// One step: what the model wrote and what the expert would have written.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,17 +12,40 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use env_core::rng::derive_seed;
+use env_core::{ArmDistribution, LabelStyle, MabConfig};
+use gpu_trainer::agent::AgentSettings;
+use gpu_trainer::envs::{EnvKind, EnvSettings};
+use gpu_trainer::eval::{AgentSpec, EvalSettings, run_eval};
+use gpu_trainer::generate::WeightDType;
+use gpu_trainer::train::fresh::ModelShape;
+use gpu_trainer::train::learner::{OptimSettings, OptimizerKind};
+use gpu_trainer::train::sft::SftSettings;
+use gpu_trainer::train::sft::batch::tokenize;
+use gpu_trainer::train::sft::data::{SftData, TargetMode, UcbData};
+use gpu_trainer::train::sft::settings::{FreshBase, ModelSource, streams};
 
-use crate::cli::EvalArgs;
-use crate::cli::demo::DemoArgs;
-use crate::cli::eval::{DistKind, LabelKind};
-use crate::cli::train::{OptimizerKind, SftArgs};
-use crate::eval::{EnvKind, EvalSettings, run_eval};
 use crate::report::write_run_files;
-use crate::train::batch::tokenize;
-use crate::train::data::TargetMode;
-use crate::train::init::ModelShape;
-use crate::train::settings::SftSettings;
+
+/// What `greedy demo` runs (its command-line flags).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoSettings {
+    /// Optimizer steps of the thought-cloning run.
+    pub steps: u64,
+    /// Sequences per optimizer step.
+    pub batch: usize,
+    /// Evaluation episodes per agent.
+    pub episodes: usize,
+    /// Steps per bandit episode, in training and evaluation.
+    pub horizon: usize,
+    /// Seed of everything.
+    pub seed: u64,
+    /// Where the demo goes.
+    pub out: PathBuf,
+    /// Replace a complete demo in `out`.
+    pub force: bool,
+    /// No progress bars.
+    pub quiet: bool,
+}
 
 /// Default optimizer steps.
 pub const DEFAULT_STEPS: u64 = 300;
@@ -45,7 +68,7 @@ pub const LR: f64 = 5e-3;
 /// Arms are numbered 0..k-1 (the paper's "continuous" labels): a model this small, trained this
 /// briefly, does not learn to copy colour names from the prompt (tried: 200 steps with buttons gave
 /// 88% invalid answers; with numbers, 0%).
-pub const LABELS: LabelKind = LabelKind::Numeric;
+pub const LABELS: LabelStyle = LabelStyle::Numeric;
 
 /// The demo model: few heads and layers (attention costs scale with both on a CPU), a sliding
 /// window shorter than the prompts so the local layers differ from the global ones.
@@ -63,65 +86,82 @@ pub const SHAPE: ModelShape = ModelShape {
 /// Sub-seed of the evaluation scenarios (disjoint from the training data's).
 const EVAL_STREAM: u64 = 0x4556_414C; // "EVAL"
 
-/// The training settings of the demo.
-pub fn sft_args(args: &DemoArgs) -> SftArgs {
-    SftArgs {
-        init: Some("tiny".into()),
-        hidden: Some(SHAPE.hidden),
-        layers: Some(SHAPE.layers),
-        heads: Some(SHAPE.heads),
-        kv_heads: Some(SHAPE.kv_heads),
-        head_dim: Some(SHAPE.head_dim),
-        ffn: Some(SHAPE.ffn),
-        window: Some(SHAPE.window),
-        context: Some(SHAPE.context),
-        vocab: Some(VOCAB),
-        data: Some("ucb".into()),
-        mode: Some(TargetMode::Thought),
-        arms: vec![ARMS],
-        sigma: vec![SIGMA],
-        labels: Some(LABELS),
-        horizon: Some(args.horizon),
-        expert_episodes: Some(EXPERT_EPISODES),
-        summary: true,
-        steps: Some(args.steps),
-        batch: Some(args.batch),
-        lr: Some(LR),
-        warmup: Some((args.steps / 10).clamp(1, 100)),
-        optimizer: Some(OptimizerKind::Adamw),
-        clip: Some(1.0),
-        seed: Some(args.seed),
-        out: Some(args.out.join("sft")),
-        // a killed demo resumes from the latest of about ten checkpoints
-        save_every: Some((args.steps / 10).max(1)),
-        quiet: args.quiet,
-        ..SftArgs::default()
+/// The bandit of the demo's training data and evaluation.
+pub fn bandit(horizon: usize) -> MabConfig {
+    MabConfig {
+        arms: ARMS,
+        horizon,
+        distribution: ArmDistribution::Gaussian { sigma: SIGMA },
+        labels: LABELS,
     }
+}
+
+/// The training settings of the demo, its run directory at `out`.
+pub fn sft_settings(args: &DemoSettings, out: &Path, resume: bool) -> Result<SftSettings> {
+    let data = UcbData::new(
+        vec![bandit(args.horizon)],
+        EXPERT_EPISODES,
+        TargetMode::Thought,
+        true,
+        derive_seed(args.seed, streams::DATA),
+    )?;
+    SHAPE.validate()?;
+    Ok(SftSettings {
+        source: ModelSource::Fresh { base: FreshBase::Tiny(SHAPE), vocab: VOCAB },
+        data: SftData::Ucb(data),
+        max_len: None,
+        steps: args.steps,
+        batch: args.batch,
+        micro_batch: args.batch,
+        optim: OptimSettings {
+            kind: OptimizerKind::Adamw,
+            lr: LR,
+            warmup: (args.steps / 10).clamp(1, 100),
+            min_lr: LR / 100.0,
+            clip: Some(1.0),
+            weight_decay: 0.0,
+        },
+        seed: args.seed,
+        out: out.to_path_buf(),
+        resume,
+        // a killed demo resumes from the latest of about ten checkpoints
+        save_every: (args.steps / 10).max(1),
+        stop_at: args.steps,
+    })
 }
 
 /// The evaluation settings of the demo for the model in `model`.
-pub fn eval_args(args: &DemoArgs, model: &Path, max_new_tokens: usize) -> EvalArgs {
-    EvalArgs {
-        env: Some(EnvKind::Mab),
-        dist: Some(DistKind::Gaussian),
-        arms: Some(ARMS),
-        sigma: Some(SIGMA),
-        labels: Some(LABELS),
-        horizon: Some(args.horizon),
-        agent: ["llm", "ucb", "greedy", "random"].iter().map(|s| s.to_string()).collect(),
-        model: Some(model.to_path_buf()),
-        max_new_tokens: Some(max_new_tokens),
-        temperature: Some(0.0),
-        cot: true,
-        summary: true,
-        episodes: Some(args.episodes),
-        seed: Some(derive_seed(args.seed, EVAL_STREAM)),
-        out: Some(args.out.join("eval")),
-        ..EvalArgs::default()
-    }
+pub fn eval_settings(args: &DemoSettings, model: &Path, max_new_tokens: usize) -> Result<EvalSettings> {
+    let agents = ["llm", "ucb", "greedy", "random"]
+        .iter()
+        .map(|a| AgentSpec::parse(a, EnvKind::Mab).map_err(anyhow::Error::msg))
+        .collect::<Result<_>>()?;
+    Ok(EvalSettings {
+        env: EnvSettings::Mab(bandit(args.horizon)),
+        agents,
+        epsilon: 0.1,
+        mcts_budget: 200,
+        episodes: args.episodes,
+        seed: derive_seed(args.seed, EVAL_STREAM),
+        llm: Some(AgentSettings {
+            model: model.to_path_buf(),
+            dtype: WeightDType::Auto,
+            max_new_tokens,
+            temperature: 0.0,
+            cot: true,
+            summary: true,
+            randomize: false,
+            base: false,
+            answer_prefix: String::new(),
+            answer_chars: None,
+            legal_moves: true,
+            samples: 1,
+            self_correct: false,
+        }),
+    })
 }
 
-fn check_args(args: &DemoArgs) -> Result<()> {
+fn check_args(args: &DemoSettings) -> Result<()> {
     if args.steps == 0 {
         bail!("invalid value 0 for --steps: allowed 1 or more");
     }
@@ -201,7 +241,7 @@ fn out_state(out: &Path) -> Result<OutState> {
 }
 
 /// The settings a demo's result depends on (a killed demo resumes only with the same ones).
-fn demo_json(args: &DemoArgs) -> serde_json::Value {
+fn demo_json(args: &DemoSettings) -> serde_json::Value {
     serde_json::json!({
         "steps": args.steps, "batch": args.batch, "episodes": args.episodes,
         "horizon": args.horizon, "seed": args.seed,
@@ -210,7 +250,7 @@ fn demo_json(args: &DemoArgs) -> serde_json::Value {
 
 /// Opens the work directory: resumes an unfinished demo of the same settings, else starts a
 /// fresh one. Returns whether it resumed.
-fn open_work(work: &Path, args: &DemoArgs) -> Result<bool> {
+fn open_work(work: &Path, args: &DemoSettings) -> Result<bool> {
     let want = demo_json(args);
     if work.is_dir() {
         let have: Option<serde_json::Value> =
@@ -255,7 +295,7 @@ fn lock(path: &Path) -> Result<std::fs::File> {
 /// A failed or killed demo leaves only that work directory: the same command again resumes it
 /// (training from its latest checkpoint, saved every `--steps`/10 steps), with other settings
 /// it starts over. A complete demo in `--out` is replaced only with `--force`.
-pub fn run(args: &DemoArgs) -> Result<String> {
+pub fn run(args: &DemoSettings) -> Result<String> {
     check_args(args)?;
     let (work, lock_path) = work_paths(&args.out)?;
     if let Some(parent) = lock_path.parent() {
@@ -279,19 +319,19 @@ pub fn run(args: &DemoArgs) -> Result<String> {
 }
 
 /// Builds the whole demo in `work` (the paths it records are those under `args.out`).
-fn build(args: &DemoArgs, work: &Path, resumed: bool) -> Result<String> {
+fn build(args: &DemoSettings, work: &Path, resumed: bool) -> Result<String> {
     let started = Instant::now();
     let sft_work = work.join("sft");
-    let mut sft_args = sft_args(args);
-    sft_args.out = Some(sft_work.clone());
-    sft_args.resume = resumed && crate::train::trainer::find_checkpoint(&sft_work)?.is_some();
-    if resumed && !sft_args.resume {
+    let resume = resumed && gpu_trainer::train::sft::steps::find_checkpoint(&sft_work)?.is_some();
+    if resumed && !resume {
         // killed before the first checkpoint: nothing to keep
         let _ = std::fs::remove_dir_all(&sft_work);
     }
-    let sft = SftSettings::resolve(&sft_args)?;
+    let sft = sft_settings(args, &sft_work, resume)?;
     let stop = crate::signals::StopRequest::install()?;
-    let trained = crate::train::gpu::run_sft(&sft, &stop).context("training")?;
+    let bar = crate::progress::Bar::on_terminal(args.quiet);
+    let trained = gpu_trainer::train::sft::run_sft(&sft, &bar, stop.flag()).context("training")?;
+    crate::plot::loss::write_sft_loss(&sft.out, &trained.log)?;
     if trained.interrupted {
         return Err(crate::signals::Interrupted(format!(
             "interrupted at training step {}/{}: run the same command again to resume the demo from there",
@@ -308,11 +348,10 @@ fn build(args: &DemoArgs, work: &Path, resumed: bool) -> Result<String> {
     }
     let max_new_tokens = longest + 16;
     let eval_started = Instant::now();
-    let eval = EvalSettings::resolve(&eval_args(args, &trained.checkpoint, max_new_tokens))?;
-    let show = !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let out = run_eval(&eval, show).context("evaluating")?;
+    let eval = eval_settings(args, &trained.checkpoint, max_new_tokens)?;
+    let out = run_eval(&eval, &crate::progress::Bar::on_terminal(args.quiet)).context("evaluating")?;
     // what the files record: the model where it will be once the demo is installed
-    let final_model = crate::train::trainer::checkpoint_dir(&args.out.join("sft"));
+    let final_model = gpu_trainer::train::sft::steps::checkpoint_dir(&args.out.join("sft"));
     let recorded = eval.with_model(&final_model);
     write_run_files(&work.join("eval"), &recorded, &out)?;
     let eval_s = eval_started.elapsed().as_secs_f64();

@@ -5,14 +5,13 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use crate::cli::demo::DemoArgs;
+use super::DemoSettings;
 use crate::demo::analysis::Analysis;
-use crate::eval::{AgentSummary, EvalSettings};
 use crate::report::settings_json;
-use crate::train::data::SftData;
-use crate::train::init::parameter_count;
-use crate::train::run::SftOutcome;
-use crate::train::settings::SftSettings;
+use gpu_trainer::eval::{AgentSummary, EvalSettings};
+use gpu_trainer::train::fresh::parameter_count;
+use gpu_trainer::train::sft::data::SftData;
+use gpu_trainer::train::sft::{SftOutcome, SftSettings};
 
 /// Wall times, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -28,7 +27,7 @@ pub struct Timing {
 /// Everything the report shows.
 pub struct ReportInput<'a> {
     /// The command's flags.
-    pub args: &'a DemoArgs,
+    pub args: &'a DemoSettings,
     /// Training settings.
     pub sft: &'a SftSettings,
     /// Training outcome.
@@ -100,7 +99,7 @@ pub fn render(r: &ReportInput<'_>) -> Result<String> {
     };
     let done: Vec<_> = t.log.iter().filter(|x| !x.skipped).collect();
     let k = (done.len() / 10).clamp(1, 20);
-    let mean = |xs: &[&crate::train::log::StepRecord]| {
+    let mean = |xs: &[&gpu_trainer::train::sft::log::StepRow]| {
         xs.iter().map(|x| x.loss).sum::<f64>() / xs.len().max(1) as f64
     };
     let tokens: usize = t.log.iter().map(|x| x.tokens).sum();

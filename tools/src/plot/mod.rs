@@ -1,7 +1,9 @@
-//! Plots of per-step curves (mean over episodes with a shaded 95% confidence band), one line per
-//! agent, written as PNG and SVG.
+//! Figures, as PNG and SVG: per-step curves with 95% confidence bands, one line per agent
+//! ([`curves`]); training curves ([`loss`]); the diagnostics' bars and heatmap ([`diagnose`]).
 
 pub mod curves;
+pub mod diagnose;
 pub mod font;
+pub mod loss;
 
 pub use curves::{Curve, CurvePlot, write_curve_plots};

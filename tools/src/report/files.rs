@@ -5,8 +5,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use crate::eval::{AgentSummary, EnvSettings, EvalOutput, EvalSettings};
 use crate::io::write_atomic;
+use gpu_trainer::envs::EnvSettings;
+use gpu_trainer::eval::{AgentSummary, EvalOutput, EvalSettings};
 use plotters::chart::SeriesLabelPosition;
 
 use crate::plot::{Curve, CurvePlot, write_curve_plots};

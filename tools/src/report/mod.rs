@@ -1,5 +1,7 @@
-//! What a run reports: the terminal table, JSON lines and files.
+//! What a run reports: the terminal tables ([`table`], [`diagnose`]), JSON lines and run files
+//! ([`files`]), and the Markdown page over several runs ([`multi`]).
 
+pub mod diagnose;
 pub mod files;
 pub mod multi;
 pub mod table;

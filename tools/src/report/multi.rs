@@ -361,25 +361,6 @@ pub fn write_report(runs: &[RunDir], out: &Path, title: &str) -> Result<String> 
     Ok(md)
 }
 
-/// Runs `greedy report`; returns what to print (the agents' table and where the page is).
-pub fn run(args: &crate::cli::ReportArgs) -> Result<String> {
-    let runs = read_runs(&args.runs)?;
-    if !args.force
-        && let Some(f) = REPORT_FILES.iter().map(|f| args.out.join(f)).find(|p| p.exists())
-    {
-        bail!(
-            "--out {}: {} already exists: pass --force to replace the report files (report.md, regret.png/svg, coverage.png/svg), or choose another --out",
-            args.out.display(),
-            f.display()
-        );
-    }
-    write_report(&runs, &args.out, &args.title)?;
-    let mut s = terminal_summary(&runs);
-    let _ =
-        writeln!(s, "{}wrote {}", if s.is_empty() { "" } else { "\n" }, args.out.join("report.md").display());
-    Ok(s)
-}
-
 /// The terminal summary of `greedy report`: the eval rows as an aligned table.
 pub fn terminal_summary(runs: &[RunDir]) -> String {
     let rows = eval_rows(runs);

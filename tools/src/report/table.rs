@@ -1,6 +1,6 @@
 //! The summary table printed on the terminal.
 
-use crate::eval::AgentSummary;
+use gpu_trainer::eval::AgentSummary;
 
 fn pm(mean: Option<f64>, ci: Option<f64>) -> String {
     match (mean, ci) {

@@ -1,0 +1,9 @@
+//! The paper's two failure-mode studies on a model (SPEC section 4).
+//!
+//! - [`frequency`]: frequency bias, by scoring every action's answer (no generation) after
+//!   histories whose last action is repeated 0..100 times; [`scorer`] is the batched scoring.
+//! - [`knowing`]: the knowing-doing gap, by generating UCB rationales and grading them.
+
+pub mod frequency;
+pub mod knowing;
+pub mod scorer;

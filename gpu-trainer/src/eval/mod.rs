@@ -1,0 +1,18 @@
+//! Evaluation: agents ([`AgentSpec`]: the baselines of [`baselines`], and the LLM agent of
+//! [`crate::agent`]) over many seeded episodes of one environment, in parallel ([`runner`]),
+//! summarised per agent ([`summary`]).
+//!
+//! Every agent faces the same scenarios (see [`crate::envs`]), and the output does not depend on
+//! the number of threads.
+
+pub mod agent_spec;
+pub mod baselines;
+pub mod runner;
+pub mod settings;
+pub mod summary;
+
+pub use crate::progress::Progress;
+pub use agent_spec::{AgentSpec, BaseAgent, Wrapper};
+pub use runner::{EvalOutput, run_eval};
+pub use settings::EvalSettings;
+pub use summary::AgentSummary;

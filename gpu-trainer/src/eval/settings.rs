@@ -1,0 +1,61 @@
+//! The validated settings of an evaluation run (`greedy eval` resolves them from its flags).
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+use super::AgentSpec;
+use crate::agent::AgentSettings;
+use crate::envs::EnvSettings;
+
+/// Everything an evaluation run needs, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalSettings {
+    /// Environment.
+    pub env: EnvSettings,
+    /// Agents, in command-line order.
+    pub agents: Vec<AgentSpec>,
+    /// Exploration rate of eps-greedy and the `eps:` wrapper.
+    pub epsilon: f64,
+    /// MCTS simulations per move of the mcts agent.
+    pub mcts_budget: u32,
+    /// Episodes per agent.
+    pub episodes: usize,
+    /// Seed of the run.
+    pub seed: u64,
+    /// The LLM agent's settings, when `llm` is among the agents.
+    pub llm: Option<AgentSettings>,
+}
+
+/// Largest number of episodes.
+pub const MAX_EPISODES: usize = 1_000_000;
+/// Largest bandit horizon.
+pub const MAX_HORIZON: usize = 100_000;
+
+/// `v` if it is in `min..=max`, else an error naming `flag` and the range.
+pub fn check_usize(flag: &str, v: usize, min: usize, max: usize) -> Result<usize> {
+    if v < min || v > max {
+        bail!("invalid value {v} for {flag}: allowed {min}..={max}");
+    }
+    Ok(v)
+}
+
+/// `v` if it is finite and in `min..=max`, else an error naming `flag` and the range.
+pub fn check_f64(flag: &str, v: f64, min: f64, max: f64) -> Result<f64> {
+    if !v.is_finite() || v < min || v > max {
+        bail!("invalid value {v} for {flag}: allowed a number in {min}..={max}");
+    }
+    Ok(v)
+}
+
+impl EvalSettings {
+    /// The same settings with the LLM agent's model at `model` (what a run records when its model
+    /// is moved after the run, as `greedy demo` does).
+    pub fn with_model(&self, model: &Path) -> EvalSettings {
+        let mut s = self.clone();
+        if let Some(l) = &mut s.llm {
+            l.model = model.to_path_buf();
+        }
+        s
+    }
+}

@@ -235,7 +235,12 @@ pub fn run_knowing_doing(
 ) -> Result<KnowingReport> {
     let contexts = build_contexts(s)?;
     let texts: Vec<String> = contexts.iter().map(|c| prompt_text(s, c)).collect::<Result<_>>()?;
-    let opts = SampleOptions { max_new_tokens: s.max_new_tokens, temperature: s.temperature, seed: s.seed };
+    let opts = SampleOptions {
+        max_new_tokens: s.max_new_tokens,
+        temperature: s.temperature,
+        seed: s.seed,
+        entropy: false,
+    };
     let mut answers = Vec::with_capacity(texts.len());
     for (chunk, idx) in
         texts.chunks(s.batch.max(1)).zip((0..texts.len()).collect::<Vec<_>>().chunks(s.batch.max(1)))

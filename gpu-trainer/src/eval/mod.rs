@@ -13,6 +13,6 @@ pub mod summary;
 
 pub use crate::progress::Progress;
 pub use agent_spec::{AgentSpec, BaseAgent, Wrapper};
-pub use runner::{EvalOutput, run_eval};
+pub use runner::{EvalOutput, run_eval, run_eval_on};
 pub use settings::EvalSettings;
 pub use summary::AgentSummary;

@@ -157,6 +157,7 @@ pub fn eval_settings(args: &DemoSettings, model: &Path, max_new_tokens: usize) -
             legal_moves: true,
             samples: 1,
             self_correct: false,
+            entropy: false,
         }),
     })
 }

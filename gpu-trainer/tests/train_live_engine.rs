@@ -12,11 +12,11 @@ mod common;
 
 use std::sync::Arc;
 
-use gpu_trainer::generate::{Engine, GenerateOptions, LoadOptions, WeightDType};
 use gpu_trainer::generate::sampler::log_softmax;
+use gpu_trainer::generate::{Engine, GenerateOptions, LoadOptions, WeightDType};
+use gpu_trainer::model::{Config, Weights};
 use gpu_trainer::train::learner::{GpuLearner, Learner, LearnerSettings, OptimSettings, OptimizerKind};
 use gpu_trainer::train::{Sequence, TrainModel, TrainOptions};
-use gpu_trainer::model::{Config, Weights};
 use gpu_trainer::{Gpu, GpuOptions};
 
 fn settings() -> LearnerSettings {
@@ -103,7 +103,8 @@ fn scoring_given_tokens_matches_the_logits_and_the_training_forward() {
         let mut e = Engine::load(&dir, &LoadOptions::default()).unwrap();
         check_against_logits(&mut e, name);
         // bindings of 8 KiB: every step runs in pieces
-        let gpu = Gpu::with_options(GpuOptions { max_binding_override: Some(8 << 10), ..Default::default() }).unwrap();
+        let gpu = Gpu::with_options(GpuOptions { max_binding_override: Some(8 << 10), ..Default::default() })
+            .unwrap();
         let mut small = Engine::load_on(gpu, &dir, WeightDType::Auto).unwrap();
         check_against_logits(&mut small, &format!("{name}, 8 KiB bindings"));
         // the training forward's log-probs of the same tokens
@@ -120,7 +121,8 @@ fn scoring_given_tokens_matches_the_logits_and_the_training_forward() {
             .collect();
         let train = tm.token_logprobs(&gpu, &seqs).unwrap();
         let got = e.score_tokens(&scored()).unwrap();
-        let worst = train.iter().flatten().zip(got.iter().flatten()).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let worst =
+            train.iter().flatten().zip(got.iter().flatten()).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
         println!("{name}: score_tokens vs the training forward: {worst:.2e}");
         assert!(worst <= 1e-5, "{name}: {worst}");
     }

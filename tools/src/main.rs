@@ -12,6 +12,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = greedy::cli::run(cli.command)
         .and_then(|text| Ok(std::io::stdout().lock().write_all(text.as_bytes())?));
+    if gpu_trainer::runtime::profile::enabled() {
+        eprint!("\n{}", gpu_trainer::runtime::profile::table());
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.downcast_ref::<greedy::signals::Interrupted>().is_some() => {

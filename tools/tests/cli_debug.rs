@@ -95,3 +95,33 @@ fn loss_grad_errors_name_the_problem() {
     let e = err_text(&["debug", "loss-grad", "--model", "/nonexistent/dir", "--ids", "2,3"]);
     assert!(e.contains("/nonexistent/dir") && e.contains("config.json"), "{e}");
 }
+
+#[test]
+fn rl_grad_json_matches_torch_and_the_table_shows_it() {
+    // The command the docs name, on the PyTorch autograd fixture (tools/gen_rl_grad_fixtures.py).
+    let model = fixture("gemma2_tiny_f32");
+    let batch = fixture("rl/gemma2_tiny_f32.k3.batch.json");
+    let want: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("rl/gemma2_tiny_f32.k3.expected.json")).unwrap(),
+    )
+    .unwrap();
+    let (m, b) = (model.to_str().unwrap(), batch.to_str().unwrap());
+    let got: Value =
+        serde_json::from_str(&ok_stdout(&["debug", "rl-grad", "--model", m, "--batch", b, "--json"]))
+            .unwrap();
+    for key in ["loss", "pg_loss", "kl", "clip_frac"] {
+        let (g, w) = (got[key].as_f64().unwrap(), want[key].as_f64().unwrap());
+        assert!((g - w).abs() <= 1e-5, "{key}: {g} vs PyTorch {w}");
+    }
+    let (gn, wn) = (got["grad_norms"].as_object().unwrap(), want["grad_norms"].as_object().unwrap());
+    assert_eq!(gn.len(), wn.len());
+    for (name, w) in wn {
+        let (g, w) = (gn[name].as_f64().unwrap(), w.as_f64().unwrap());
+        assert!((g - w).abs() <= 1e-3 * w.max(1e-6), "{name}: {g} vs PyTorch {w}");
+    }
+    let table = ok_stdout(&["debug", "rl-grad", "--model", m, "--batch", b]);
+    assert!(table.starts_with("loss ") && table.contains("(17 completion tokens)"), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("model.embed_tokens.weight")), "{table}");
+    let e = err_text(&["debug", "rl-grad", "--model", m, "--batch", "/nonexistent/batch.json"]);
+    assert!(e.contains("/nonexistent/batch.json"), "{e}");
+}

@@ -11,7 +11,7 @@ use gpu_trainer::generate::{Engine, GenerateOptions, LoadOptions};
 use gpu_trainer::model::tokenizer::Role;
 use gpu_trainer::model::{Config, GemmaTokenizer, Weights};
 use gpu_trainer::train::sft::batch::{tokenize, weigh_batch};
-use gpu_trainer::train::sft::data::{SftData, TargetMode, ExpertData};
+use gpu_trainer::train::sft::data::{ExpertData, SftData, TargetMode};
 use tempfile::TempDir;
 
 fn greedy(args: &[&str]) -> Output {

@@ -31,28 +31,32 @@ impl Pool {
         derive_seed(derive_seed(self.seed, streams::POOL), i as u64)
     }
 
-    /// The `envs` environments of rollout `rollout`: distinct instances drawn uniformly (a
-    /// seeded partial shuffle of the pool), each with its own fresh episode seed. A pure function
-    /// of (seed, rollout): a resumed run draws the same.
-    pub fn draw(&self, rollout: u64, envs: usize) -> Result<Vec<(usize, EpisodeSeeds)>> {
-        if envs > self.size {
-            bail!("{envs} parallel environments but a training pool of {} instances", self.size);
-        }
+    /// The `envs` environments of rollout `rollout`: instances drawn uniformly without
+    /// replacement (a seeded partial shuffle of the pool; when `envs` exceeds the pool, whole
+    /// shuffled passes over it, then a partial one), each environment with its own fresh episode
+    /// seed, so two environments on one instance see different reward noise. A pure function of
+    /// (seed, rollout): a resumed run draws the same.
+    pub fn draw(&self, rollout: u64, envs: usize) -> Vec<(usize, EpisodeSeeds)> {
         let stream = derive_seed(self.seed, streams::ROLLOUT);
         let mut rng = Rng::from_stream(stream, rollout);
-        let mut idx: Vec<usize> = (0..self.size).collect();
-        for k in 0..envs {
-            let j = k + rng.below(self.size - k);
-            idx.swap(k, j);
+        let mut chosen = Vec::with_capacity(envs);
+        while chosen.len() < envs {
+            let take = (envs - chosen.len()).min(self.size);
+            let mut idx: Vec<usize> = (0..self.size).collect();
+            for k in 0..take {
+                let j = k + rng.below(self.size - k);
+                idx.swap(k, j);
+            }
+            chosen.extend_from_slice(&idx[..take]);
         }
-        Ok(idx[..envs]
-            .iter()
+        chosen
+            .into_iter()
             .enumerate()
-            .map(|(k, &i)| {
+            .map(|(k, i)| {
                 let episode = derive_seed(derive_seed(stream, rollout), k as u64);
                 (i, EpisodeSeeds { scenario: self.scenario(i), episode })
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -63,14 +67,14 @@ mod tests {
     #[test]
     fn draws_are_distinct_seeded_and_fresh() {
         let p = Pool::new(7, 10).unwrap();
-        let a = p.draw(3, 6).unwrap();
-        assert_eq!(a, p.draw(3, 6).unwrap(), "a pure function of the rollout");
+        let a = p.draw(3, 6);
+        assert_eq!(a, p.draw(3, 6), "a pure function of the rollout");
         let mut inst: Vec<usize> = a.iter().map(|x| x.0).collect();
         inst.sort_unstable();
         inst.dedup();
         assert_eq!(inst.len(), 6, "distinct instances");
         assert!(a.iter().all(|(i, s)| s.scenario == p.scenario(*i)));
-        let b = p.draw(4, 6).unwrap();
+        let b = p.draw(4, 6);
         assert_ne!(a, b);
         // the same instance in two rollouts: same scenario, different noise
         for (i, s) in &a {
@@ -82,12 +86,25 @@ mod tests {
         // over many rollouts every instance is used
         let mut seen = [false; 10];
         for r in 0..50 {
-            for (i, _) in p.draw(r, 3).unwrap() {
+            for (i, _) in p.draw(r, 3) {
                 seen[i] = true;
             }
         }
         assert!(seen.iter().all(|&s| s));
-        assert!(p.draw(0, 11).is_err());
+        // more environments than instances: every instance once per pass, noise still fresh
+        let c = p.draw(5, 23);
+        let mut count = [0usize; 10];
+        for (i, _) in &c {
+            count[*i] += 1;
+        }
+        assert!(count.iter().all(|&n| n == 2 || n == 3), "{count:?}");
+        let mut episodes: Vec<u64> = c.iter().map(|x| x.1.episode).collect();
+        episodes.sort_unstable();
+        episodes.dedup();
+        assert_eq!(episodes.len(), 23);
+        assert_eq!(p.draw(5, 6)[..], c[..6], "the first pass is the plain draw");
+        let one = Pool::new(2, 1).unwrap().draw(0, 4);
+        assert!(one.iter().all(|x| x.0 == 0));
         assert!(Pool::new(1, 0).is_err());
     }
 }

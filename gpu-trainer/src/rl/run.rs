@@ -256,7 +256,6 @@ pub fn run_rl(settings: &RlSettings, progress: &dyn Progress, stop: &AtomicBool)
     let s = settings;
     let started = Instant::now();
     let out = &s.out;
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let settings_path = out.join("settings.json");
     let now = s.to_json();
     let (start_dir, mut state) = if s.resume {
@@ -286,6 +285,14 @@ pub fn run_rl(settings: &RlSettings, progress: &dyn Progress, stop: &AtomicBool)
                 out.display()
             );
         }
+        // an RL run that died before its first checkpoint is started again; anything else is
+        // not ours to write into
+        let foreign =
+            std::fs::read_dir(out).ok().and_then(|mut d| d.next()).is_some() && !settings_path.is_file();
+        if foreign {
+            bail!("--out {} is not empty and holds no RL run: choose another --out", out.display());
+        }
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
         let mut text = serde_json::to_string_pretty(&now)?;
         text.push('\n');
         crate::atomic::write_file(&settings_path, text.as_bytes())?;
@@ -384,7 +391,7 @@ pub fn run_rl(settings: &RlSettings, progress: &dyn Progress, stop: &AtomicBool)
             // 1. rollout with the current weights
             let t = Instant::now();
             policy.set_prefix_cache(true);
-            let draws = pool.draw(r, s.envs)?;
+            let draws = pool.draw(r, s.envs);
             let tasks = rollout_tasks(s, &draws, &train_agent, data.as_ref())?;
             let seed = derive_seed(derive_seed(s.seed, streams::ROLLOUT), r).wrapping_add(1);
             let episodes = rollout::run(&mut policy, tasks, &train_agent, seed, "llm", &())?;
@@ -499,7 +506,8 @@ pub fn run_rl(settings: &RlSettings, progress: &dyn Progress, stop: &AtomicBool)
         }
     }
     let done = state.update >= s.updates && !interrupted;
-    if done && !(s.eval_every > 0 && state.update % s.eval_every == 0) {
+    let evaluated = read_rows(log.path())?.iter().any(|r| r["eval"] == true && r["update"] == state.update);
+    if done && !evaluated {
         evaluate(&mut policy, &mut log, state.update)?;
     }
     let dir = if saved_at == Some(state.update) && state.pending.is_empty() {

@@ -146,3 +146,109 @@ pub fn build_samples(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use env_core::agents::Exploration;
+    use env_core::{LabelStyle, MabConfig};
+
+    use super::*;
+    use crate::agent::ask::tests::settings;
+    use crate::agent::policy::{Completion, Policy, SampleOptions};
+    use crate::agent::{AgentTasks, rollout};
+
+    fn tokenizer() -> GemmaTokenizer {
+        let p =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tokenizer/tokenizer.json");
+        GemmaTokenizer::from_file(&p).unwrap()
+    }
+
+    /// Answers `ACTION=0` on even streams and `nonsense` on odd ones, with made-up ids
+    /// [7, 8] and log-probs [-0.5, -1.5].
+    struct Scripted;
+
+    impl Policy for Scripted {
+        fn complete(
+            &mut self,
+            texts: &[String],
+            streams: &[u64],
+            _: &SampleOptions,
+        ) -> Result<Vec<Completion>> {
+            Ok(texts
+                .iter()
+                .zip(streams)
+                .map(|(t, &s)| Completion {
+                    text: if s % 2 == 0 { "ACTION=0".into() } else { "nonsense".into() },
+                    prompt_ids: vec![2, 3 + (t.len() % 100) as u32],
+                    ids: vec![7, 8],
+                    logprobs: vec![-0.5, -1.5],
+                    stopped: true,
+                    entropies: vec![1.0, 2.0],
+                })
+                .collect())
+        }
+    }
+
+    #[test]
+    fn forced_steps_train_on_the_template_and_generated_steps_on_what_was_generated() {
+        let tok = tokenizer();
+        let end = tok.end_of_turn_id;
+        let config = MabConfig { arms: 2, horizon: 4, labels: LabelStyle::Numeric, ..MabConfig::default() };
+        let llm = settings(1, false);
+        let tasks = AgentTasks::mab(&config, &[Exploration::TryAll], 0.1, &llm, 5, 2).unwrap();
+        let eps = rollout::run(&mut Scripted, tasks, &llm, 5, "llm", &()).unwrap();
+        let shaping = Shaping { invalid_penalty: -5.0, explore_bonus: Some(1.0) };
+        let mut stats = RunningStats::default();
+        let vocab = tok.vocab_size();
+        let samples =
+            build_samples(&eps, &tok, end, vocab, &shaping, RewardNorm::Rollout, &mut stats, 1.0).unwrap();
+        assert_eq!(samples.len(), 8, "2 episodes x 4 steps, episode then step order");
+        let env: Vec<f64> = eps.iter().flat_map(|e| e.steps.iter().map(|s| s.reward)).collect();
+        let (mean, std) = mean_std(&env);
+        let mut shaped = vec![Vec::new(); 2];
+        for (x, s) in samples.iter().zip(eps.iter().flat_map(|e| &e.steps)) {
+            let (e, t) = (x.episode, x.t);
+            assert_eq!(t, s.t);
+            if t < 2 {
+                // try-all's steps: the template, tokenized after the prompt, closed by the turn end
+                assert!(x.forced && !x.invalid);
+                let label = s.played.to_string();
+                assert_eq!(
+                    s.text,
+                    format!("Action {label} has not been tried yet, let's explore it. ACTION={label}")
+                );
+                let mut want = vec![tok.bos_id];
+                want.extend(tok.encode(&s.prompt, false).unwrap());
+                assert_eq!(x.prompt_len, want.len());
+                want.extend(tok.encode(&s.text, false).unwrap());
+                want.push(end);
+                assert_eq!(x.ids, want);
+                assert!(x.old.is_empty(), "a forced step's old log-probs come from the training forward");
+                assert_eq!(x.entropy, None);
+            } else {
+                // the model's steps: exactly what generation produced
+                assert!(!x.forced);
+                assert_eq!(x.ids, [s.prompt_ids.clone(), vec![7, 8]].concat());
+                assert_eq!(x.prompt_len, 2);
+                assert_eq!(x.old, vec![-0.5, -1.5]);
+                assert_eq!(x.entropy, Some(1.5));
+                assert_eq!(x.invalid, e % 2 == 1, "odd streams answer nonsense");
+            }
+            let want = (s.reward - mean) / (std + 1e-8)
+                + if x.invalid { -5.0 } else { 0.0 }
+                + if s.new_action { 1.0 } else { 0.0 };
+            assert!((x.reward - want).abs() < 1e-12, "shaped reward of episode {e} step {t}");
+            shaped[e].push(want);
+        }
+        let adv = advantages(&shaped, 1.0);
+        for x in &samples {
+            assert_eq!(x.advantage, adv[x.episode][x.t] as f32);
+        }
+        // a generated step whose log-probs do not cover its tokens is refused
+        let mut bad = eps.clone();
+        bad[0].steps[3].logprobs.pop();
+        let e = build_samples(&bad, &tok, end, vocab, &shaping, RewardNorm::Rollout, &mut stats, 1.0)
+            .unwrap_err();
+        assert!(e.to_string().contains("episode 0 step 3"), "{e}");
+    }
+}

@@ -171,6 +171,19 @@ impl<'g> Batch<'g> {
                 pass.set_bind_group(0, groups_of[i].as_ref(), &[]);
                 pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
                 i += 1;
+                if super::profile::enabled() {
+                    // one dispatch per submit, timed to completion
+                    drop(pass);
+                    let t = std::time::Instant::now();
+                    self.gpu.queue.submit([std::mem::replace(
+                        &mut enc,
+                        dev.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("batch") }),
+                    )
+                    .finish()]);
+                    self.gpu.wait()?;
+                    super::profile::record(&kernel.name, t.elapsed());
+                    break;
+                }
             }
         }
         self.gpu.queue.submit([enc.finish()]);

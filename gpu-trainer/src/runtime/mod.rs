@@ -4,6 +4,7 @@
 
 mod batch;
 mod error;
+pub mod profile;
 mod registry;
 pub mod xdg;
 

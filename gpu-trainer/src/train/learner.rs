@@ -170,7 +170,9 @@ impl GpuLearner {
         .with_context(|| format!("{}: not valid JSON", config_path.display()))?;
         let tok_path = start.join("tokenizer.json");
         let tokenizer_json = match tok_path.exists() {
-            true => Some(std::fs::read(&tok_path).with_context(|| format!("cannot read {}", tok_path.display()))?),
+            true => Some(
+                std::fs::read(&tok_path).with_context(|| format!("cannot read {}", tok_path.display()))?,
+            ),
             false => None,
         };
         Ok(GpuLearner {

@@ -55,7 +55,7 @@ pub struct RlGradArgs {
 const RL_GRAD_EXAMPLES: &str = "\
 Examples:
   greedy debug rl-grad --model gpu-trainer/tests/fixtures/gemma2_tiny_f32 \\
-      --batch gpu-trainer/tests/fixtures/rl/gemma2_tiny_f32.batch.json --json
+      --batch gpu-trainer/tests/fixtures/rl/gemma2_tiny_f32.k3.batch.json --json
 
 Compared with PyTorch autograd through transformers by gpu-trainer/tests/rl_grad.rs (fixtures made
 by tools/gen_rl_grad_fixtures.py).";

@@ -21,7 +21,7 @@ use gpu_trainer::train::fresh::ModelShape;
 use gpu_trainer::train::learner::{OptimSettings, OptimizerKind};
 use gpu_trainer::train::sft::SftSettings;
 use gpu_trainer::train::sft::batch::tokenize;
-use gpu_trainer::train::sft::data::{SftData, TargetMode, ExpertData};
+use gpu_trainer::train::sft::data::{ExpertData, SftData, TargetMode};
 use gpu_trainer::train::sft::settings::{FreshBase, ModelSource, streams};
 
 use crate::report::write_run_files;

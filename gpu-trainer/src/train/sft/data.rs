@@ -195,9 +195,10 @@ impl ExpertData {
             write_mab_prompt(&mut prompt, &spec, env.labels(), &actions, &rewards)
                 .context("writing the prompt")?;
             let (arm, (target, chosen)) = match self.expert {
-                Expert::Ucb => {
-                    (ucb.select(&mut unused)?, expert_target(self.mode, &actions, &rewards, env.labels(), &templates)?)
-                }
+                Expert::Ucb => (
+                    ucb.select(&mut unused)?,
+                    expert_target(self.mode, &actions, &rewards, env.labels(), &templates)?,
+                ),
                 Expert::Greedy => {
                     let arm = greedy.select(&mut policy_rng)?;
                     (arm, greedy_target(self.mode, &actions, &rewards, env.labels(), arm)?)
@@ -254,7 +255,9 @@ pub fn greedy_target(
     let stats = ArmStats::from_history(labels.len(), actions, rewards)?;
     let mut text = String::new();
     let chosen = match mode {
-        TargetMode::Thought => write_greedy_rationale(&mut text, &stats, first, labels, &GreedyTemplates::default())?,
+        TargetMode::Thought => {
+            write_greedy_rationale(&mut text, &stats, first, labels, &GreedyTemplates::default())?
+        }
         TargetMode::Behaviour => {
             let arm = stats.greedy_arm().unwrap_or(first);
             write_action(&mut text, arm, labels, &RationaleTemplates::default())?;

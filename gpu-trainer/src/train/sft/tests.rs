@@ -9,7 +9,7 @@ use anyhow::Result;
 use env_core::rng::derive_seed;
 use env_core::{ArmDistribution, LabelStyle, MabConfig};
 
-use super::data::{SftData, TargetMode, ExpertData};
+use super::data::{ExpertData, SftData, TargetMode};
 use super::settings::{FreshBase, ModelSource, SftSettings, streams};
 use super::start::{RunStart, SftOutcome, run_sft_with};
 use super::steps::TrainerState;

@@ -69,4 +69,3 @@ pub fn run(args: TrainArgs) -> Result<String> {
         }
     }
 }
-

@@ -227,8 +227,8 @@ impl RlArgs {
     /// These arguments with the unset ones taken from `--config`, if given.
     pub fn with_config(self) -> Result<RlArgs> {
         let Some(path) = self.config.clone() else { return Ok(self) };
-        let text =
-            std::fs::read_to_string(&path).with_context(|| format!("--config: cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("--config: cannot read {}", path.display()))?;
         let file: RlArgs = serde_json::from_str(&text)
             .with_context(|| format!("--config: {} is not a valid settings file", path.display()))?;
         Ok(self.or(file))
@@ -301,12 +301,19 @@ impl RlArgs {
             "give --model DIR: the starting checkpoint (config.json, safetensors, tokenizer.json)",
         )?;
         if !model.join("config.json").is_file() || !model.join("tokenizer.json").is_file() {
-            bail!("--model {}: expected a checkpoint directory with config.json and tokenizer.json", model.display());
+            bail!(
+                "--model {}: expected a checkpoint directory with config.json and tokenizer.json",
+                model.display()
+            );
         }
         let horizon = check_usize("--horizon", self.horizon.unwrap_or(50), 1, MAX_HORIZON)?;
         let env = match self.env.unwrap_or(EnvKind::Mab) {
             EnvKind::Mab => {
-                for (flag, set) in [("--movies", self.movies.is_some()), ("--users", self.users.is_some()), ("--movielens", self.movielens.is_some())] {
+                for (flag, set) in [
+                    ("--movies", self.movies.is_some()),
+                    ("--users", self.users.is_some()),
+                    ("--movielens", self.movielens.is_some()),
+                ] {
                     if set {
                         bail!("{flag} applies only to --env cb");
                     }
@@ -317,13 +324,17 @@ impl RlArgs {
                         if self.gap.is_some() {
                             bail!("--gap applies only to --dist bernoulli");
                         }
-                        ArmDistribution::Gaussian { sigma: check_f64("--sigma", self.sigma.unwrap_or(1.0), 0.0, 1e6)? }
+                        ArmDistribution::Gaussian {
+                            sigma: check_f64("--sigma", self.sigma.unwrap_or(1.0), 0.0, 1e6)?,
+                        }
                     }
                     DistKind::Bernoulli => {
                         if self.sigma.is_some() {
                             bail!("--sigma applies only to --dist gaussian");
                         }
-                        ArmDistribution::Bernoulli { gap: check_f64("--gap", self.gap.unwrap_or(0.2), 0.0, 1.0)? }
+                        ArmDistribution::Bernoulli {
+                            gap: check_f64("--gap", self.gap.unwrap_or(0.2), 0.0, 1.0)?,
+                        }
                     }
                 };
                 let labels = self.labels.unwrap_or(LabelKind::Buttons).into();
@@ -354,10 +365,12 @@ impl RlArgs {
                 }
                 RlEnv::Cb(CbSettings { movies, users, movielens: self.movielens.clone(), horizon })
             }
-            EnvKind::Ttt => bail!("--env ttt: RL fine-tuning on tic-tac-toe (a value head and GAE) is not built yet"),
+            EnvKind::Ttt => {
+                bail!("--env ttt: RL fine-tuning on tic-tac-toe (a value head and GAE) is not built yet")
+            }
         };
         let pool = check_usize("--pool", self.pool.unwrap_or(512), 1, 1 << 24)?;
-        let envs = check_usize("--envs", self.envs.unwrap_or(16), 1, pool)?;
+        let envs = check_usize("--envs", self.envs.unwrap_or(16), 1, 1 << 16)?;
         let updates = self.updates.unwrap_or(300);
         if updates == 0 || updates > 100_000_000 {
             bail!("invalid value {updates} for --updates: allowed 1..=100000000");
@@ -365,9 +378,6 @@ impl RlArgs {
         let batch = check_usize("--batch", self.batch.unwrap_or(128), 1, 1 << 20)?;
         let micro_batch = check_usize("--micro-batch", self.micro_batch.unwrap_or(batch), 1, batch)?;
         let epochs = check_usize("--epochs", self.epochs.unwrap_or(1), 1, 1000)?;
-        if envs * horizon < batch {
-            bail!("a rollout of --envs {envs} x --horizon {horizon} = {} samples holds no full --batch {batch}", envs * horizon);
-        }
         let lr = check_f64("--lr", self.lr.unwrap_or(1e-4), 1e-12, 10.0)?;
         let warmup = self.warmup.unwrap_or(100.min(updates));
         if warmup > updates {
@@ -393,7 +403,9 @@ impl RlArgs {
         }
         let temperature = self.temperature.unwrap_or(1.0);
         if !(temperature.is_finite() && temperature > 0.0) {
-            bail!("invalid value {temperature} for --temperature: RL samples, allowed a number > 0 (the paper: 1)");
+            bail!(
+                "invalid value {temperature} for --temperature: RL samples, allowed a number > 0 (the paper: 1)"
+            );
         }
         let max_new_tokens = check_usize("--max-new-tokens", self.max_new_tokens.unwrap_or(256), 1, 32768)?;
         let epsilon = check_f64("--epsilon", self.epsilon.unwrap_or(0.1), 0.0, 1.0)?;
@@ -412,17 +424,25 @@ impl RlArgs {
             bail!("--epsilon applies only with --explore eps");
         }
         let gamma = check_f64("--gamma", self.gamma.unwrap_or(1.0), 0.0, 1.0)?;
-        let invalid_penalty = check_f64("--invalid-penalty", self.invalid_penalty.unwrap_or(-5.0), -1e6, 0.0)?;
+        let invalid_penalty =
+            check_f64("--invalid-penalty", self.invalid_penalty.unwrap_or(-5.0), -1e6, 0.0)?;
         let eval_every = self.eval_every.unwrap_or(100);
         let eval_episodes = check_usize("--eval-episodes", self.eval_episodes.unwrap_or(64), 1, 100_000)?;
         let save_every = self.save_every.unwrap_or(100);
         if save_every == 0 {
             bail!("invalid value 0 for --save-every: allowed 1 or more");
         }
-        let keep_checkpoints = check_usize("--keep-checkpoints", self.keep_checkpoints.unwrap_or(3), 1, 1_000_000)?;
+        let keep_checkpoints =
+            check_usize("--keep-checkpoints", self.keep_checkpoints.unwrap_or(3), 1, 1_000_000)?;
         let stop_at = self.stop_at.unwrap_or(updates);
         if stop_at == 0 || stop_at > updates {
             bail!("invalid value {stop_at} for --stop-at: allowed 1..={updates} (--updates)");
+        }
+        if envs * horizon < batch {
+            bail!(
+                "a rollout of --envs {envs} x --horizon {horizon} = {} samples holds no full --batch {batch}",
+                envs * horizon
+            );
         }
         let agent = AgentSettings {
             model: model.clone(),
@@ -546,7 +566,11 @@ pub fn describe(s: &RlSettings, o: &RlOutcome) -> String {
     }
     if let (Some(first), Some(last)) = (evals.first(), evals.last()) {
         let _ = writeln!(out, "\nheld-out evaluation ({} episodes, greedy decoding):", f(first, "episodes"));
-        let _ = writeln!(out, "  {:<8} {:>10} {:>10} {:>12} {:>10}", "update", "regret", "coverage", "suffix fail", "invalid");
+        let _ = writeln!(
+            out,
+            "  {:<8} {:>10} {:>10} {:>12} {:>10}",
+            "update", "regret", "coverage", "suffix fail", "invalid"
+        );
         for e in [first, last] {
             let _ = writeln!(
                 out,

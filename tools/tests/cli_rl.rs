@@ -337,3 +337,59 @@ fn bad_flags_and_settings_files_are_named_errors() {
     assert!(e.contains("rl.json") && e.contains("bacth"), "{e}");
     assert!(!out.exists(), "no run directory for a refused run");
 }
+
+#[test]
+fn the_budget_ablation_runs_each_budget_and_writes_one_table() {
+    let dir = scratch("ablation");
+    let out = dir.join("abl");
+    let (m, o) = (start().to_str().unwrap(), out.to_str().unwrap());
+    let args = |extra: &[&'static str]| {
+        let mut a = rl_args(
+            m,
+            o,
+            &["--envs", "2", "--batch", "4", "--updates", "2", "--warmup", "1", "--budget-ablation", "1,3"],
+        );
+        a.extend_from_slice(extra);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = |a: Vec<String>| {
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        ok_stdout(&refs)
+    };
+    let table = run(args(&[]));
+    assert!(table.contains("| 1 | 2 |") && table.contains("| 3 | 2 |"), "{table}");
+    assert_eq!(std::fs::read_to_string(out.join("ablation.md")).unwrap(), table);
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("ablation.json")).unwrap()).unwrap();
+    let budgets: Vec<u64> =
+        summary.as_array().unwrap().iter().map(|b| b["budget"].as_u64().unwrap()).collect();
+    assert_eq!(budgets, [1, 3]);
+    for g in [1usize, 3] {
+        let run_dir = out.join(format!("G{g}"));
+        assert!(run_dir.join("checkpoint-2/model.safetensors").is_file());
+        let settings: Value =
+            serde_json::from_str(&std::fs::read_to_string(run_dir.join("settings.json")).unwrap()).unwrap();
+        assert_eq!(settings["agent"]["max_new_tokens"], g);
+        for r in update_rows(&run_dir) {
+            let (len, max) =
+                (r["completion_length"].as_f64().unwrap(), r["completions/max_length"].as_u64().unwrap());
+            assert!(max as usize <= g && len <= g as f64, "G={g}: {r}");
+        }
+    }
+    // G = 1 cannot hold the label and the end of turn: every completion is cut
+    assert_eq!(summary[0]["clipped_end"], 1.0);
+    for f in ["ablation_reward.png", "ablation_reward.svg", "G1/reward.png", "G3/kl.svg"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    // complete runs are read back, not redone
+    let again = run(args(&["--resume"]));
+    assert_eq!(again, table);
+    let e = err_text(&rl_args(m, o, &["--envs", "2", "--batch", "4", "--budget-ablation", "4,4"]));
+    assert!(e.contains("distinct"), "{e}");
+    let e = err_text(&rl_args(
+        m,
+        o,
+        &["--envs", "2", "--batch", "4", "--budget-ablation", "4", "--max-new-tokens", "3"],
+    ));
+    assert!(e.contains("--max-new-tokens") && e.contains("--budget-ablation"), "{e}");
+}

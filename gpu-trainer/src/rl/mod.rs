@@ -12,8 +12,10 @@
 //! - [`update`]: one optimizer update through the learner's per-token coefficients;
 //! - [`run`]: rollouts, reference log-probs, updates, evaluations, checkpoints, exact resume;
 //! - [`log`]: the run's `log.jsonl`;
+//! - [`ablation`]: the thinking-budget ablation (one run per generation budget, one summary);
 //! - [`grad`]: the objective's loss and gradient norms on a given batch (`greedy debug rl-grad`).
 
+pub mod ablation;
 pub mod advantage;
 pub mod grad;
 pub mod log;

@@ -31,6 +31,31 @@ impl RlEnv {
         }
     }
 
+    /// In words: "5-armed gaussian bandits (sigma 1), horizon 50" and the like.
+    pub fn describe(&self) -> String {
+        match self {
+            RlEnv::Mab(c) => {
+                let dist = match c.distribution {
+                    env_core::ArmDistribution::Gaussian { sigma } => {
+                        format!("gaussian bandits (sigma {sigma})")
+                    }
+                    env_core::ArmDistribution::Bernoulli { gap } => format!("bernoulli bandits (gap {gap})"),
+                };
+                format!("{}-armed {dist}, horizon {}", c.arms, c.horizon)
+            }
+            RlEnv::Cb(c) => format!(
+                "the contextual bandit ({} movies, {}), horizon {}",
+                c.movies,
+                if c.movielens.is_some() {
+                    "MovieLens-1M".to_string()
+                } else {
+                    format!("{} synthetic users", c.users)
+                },
+                c.horizon
+            ),
+        }
+    }
+
     /// `mab` or `cb`.
     pub fn name(&self) -> &'static str {
         match self {

@@ -1,6 +1,7 @@
 //! `greedy train`: supervised fine-tuning ([`sft`]), a fresh model (`init`), and RL fine-tuning
 //! on the model's own chain-of-thought ([`rl`]).
 
+pub mod ablation;
 pub mod rl;
 pub mod sft;
 

@@ -88,6 +88,18 @@ pub struct RlArgs {
     /// Generation budget G per step, in tokens [default: 256].
     #[arg(long, help_heading = "Rollouts")]
     pub max_new_tokens: Option<usize>,
+    /// Thinking-budget ablation: the same run at each of these budgets G (comma-separated), in
+    /// OUT/G<g>/, then one table (OUT/ablation.md, .json) and the reward curves of all
+    /// (OUT/ablation_reward.png/.svg). Replaces --max-new-tokens.
+    #[arg(
+        long,
+        value_name = "G,G,...",
+        value_delimiter = ',',
+        conflicts_with = "max_new_tokens",
+        help_heading = "Rollouts"
+    )]
+    #[serde(default)]
+    pub budget_ablation: Vec<usize>,
     /// Sampling temperature while training [default: 1; the objective's log-probs are at 1].
     #[arg(long, help_heading = "Rollouts")]
     pub temperature: Option<f32>,
@@ -252,6 +264,11 @@ impl RlArgs {
             pool: self.pool.or(o.pool),
             envs: self.envs.or(o.envs),
             max_new_tokens: self.max_new_tokens.or(o.max_new_tokens),
+            budget_ablation: if self.budget_ablation.is_empty() {
+                o.budget_ablation
+            } else {
+                self.budget_ablation
+            },
             temperature: self.temperature.or(o.temperature),
             no_cot: self.no_cot || o.no_cot,
             summary: self.summary || o.summary,
@@ -496,6 +513,12 @@ impl RlArgs {
 pub fn run(args: RlArgs) -> Result<String> {
     let args = args.with_config()?;
     let settings = args.settings()?;
+    if !args.budget_ablation.is_empty() {
+        if args.max_new_tokens.is_some() {
+            bail!("--budget-ablation sets the budget of each run: leave out --max-new-tokens");
+        }
+        return super::ablation::run(&settings, &args.budget_ablation, args.quiet);
+    }
     let stop = crate::signals::StopRequest::install()?;
     let bar = crate::progress::Bar::on_terminal(args.quiet);
     let outcome = gpu_trainer::rl::run_rl(&settings, &bar, stop.flag())?;

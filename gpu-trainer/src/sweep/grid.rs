@@ -3,7 +3,7 @@
 use anyhow::{Result, bail};
 use serde_json::Value;
 
-use super::{SHARDS_DIR, SweepFile};
+use super::{RESERVED_NAMES, SweepFile};
 
 /// One run of a sweep: its name and its flags (the base's, then the grid point's).
 #[derive(Debug, Clone, PartialEq)]
@@ -84,7 +84,7 @@ impl SweepFile {
             } else {
                 p.iter().map(|(k, v)| format!("{k}-{}", name_part(v))).collect::<Vec<_>>().join("_")
             };
-            if name == SHARDS_DIR || name.starts_with('.') {
+            if RESERVED_NAMES.contains(&name.as_str()) || name.starts_with('.') {
                 bail!(
                     "{}: a run would be named {name:?}, which the sweep keeps for itself",
                     self.path.display()

@@ -44,5 +44,9 @@ pub fn run_dir(out: &Path, run: &str) -> PathBuf {
     out.join(run)
 }
 
-/// The directory under `out` that holds the shards (no run may have this name).
+/// The directory under `out` that holds the shards.
 pub const SHARDS_DIR: &str = "shards";
+
+/// Names under `out` that are not runs: the shards, and the cluster launchers' files
+/// (`greedy sweep slurm` writes `out/slurm/`, `greedy sweep k8s` `out/k8s/`).
+pub const RESERVED_NAMES: &[&str] = &[SHARDS_DIR, "slurm", "k8s"];

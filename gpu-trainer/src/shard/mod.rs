@@ -80,12 +80,12 @@ impl Shard {
         item % self.count as u64 == self.index as u64
     }
 
-    /// Fails unless every shard of `count` gets at least one of `total` items (`what` names the
-    /// items and their flag, e.g. "episodes (--episodes)").
-    pub fn check_total(&self, total: usize, what: &str) -> Result<()> {
+    /// Fails unless every shard of `count` gets at least one of `total` items (`unit`: what they
+    /// are, `flag`: the flag that set their number).
+    pub fn check_total(&self, total: usize, unit: &str, flag: &str) -> Result<()> {
         if self.count > total {
             bail!(
-                "--shard {self}: {total} {what} cannot be split into {} shards (at most {total}: every shard plays at least one)",
+                "--shard {self}: {total} {unit} cannot be split into {} shards (at most {total}, one each; {flag} {total})",
                 self.count
             );
         }
@@ -130,8 +130,8 @@ mod tests {
             let e = Shard::parse(bad, "--shard").unwrap_err().to_string();
             assert!(e.contains("--shard") && e.contains(&format!("'{bad}'")), "{e}");
         }
-        let e = Shard::new(0, 5).unwrap().check_total(3, "episodes (--episodes)").unwrap_err().to_string();
-        assert!(e.contains("3 episodes") && e.contains("5 shards"), "{e}");
-        assert!(Shard::new(2, 3).unwrap().check_total(3, "episodes").is_ok());
+        let e = Shard::new(0, 5).unwrap().check_total(3, "episodes", "--episodes").unwrap_err().to_string();
+        assert!(e.contains("3 episodes cannot be split into 5 shards") && e.contains("--episodes 3"), "{e}");
+        assert!(Shard::new(2, 3).unwrap().check_total(3, "episodes", "--episodes").is_ok());
     }
 }

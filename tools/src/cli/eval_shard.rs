@@ -16,7 +16,7 @@ pub fn run(args: &EvalArgs, settings: &EvalSettings, shard: &str) -> Result<Stri
     let Some(dir) = &args.out else {
         bail!("--shard {shard} needs --out DIR: a shard is its files (greedy merge reads them)");
     };
-    shard.check_total(settings.episodes, "episodes (--episodes)")?;
+    shard.check_total(settings.episodes, "episodes", "--episodes")?;
     crate::io::check_run_dir(dir, "greedy eval", is_eval_file)?;
     let episodes = shard.items(settings.episodes);
     let show = !args.json && std::io::stderr().is_terminal() && std::io::stdout().is_terminal();

@@ -69,7 +69,7 @@ fn check_contexts(c: &DiagnoseCommon) -> Result<Option<Shard>> {
     if c.out.is_none() {
         bail!("--shard {shard} needs --out DIR: a shard is its files (greedy merge reads them)");
     }
-    shard.check_total(c.contexts, "contexts (--contexts)")?;
+    shard.check_total(c.contexts, "contexts", "--contexts")?;
     Ok(Some(shard))
 }
 

@@ -3,9 +3,9 @@
 # GREEDY_ADAPTER=pci:<bus id> pick the GPU? (docs/scaling.md, "On a GPU".)
 #
 # The machine needs no Rust: build here, carry the binary and the Vulkan loader:
-#   cargo build --release -p greedy && mkdir -p .devscale && strip -o .devscale/greedy target/release/greedy
+#   cargo build --release -p greedy && mkdir -p target/devscale && strip -o target/devscale/greedy target/release/greedy
 #   (.gl/*.deb: Debian's libvulkan1, as tools/bench/pack-device.sh downloads it)
-#   then, on the GPU machine: bash tools/cluster/gpu-shard-check.sh   (results in $OUT)
+#   then, on the GPU machine (carry target/devscale and .gl): bash tools/cluster/gpu-shard-check.sh
 set -uo pipefail
 OUT=${OUT:-$PWD/out}
 mkdir -p "$OUT"
@@ -18,7 +18,7 @@ if ! ls /usr/share/vulkan/icd.d/nvidia* /etc/vulkan/icd.d/nvidia* >/dev/null 2>&
   && [ -e /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 fi
-G=${GREEDY:-$PWD/.devscale/greedy}
+G=${GREEDY:-$PWD/target/devscale/greedy}
 M=tools/tests/fixtures/golden_model
 nvidia-smi -L | tee -a "$OUT/summary.txt"
 

@@ -137,7 +137,7 @@ if ! "$PY" -c "import ray, sys; sys.exit(ray.__version__ != '$RAY_VERSION')" 2>/
 fi
 say "Ray: tools/cluster/ray_sweep.py on a local cluster"
 RAY_USAGE_STATS_ENABLED=0 "$PY" "$ROOT/tools/cluster/ray_sweep.py" ray.toml --greedy "$G" \
-  --address local --num-cpus 2 --num-gpus 2 --node-ip 127.0.0.1 | tee ray.log
+  --address local --num-cpus 2 --num-gpus 2 --node-ip 127.0.0.1 --temp-dir "$work/ray" | tee ray.log
 grep -q "gpu 1 " ray.log || { echo "error: no Ray task ran on GPU 1: the GPU request was not honoured" >&2; exit 1; }
 same_as_local ray
 

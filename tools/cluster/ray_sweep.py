@@ -93,6 +93,7 @@ def main():
     ap.add_argument("--num-cpus", type=int, default=None, help="with --address local: the cluster's CPUs")
     ap.add_argument("--num-gpus", type=int, default=None, help="with --address local: the cluster's GPUs")
     ap.add_argument("--node-ip", default=None, help="with --address local: the node address (e.g. 127.0.0.1)")
+    ap.add_argument("--temp-dir", default=None, help="with --address local: Ray's session files (default /tmp/ray)")
     args = ap.parse_args()
 
     greedy = find_greedy(args.greedy)
@@ -104,6 +105,8 @@ def main():
         init.update(num_cpus=args.num_cpus, num_gpus=args.num_gpus, include_dashboard=False)
         if args.node_ip:
             init["_node_ip_address"] = args.node_ip
+        if args.temp_dir:
+            init["_temp_dir"] = os.path.abspath(args.temp_dir)
     ray.init(**init)
     gpus = ray.cluster_resources().get("GPU", 0)
     if args.gpus_per_task > 0 and gpus >= args.gpus_per_task:

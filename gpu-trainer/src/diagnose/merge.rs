@@ -156,7 +156,7 @@ mod tests {
                 .iter()
                 .zip(streams)
                 .map(|(_, s)| {
-                    Completion::text(&format!("<ucb_values>\n0: {}.5\n</ucb_values>\nACTION={}", s, s % 3))
+                    Completion::text(format!("<ucb_values>\n0: {}.5\n</ucb_values>\nACTION={}", s, s % 3))
                 })
                 .collect())
         }

@@ -186,20 +186,15 @@ impl PlannedRun {
 
     /// Is the merged run in place, with this run's settings?
     pub fn merged_done(&self) -> bool {
-        let dir = self.dir();
-        let (file, check): (String, Box<dyn Fn(&Value) -> bool>) =
-            if self.kind == gpu_trainer::eval::merge::KIND {
-                (
-                    "summary.json".into(),
-                    Box::new(|v: &Value| v["settings"] == self.settings && v.get("shard").is_none()),
-                )
-            } else {
-                (
-                    crate::cli::diagnose::study_file(self.kind),
-                    Box::new(|v: &Value| crate::cli::diagnose::is_study_of(v, &self.settings)),
-                )
-            };
-        let Ok(text) = std::fs::read_to_string(dir.join(file)) else { return false };
-        serde_json::from_str::<Value>(&text).is_ok_and(|v| check(&v))
+        let eval = self.kind == gpu_trainer::eval::merge::KIND;
+        let file =
+            if eval { "summary.json".to_string() } else { crate::cli::diagnose::study_file(self.kind) };
+        let Ok(text) = std::fs::read_to_string(self.dir().join(file)) else { return false };
+        let Ok(v) = serde_json::from_str::<Value>(&text) else { return false };
+        if eval {
+            v["settings"] == self.settings && v.get("shard").is_none()
+        } else {
+            crate::cli::diagnose::is_study_of(&v, &self.settings)
+        }
     }
 }

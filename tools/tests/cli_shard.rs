@@ -54,11 +54,9 @@ fn run_json(args: &[&str], out: &Path) -> String {
     ok_stdout(&a)
 }
 
-/// Runs `args` unsharded and in `n` shards merged (given in reverse order); returns (unsharded
-/// dir, merged dir, unsharded --json, merged --json).
-fn unsharded_and_merged(root: &Path, args: &[&str], n: usize) -> (PathBuf, PathBuf, String, String) {
-    let whole = root.join(format!("whole-{n}"));
-    let want = run_json(args, &whole);
+/// Runs `args` in `n` shards (written in order, given to the merge in reverse); returns the merged
+/// directory and the merge's `--json` output.
+fn sharded_and_merged(root: &Path, args: &[&str], n: usize) -> (PathBuf, String) {
     let mut shards = Vec::new();
     for i in 0..n {
         let dir = root.join(format!("shard-{n}-{i}"));
@@ -75,15 +73,17 @@ fn unsharded_and_merged(root: &Path, args: &[&str], n: usize) -> (PathBuf, PathB
     m.extend(shards.iter().map(|d| d.display().to_string()));
     m.extend(["--out".into(), merged.display().to_string(), "--json".into()]);
     let got = ok_stdout(&m.iter().map(String::as_str).collect::<Vec<_>>());
-    (whole, merged, want, got)
+    (merged, got)
 }
 
 fn check_eval(tag: &str, args: &[&str], splits: &[usize]) {
     let tmp = tmpdir("shard", tag);
     let mut full = vec!["eval"];
     full.extend_from_slice(args);
+    let whole = tmp.path().join("whole");
+    let want = run_json(&full, &whole);
     for &n in splits {
-        let (whole, merged, want, got) = unsharded_and_merged(tmp.path(), &full, n);
+        let (merged, got) = sharded_and_merged(tmp.path(), &full, n);
         assert_eq!(got, want, "{tag}, {n} shards: --json output");
         assert_same_dirs(&whole, &merged);
     }
@@ -183,7 +183,9 @@ fn without_run(text: &str) -> Value {
 
 fn check_diagnose(tag: &str, args: &[&str], study: &str, n: usize) {
     let tmp = tmpdir("shard", tag);
-    let (whole, merged, want, got) = unsharded_and_merged(tmp.path(), args, n);
+    let whole = tmp.path().join("whole");
+    let want = run_json(args, &whole);
+    let (merged, got) = sharded_and_merged(tmp.path(), args, n);
     assert_eq!(without_run(&got), without_run(&want), "{tag}: --json output");
     assert_eq!(files(&whole), files(&merged));
     for f in files(&whole) {

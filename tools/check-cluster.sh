@@ -230,4 +230,4 @@ assert merge["spec"]["template"]["spec"]["containers"][0]["command"][1:3] == ["s
 print("k8s: Indexed Job of 8 completions with a GPU each, and the merge Job: valid YAML")
 EOF
 
-say "check-cluster: Ray and Slurm merged runs equal the local sweep; all passed"
+say "check-cluster: the merged runs of Ray and of a real Slurm (jobs run, not sbatch --test-only) equal the local sweep; all passed"

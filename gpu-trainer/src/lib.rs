@@ -19,6 +19,7 @@
 //! - [`agent`]: the LLM agent: prompts, answers, ONE lock-step rollout over any environment
 //!   with the token ids and log-probs of every completion.
 //! - [`progress`]: progress of long work, for whoever shows it.
+//! - [`rl`]: RL fine-tuning on the model's own chain-of-thought (RLFT).
 //! - [`diagnose`]: the frequency-bias and knowing-doing studies on a model.
 //! - [`eval`]: baseline agents and the LLM agent over many seeded episodes, summarised.
 //! - [`shard`]: a run split into shards (episodes or contexts `i mod N == I`), what each shard
@@ -37,6 +38,7 @@ pub mod kernels;
 pub mod kv_cache;
 pub mod model;
 pub mod progress;
+pub mod rl;
 pub mod runtime;
 pub mod shard;
 pub mod sweep;

@@ -56,6 +56,8 @@ fn sampled_batch_equals_alone() {
         top_p: Some(0.95),
         seed: 7,
         stop_ids: vec![1],
+        // the per-token entropies too are the same alone or in a batch
+        entropy: true,
     };
     batch_equals_alone("gemma2_tiny_f32", &opts);
     let opts = GenerateOptions { temperature: 1.3, top_k: None, top_p: None, seed: 11, ..opts };

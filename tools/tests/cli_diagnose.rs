@@ -160,7 +160,7 @@ fn knowing_doing_grades_the_generated_answers() {
     };
     let contexts = knowing::build_contexts(&settings).unwrap();
     let mut engine = Engine::load(model, &LoadOptions::default()).unwrap();
-    let opts = SampleOptions { max_new_tokens: 12, temperature: 0.0, seed: 5 };
+    let opts = SampleOptions { max_new_tokens: 12, temperature: 0.0, seed: 5, entropy: false };
     for (ctx, line) in contexts.iter().zip(&lines) {
         let text = knowing::prompt_text(&settings, ctx).unwrap();
         let alone = engine.complete(&[text], &[ctx.context as u64], &opts).unwrap().remove(0).text;

@@ -11,7 +11,7 @@ use gpu_trainer::generate::{Engine, GenerateOptions, LoadOptions};
 use gpu_trainer::model::tokenizer::Role;
 use gpu_trainer::model::{Config, GemmaTokenizer, Weights};
 use gpu_trainer::train::sft::batch::{tokenize, weigh_batch};
-use gpu_trainer::train::sft::data::{SftData, TargetMode, UcbData};
+use gpu_trainer::train::sft::data::{SftData, TargetMode, ExpertData};
 use tempfile::TempDir;
 
 fn greedy(args: &[&str]) -> Output {
@@ -38,14 +38,14 @@ fn tmpdir(tag: &str) -> (TempDir, PathBuf) {
     (guard, path)
 }
 
-fn ucb_data(mode: TargetMode, horizon: usize, episodes: usize) -> UcbData {
+fn ucb_data(mode: TargetMode, horizon: usize, episodes: usize) -> ExpertData {
     let c = MabConfig {
         arms: 4,
         horizon,
         distribution: ArmDistribution::Gaussian { sigma: 1.0 },
         labels: LabelStyle::Buttons,
     };
-    UcbData::new(vec![c], episodes, mode, true, 3).unwrap()
+    ExpertData::new(vec![c], episodes, mode, true, 3).unwrap()
 }
 
 /// (label, reward) of each `Step=t Action=X Reward=r` line of a prompt.
@@ -216,7 +216,7 @@ fn init_writes_a_checkpoint_every_loader_reads() {
     assert!(tok.vocab_size() <= 512);
     // The tokenizer round-trips the text it was learned from, special tokens included.
     let data = ucb_data(TargetMode::Thought, 6, 40);
-    let corpus = SftData::Ucb(data).corpus(240).unwrap();
+    let corpus = SftData::Expert(data).corpus(240).unwrap();
     for ex in &corpus {
         for text in [&ex.prompt, &ex.target] {
             let ids = tok.encode(text, false).unwrap();

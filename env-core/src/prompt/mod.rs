@@ -29,7 +29,8 @@ pub use mab::{MabPromptSpec, MabTemplates, MabWording, write_mab_history, write_
 pub use output::{OutputMode, OutputTemplates};
 pub use permutation::LabelPermutation;
 pub use rationale::{
-    RationaleTemplates, write_action, write_explore_rationale, write_ucb_rationale, write_ucb_values,
+    GreedyTemplates, RationaleTemplates, write_action, write_explore_rationale, write_greedy_rationale,
+    write_ucb_rationale, write_ucb_values,
 };
 pub use template::render;
 pub use ttt::{TttPromptSpec, TttTemplates, write_ttt_prompt};

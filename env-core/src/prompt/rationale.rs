@@ -96,6 +96,65 @@ pub fn write_ucb_rationale<W: Write>(
     Ok(chosen)
 }
 
+/// The texts of the greedy agent's rationale (the LLM failure mode the paper describes, as a
+/// cloning target for a greedy starting policy). Placeholders: `{label}`, and `{mean}` (2
+/// decimals) in `best`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GreedyTemplates<'a> {
+    /// The decision when nothing was tried yet (the greedy agent picks an arm at random).
+    pub first: &'a str,
+    /// The decision afterwards: the best mean reward so far.
+    pub best: &'a str,
+    /// The final line.
+    pub action: &'a str,
+}
+
+impl Default for GreedyTemplates<'static> {
+    fn default() -> Self {
+        GreedyTemplates {
+            first: "Nothing has been tried yet, so I start with {label}.",
+            best: "{label} has the best mean reward so far ({mean}), so I choose it again.",
+            action: "ACTION={label}",
+        }
+    }
+}
+
+/// Writes the greedy agent's rationale for `stats`: `first` (the arm it picks when nothing was
+/// tried, drawn by the caller as env-core's `Greedy` draws it), else the best mean among the
+/// tried arms (ties: the lowest index). Returns the arm it names, `ACTION=X` last.
+pub fn write_greedy_rationale<W: Write>(
+    w: &mut W,
+    stats: &ArmStats,
+    first: usize,
+    labels: &LabelSet,
+    templates: &GreedyTemplates<'_>,
+) -> Result<usize> {
+    let w: &mut dyn Write = w;
+    if labels.len() != stats.arms() {
+        return Err(Error::ShapeMismatch { what: "labels", expected: stats.arms(), got: labels.len() });
+    }
+    let chosen = match stats.greedy_arm() {
+        Some(arm) => {
+            let label = labels.get(arm)?;
+            let mean = stats.mean(arm).unwrap_or(f64::NAN);
+            let vars: &mut Vars<'_> = &mut |name, w| match name {
+                "label" => put(w, format_args!("{label}")),
+                "mean" => put(w, format_args!("{}", Dp2(mean))),
+                _ => None,
+            };
+            render(w, templates.best, vars)?;
+            arm
+        }
+        None => {
+            render(w, templates.first, &mut label_vars(labels.get(first)?))?;
+            first
+        }
+    };
+    w.write_char('\n')?;
+    render(w, templates.action, &mut label_vars(labels.get(chosen)?))?;
+    Ok(chosen)
+}
+
 /// Writes the fixed exploration rationale for `arm` ("Action X has not been tried yet, let's
 /// explore it. ACTION=X").
 pub fn write_explore_rationale<W: Write>(

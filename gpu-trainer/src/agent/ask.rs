@@ -106,8 +106,12 @@ pub fn ask(
         }
     }
     let step_seed = derive_seed(seed, t as u64);
-    let opts =
-        SampleOptions { max_new_tokens: llm.max_new_tokens, temperature: llm.temperature, seed: step_seed };
+    let opts = SampleOptions {
+        max_new_tokens: llm.max_new_tokens,
+        temperature: llm.temperature,
+        seed: step_seed,
+        entropy: llm.entropy,
+    };
     let first = model.complete(&all, &streams, &opts).with_context(|| format!("generating step {t}"))?;
     check_count(&first, all.len())?;
     let (finals, firsts, final_prompts) = if llm.self_correct {
@@ -239,6 +243,7 @@ pub(crate) mod tests {
             legal_moves: true,
             samples,
             self_correct,
+            entropy: false,
         }
     }
 

@@ -43,7 +43,17 @@ impl<'a> CbTask<'a> {
         seed: u64,
         index: u64,
     ) -> Result<CbTask<'a>> {
-        let seeds = EpisodeSeeds::new(seed, index);
+        Self::with_seeds(data, horizon, llm, EpisodeSeeds::new(seed, index), index)
+    }
+
+    /// An episode with explicit seeds (RL's training pool); `index` numbers it in its rollout.
+    pub fn with_seeds(
+        data: &'a CbData,
+        horizon: usize,
+        llm: &AgentSettings,
+        seeds: EpisodeSeeds,
+        index: u64,
+    ) -> Result<CbTask<'a>> {
         let tables = data.tables()?;
         let mut env = ContextualBandit::new(tables, horizon).context("building the contextual bandit")?;
         env.reset(seeds.episode)?;

@@ -47,7 +47,19 @@ impl MabTask {
         seed: u64,
         index: u64,
     ) -> Result<MabTask> {
-        let seeds = EpisodeSeeds::new(seed, index);
+        Self::with_seeds(config, explore, epsilon, llm, EpisodeSeeds::new(seed, index), index)
+    }
+
+    /// An episode with explicit seeds (RL's training pool: a fixed scenario, fresh noise);
+    /// `index` numbers it in its rollout (its sampling streams).
+    pub fn with_seeds(
+        config: &MabConfig,
+        explore: &[Exploration],
+        epsilon: f64,
+        llm: &AgentSettings,
+        seeds: EpisodeSeeds,
+        index: u64,
+    ) -> Result<MabTask> {
         let mut env = MultiArmedBandit::new(*config, seeds.scenario).context("building the bandit")?;
         env.reset(seeds.episode)?;
         let mut gate = ExplorationGate::new(explore, epsilon).context("exploration settings")?;

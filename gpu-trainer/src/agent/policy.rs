@@ -15,6 +15,8 @@ pub struct SampleOptions {
     pub temperature: f32,
     /// Seed of this call; prompt i samples from stream `streams[i]` of it.
     pub seed: u64,
+    /// Report each generated token's policy entropy ([`Completion::entropies`]).
+    pub entropy: bool,
 }
 
 /// One answer to one prompt.
@@ -31,6 +33,9 @@ pub struct Completion {
     pub logprobs: Vec<f32>,
     /// Whether a stop token ended it (false: the budget cut it).
     pub stopped: bool,
+    /// With [`SampleOptions::entropy`]: the entropy (nats) of the policy's temperature-1
+    /// distribution at each generated token.
+    pub entropies: Vec<f32>,
 }
 
 impl Completion {
@@ -42,6 +47,7 @@ impl Completion {
             ids: Vec::new(),
             logprobs: Vec::new(),
             stopped: true,
+            entropies: Vec::new(),
         }
     }
 }
@@ -80,6 +86,7 @@ impl Policy for Engine {
             top_p: None,
             seed: opts.seed,
             stop_ids: Vec::new(),
+            entropy: opts.entropy,
         };
         let gens = self.generate_streams(&ids, streams, &gen_opts)?;
         if gens.len() != prompts.len() {
@@ -95,6 +102,7 @@ impl Policy for Engine {
                     stopped: matches!(g.stop, StopReason::Eos(_)),
                     ids: g.ids,
                     logprobs: g.logprobs,
+                    entropies: g.entropies,
                 })
             })
             .collect()

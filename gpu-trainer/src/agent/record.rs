@@ -19,6 +19,9 @@ pub struct StepRecord {
     pub logprobs: Vec<f32>,
     /// The completion's text (a forced step: its template rationale).
     pub text: String,
+    /// Per completion token, the policy's entropy when the agent records it
+    /// ([`super::AgentSettings::entropy`]); empty otherwise and for forced steps.
+    pub entropies: Vec<f32>,
     /// A stop token ended the completion (false: the budget cut it).
     pub stopped: bool,
     /// The action the answer named (None: invalid).

@@ -180,6 +180,7 @@ pub fn run(
                         completion_ids: Vec::new(),
                         logprobs: Vec::new(),
                         text: rationale,
+                        entropies: Vec::new(),
                         stopped: true,
                         action: Some(action),
                         played: action,
@@ -204,6 +205,7 @@ pub fn run(
                         completion_ids: d.completion.ids,
                         logprobs: d.completion.logprobs,
                         text: d.completion.text,
+                        entropies: d.completion.entropies,
                         stopped: d.completion.stopped,
                         action: d.action,
                         played,
@@ -329,6 +331,7 @@ mod tests {
                     ids: vec![10 + s as u32, 99],
                     logprobs: vec![-0.5, -0.25],
                     stopped: s % 2 == 0,
+                    entropies: Vec::new(),
                 })
                 .collect())
         }

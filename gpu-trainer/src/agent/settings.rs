@@ -35,6 +35,9 @@ pub struct AgentSettings {
     pub samples: usize,
     /// Self-correction: show the answer back with a request to check it; the second answer counts.
     pub self_correct: bool,
+    /// Record each generated token's policy entropy (RL's `entropy` metric; costs a pass over
+    /// every logits row).
+    pub entropy: bool,
 }
 
 impl AgentSettings {

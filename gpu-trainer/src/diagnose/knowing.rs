@@ -254,7 +254,12 @@ pub fn run_knowing_shard(
 ) -> Result<KnowingReport> {
     let contexts = build_shard_contexts(s, shard)?;
     let texts: Vec<String> = contexts.iter().map(|c| prompt_text(s, c)).collect::<Result<_>>()?;
-    let opts = SampleOptions { max_new_tokens: s.max_new_tokens, temperature: s.temperature, seed: s.seed };
+    let opts = SampleOptions {
+        max_new_tokens: s.max_new_tokens,
+        temperature: s.temperature,
+        seed: s.seed,
+        entropy: false,
+    };
     let mut answers = Vec::with_capacity(texts.len());
     for (chunk, ctxs) in texts.chunks(s.batch.max(1)).zip(contexts.chunks(s.batch.max(1))) {
         let streams: Vec<u64> = ctxs.iter().map(|c| c.context as u64).collect();

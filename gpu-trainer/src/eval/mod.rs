@@ -15,6 +15,6 @@ pub mod summary;
 
 pub use crate::progress::Progress;
 pub use agent_spec::{AgentSpec, BaseAgent, Wrapper};
-pub use runner::{EvalOutput, run_episodes, run_eval};
+pub use runner::{EvalOutput, run_episodes, run_eval, run_eval_on};
 pub use settings::EvalSettings;
 pub use summary::AgentSummary;

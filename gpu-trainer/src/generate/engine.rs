@@ -43,6 +43,10 @@ pub struct Engine {
     stats: PrefixStats,
 }
 
+/// KV cache bytes one [`Engine::score_tokens`] chunk uses at most (a chunk holds at least one
+/// sequence whatever its length).
+pub const SCORE_CACHE_BYTES: u64 = 512 << 20;
+
 /// A larger cache is allocated with its length rounded up to a multiple of
 /// this, so prompts that grow a little each call do not reallocate each time.
 const CACHE_LEN_STEP: usize = 256;
@@ -93,8 +97,25 @@ impl Engine {
         }
     }
 
+    /// [`Engine::load`] on a GPU shared with others (RL: the learner and the reference model on
+    /// one device).
+    pub fn load_shared(gpu: Arc<Gpu>, dir: &Path, dtype: WeightDType) -> Result<Engine> {
+        let (model, tokenizer, tokenizer_error) = Self::load_parts(&gpu, dir, dtype)?;
+        Ok(Engine::with_parts(gpu, model, tokenizer, tokenizer_error))
+    }
+
     /// [`Engine::load`] on an already opened GPU (tests: a forced small binding size).
     pub fn load_on(gpu: Gpu, dir: &Path, dtype: WeightDType) -> Result<Engine> {
+        let (model, tokenizer, tokenizer_error) = Self::load_parts(&gpu, dir, dtype)?;
+        Ok(Engine::with_parts(Arc::new(gpu), model, tokenizer, tokenizer_error))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn load_parts(
+        gpu: &Gpu,
+        dir: &Path,
+        dtype: WeightDType,
+    ) -> Result<(GemmaModel, Option<GemmaTokenizer>, Option<String>)> {
         let config = Config::from_dir(dir)?;
         let weights = Weights::open_dir(dir)?;
         let dtype = match dtype {
@@ -103,7 +124,7 @@ impl Engine {
             WeightDType::F16 => Some(DType::F16),
             WeightDType::BF16 => Some(DType::BF16),
         };
-        let model = GemmaModel::load(&gpu, config, &weights, dtype)
+        let model = GemmaModel::load(gpu, config, &weights, dtype)
             .with_context(|| format!("loading {}", dir.display()))?;
         // A broken tokenizer.json does not stop token-id work (`--ids`): the error is kept for
         // whoever needs text.
@@ -115,7 +136,7 @@ impl Engine {
         } else {
             (None, None)
         };
-        Ok(Engine::with_parts(Arc::new(gpu), model, tokenizer, tokenizer_error))
+        Ok((model, tokenizer, tokenizer_error))
     }
 
     pub fn config(&self) -> &Config {
@@ -251,6 +272,12 @@ impl Engine {
     /// position order, so a later piece attends to keys and values an earlier
     /// piece wrote. The logits come back in `out_rows` order either way.
     pub(super) fn step(&mut self, step: Step<'_>) -> Result<Vec<f32>> {
+        self.step_out(step, None)
+    }
+
+    /// [`Engine::step`]; with `targets` (one per output row) the log-prob of each row's target
+    /// comes back instead of its logits (one float per row, computed on the GPU).
+    fn step_out(&mut self, step: Step<'_>, targets: Option<&[u32]>) -> Result<Vec<f32>> {
         if let Some(ctx) = self.config().max_position_embeddings
             && let Some(&p) = step.pos.iter().max()
             && p as usize >= ctx
@@ -265,11 +292,26 @@ impl Engine {
         }
         let (max_tokens, max_rows) = (self.tokens_per_step(), self.logits_rows_per_step());
         let n = step.ids.len();
+        if let Some(t) = targets
+            && t.len() != step.out_rows.len()
+        {
+            bail!("{} targets for {} output rows", t.len(), step.out_rows.len());
+        }
+        let run = |model: &GemmaModel,
+                   gpu: &Gpu,
+                   ws: &mut Option<Workspace>,
+                   cache: &KvCache,
+                   s: Step<'_>,
+                   t: Option<&[u32]>| match t {
+            Some(t) => model.forward_logprobs(gpu, ws, cache, s, t),
+            None => model.forward(gpu, ws, cache, s),
+        };
         if n <= max_tokens && step.out_rows.len() <= max_rows {
             let cache = self.cache.as_ref().context("no KV cache")?;
-            return self.model.forward(&self.gpu, &mut self.ws, cache, step);
+            return run(&self.model, &self.gpu, &mut self.ws, cache, step, targets);
         }
-        let vocab = self.config().vocab_size;
+        // per output row: vocab floats (logits) or one (a target's log-prob)
+        let vocab = if targets.is_some() { 1 } else { self.config().vocab_size };
         if let Some(&bad) = step.out_rows.iter().find(|&&o| o as usize >= n) {
             bail!("output row {bad} of a {n}-token step");
         }
@@ -295,6 +337,8 @@ impl Engine {
                 }
             }
             let rows: Vec<u32> = wanted[first..w].iter().map(|&(o, _)| o - start as u32).collect();
+            let piece_targets: Option<Vec<u32>> =
+                targets.map(|t| wanted[first..w].iter().map(|&(_, i)| t[i]).collect());
             let piece = Step {
                 ids: &step.ids[start..end],
                 seqs: &step.seqs[start..end],
@@ -302,7 +346,7 @@ impl Engine {
                 out_rows: &rows,
             };
             let cache = self.cache.as_ref().context("no KV cache")?;
-            let logits = self.model.forward(&self.gpu, &mut self.ws, cache, piece)?;
+            let logits = run(&self.model, &self.gpu, &mut self.ws, cache, piece, piece_targets.as_deref())?;
             for (j, &(_, i)) in wanted[first..w].iter().enumerate() {
                 out[i * vocab..(i + 1) * vocab].copy_from_slice(&logits[j * vocab..(j + 1) * vocab]);
             }
@@ -330,6 +374,69 @@ impl Engine {
     pub fn logits_rows_per_step(&self) -> usize {
         let row_bytes = (self.config().vocab_size as u64 * 4).max(1);
         ((self.gpu.max_binding() / row_bytes) as usize).clamp(1, 512)
+    }
+
+    /// Teacher forcing: per sequence `(ids, from)`, `log p(ids[t] | ids[..t])` for every
+    /// `t in from..ids.len()` (`from >= 1`), under this model at temperature 1 (after the final
+    /// soft-cap): what a given completion scores, with no sampling. The log-softmax is taken on
+    /// the GPU; one float per scored token is read back. Sequences run together, each in its own
+    /// cache slot from position 0, in chunks bounded by [`SCORE_CACHE_BYTES`] of KV cache (steps
+    /// larger than one forward run in pieces, see `step`). The prefix cache is not used (and is
+    /// forgotten).
+    pub fn score_tokens(&mut self, seqs: &[(Vec<u32>, usize)]) -> Result<Vec<Vec<f32>>> {
+        for (i, (ids, from)) in seqs.iter().enumerate() {
+            if *from == 0 || *from > ids.len() {
+                bail!("sequence {i}: scoring from position {from} of {} tokens (1..=len)", ids.len());
+            }
+        }
+        let c = self.config();
+        let kv_row = (c.num_layers * 2 * c.num_kv_heads * c.head_dim * 4) as u64;
+        let mut out = vec![Vec::new(); seqs.len()];
+        let mut start = 0;
+        while start < seqs.len() {
+            // the chunk: as many sequences as fit the cache budget (at least one)
+            let mut end = start;
+            let mut longest = 0usize;
+            while end < seqs.len() {
+                let len = seqs[end].0.len().max(1);
+                let l = longest.max(len);
+                if end > start && (end + 1 - start) as u64 * l as u64 * kv_row > SCORE_CACHE_BYTES {
+                    break;
+                }
+                longest = l;
+                end += 1;
+            }
+            self.cache_for(end - start, longest)?;
+            let (mut ids, mut sq, mut pos, mut rows, mut targets) = (vec![], vec![], vec![], vec![], vec![]);
+            for (slot, (seq, from)) in seqs[start..end].iter().enumerate() {
+                // positions 0..len-1 predict tokens 1..len; the last token is not fed
+                let fed = seq.len() - 1;
+                let base = ids.len() as u32;
+                for (p, &id) in seq[..fed].iter().enumerate() {
+                    ids.push(id);
+                    sq.push(slot as u32);
+                    pos.push(p as u32);
+                }
+                for (t, &id) in seq.iter().enumerate().skip(*from) {
+                    rows.push(base + (t - 1) as u32);
+                    targets.push(id);
+                }
+            }
+            let lp = if rows.is_empty() {
+                Vec::new()
+            } else {
+                self.step_out(Step { ids: &ids, seqs: &sq, pos: &pos, out_rows: &rows }, Some(&targets))?
+            };
+            let mut k = 0;
+            for (i, (seq, from)) in seqs[start..end].iter().enumerate() {
+                let n = seq.len() - from;
+                out[start + i] = lp[k..k + n].to_vec();
+                k += n;
+            }
+            self.slots.forget_all();
+            start = end;
+        }
+        Ok(out)
     }
 
     /// Logits [T, vocab] (row-major, f32) of one sequence at positions 0..T.
@@ -396,7 +503,12 @@ impl Engine {
             );
         }
         let mut gens: Vec<Generation> = (0..b)
-            .map(|_| Generation { ids: Vec::new(), logprobs: Vec::new(), stop: StopReason::MaxTokens })
+            .map(|_| Generation {
+                ids: Vec::new(),
+                logprobs: Vec::new(),
+                stop: StopReason::MaxTokens,
+                entropies: Vec::new(),
+            })
             .collect();
         if b == 0 || opts.max_new_tokens == 0 {
             return Ok(gens);
@@ -438,6 +550,9 @@ impl Engine {
                 let g = &mut gens[s];
                 g.ids.push(id);
                 g.logprobs.push(lp);
+                if opts.entropy {
+                    g.entropies.push(sampler::entropy(row) as f32);
+                }
                 if stop_ids.contains(&id) {
                     g.stop = StopReason::Eos(id);
                     done[s] = true;

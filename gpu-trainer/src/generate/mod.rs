@@ -53,6 +53,9 @@ pub struct GenerateOptions {
     pub seed: u64,
     /// empty = the model's eos ids + `<end_of_turn>` when the tokenizer has it
     pub stop_ids: Vec<u32>,
+    /// Also report, per generated token, the entropy of the model's full distribution at that
+    /// step (temperature 1; RL's `entropy`); one more pass over each logits row on the CPU.
+    pub entropy: bool,
 }
 
 impl Default for GenerateOptions {
@@ -64,6 +67,7 @@ impl Default for GenerateOptions {
             top_p: None,
             seed: 0,
             stop_ids: Vec::new(),
+            entropy: false,
         }
     }
 }
@@ -92,4 +96,7 @@ pub struct Generation {
     /// (temperature-scaled, top-k/top-p renormalised; greedy: temperature 1)
     pub logprobs: Vec<f32>,
     pub stop: StopReason,
+    /// with [`GenerateOptions::entropy`]: the entropy (nats) of the model's temperature-1
+    /// distribution at each generated token; empty otherwise
+    pub entropies: Vec<f32>,
 }

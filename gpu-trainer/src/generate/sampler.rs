@@ -41,6 +41,12 @@ pub fn log_softmax(x: &[f32], temperature: f32) -> Vec<f64> {
     x.iter().map(|&v| v as f64 / t - lse).collect()
 }
 
+/// The entropy (nats) of softmax(x) at temperature 1, in f64.
+pub fn entropy(x: &[f32]) -> f64 {
+    let lp = log_softmax(x, 1.0);
+    -lp.iter().map(|&l| if l.is_finite() { l.exp() * l } else { 0.0 }).sum::<f64>()
+}
+
 /// The tokens a sampler may draw and their renormalised probabilities, in
 /// descending probability (ties: lower id first). Temperature > 0.
 pub fn distribution(logits: &[f32], cfg: &SamplerConfig) -> Vec<(u32, f64)> {
@@ -107,6 +113,15 @@ pub fn sample(logits: &[f32], cfg: &SamplerConfig, rng: &mut Rng) -> (u32, f32) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entropy_of_closed_forms() {
+        assert!((entropy(&[0.0; 4]) - 4f64.ln()).abs() < 1e-12, "uniform over 4");
+        assert!(entropy(&[0.0, -1e4]) < 1e-9, "one certain token");
+        let (a, b) = (0.3f64, 0.7f64);
+        let h = entropy(&[a.ln() as f32, b.ln() as f32]);
+        assert!((h - (-(a * a.ln() + b * b.ln()))).abs() < 1e-6);
+    }
 
     #[test]
     fn ordered_key_is_monotone() {

@@ -110,6 +110,10 @@ pub struct Workspace {
     xs: Tensor,
     xn: Tensor,
     logits: Tensor,
+    /// per output row: the target id, log-sum-exp and log-prob (scoring given tokens)
+    targets: Tensor,
+    lse: Tensor,
+    logprob: Tensor,
 }
 
 /// One forward step: a ragged batch of tokens.
@@ -248,6 +252,9 @@ impl GemmaModel {
             xs: f32t("x out rows", &[r, h])?,
             xn: f32t("x out rows normed", &[r, h])?,
             logits: f32t("logits", &[r, v])?,
+            targets: u32t("target ids", &[r])?,
+            lse: f32t("row log-sum-exp", &[r])?,
+            logprob: f32t("target log-probs", &[r])?,
         })
     }
 
@@ -260,6 +267,38 @@ impl GemmaModel {
         ws: &mut Option<Workspace>,
         cache: &KvCache,
         step: Step<'_>,
+    ) -> Result<Vec<f32>> {
+        self.forward_out(gpu, ws, cache, step, None)
+    }
+
+    /// [`GemmaModel::forward`], but per output row r only `log p(targets[r])` comes back (log
+    /// softmax of the soft-capped logits, on the GPU: [out_rows] floats are read back, not
+    /// [out_rows, vocab]). Scoring given tokens (the reference policy of RL) this way costs what a
+    /// forward costs.
+    pub fn forward_logprobs(
+        &self,
+        gpu: &Gpu,
+        ws: &mut Option<Workspace>,
+        cache: &KvCache,
+        step: Step<'_>,
+        targets: &[u32],
+    ) -> Result<Vec<f32>> {
+        if targets.len() != step.out_rows.len() {
+            bail!("{} targets for {} output rows", targets.len(), step.out_rows.len());
+        }
+        if let Some(&bad) = targets.iter().find(|&&t| t as usize >= self.config.vocab_size) {
+            bail!("target id {bad} is not below vocab_size {}", self.config.vocab_size);
+        }
+        self.forward_out(gpu, ws, cache, step, Some(targets))
+    }
+
+    fn forward_out(
+        &self,
+        gpu: &Gpu,
+        ws: &mut Option<Workspace>,
+        cache: &KvCache,
+        step: Step<'_>,
+        targets: Option<&[u32]>,
     ) -> Result<Vec<f32>> {
         let c = &self.config;
         let n = step.ids.len();
@@ -379,7 +418,14 @@ impl GemmaModel {
         if let Some(cap) = c.final_softcap {
             elementwise::softcap_forward(&mut b, &logits, cap)?;
         }
+        let Some(targets) = targets else {
+            b.submit()?;
+            return Ok(logits.to_f32(gpu)?);
+        };
+        let (tg, lse, lp) = (w.targets.rows_view(r)?, w.lse.rows_view(r)?, w.logprob.rows_view(r)?);
+        tg.write_bytes(gpu, bytemuck::cast_slice(targets));
+        crate::kernels::xent::forward(&mut b, &logits, &tg, &lse, &lp)?;
         b.submit()?;
-        Ok(logits.to_f32(gpu)?)
+        Ok(lp.to_f32(gpu)?)
     }
 }

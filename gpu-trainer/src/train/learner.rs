@@ -123,7 +123,8 @@ pub struct GpuLearner {
     norm: GradNorm,
     clip: Option<f32>,
     config_json: Value,
-    tokenizer_json: Vec<u8>,
+    /// tokenizer.json of the start, byte for byte (None: the checkpoint had none)
+    tokenizer_json: Option<Vec<u8>>,
 }
 
 impl GpuLearner {
@@ -168,8 +169,10 @@ impl GpuLearner {
         )
         .with_context(|| format!("{}: not valid JSON", config_path.display()))?;
         let tok_path = start.join("tokenizer.json");
-        let tokenizer_json =
-            std::fs::read(&tok_path).with_context(|| format!("cannot read {}", tok_path.display()))?;
+        let tokenizer_json = match tok_path.exists() {
+            true => Some(std::fs::read(&tok_path).with_context(|| format!("cannot read {}", tok_path.display()))?),
+            false => None,
+        };
         Ok(GpuLearner {
             gpu,
             model,
@@ -201,9 +204,10 @@ impl GpuLearner {
         &self.optimizer
     }
 
-    /// The model's tokenizer.json, as loaded.
+    /// The model's tokenizer (an error when its checkpoint had no tokenizer.json).
     pub fn tokenizer(&self) -> Result<GemmaTokenizer> {
-        GemmaTokenizer::from_bytes(&self.tokenizer_json, "tokenizer.json").map_err(|e| anyhow::anyhow!("{e}"))
+        let bytes = self.tokenizer_json.as_ref().context("the model has no tokenizer.json")?;
+        Ok(GemmaTokenizer::from_bytes(bytes, "tokenizer.json")?)
     }
 
     /// Forward, `coef(log-probs)` (per sequence, per target), then the backward of
@@ -224,7 +228,8 @@ impl GpuLearner {
     /// A generation engine over the LIVE weights (the same GPU buffers, no copy): what it
     /// generates follows every optimizer step. Building it allocates no weights.
     pub fn engine(&self) -> Result<Engine> {
-        Engine::from_train_model(Arc::clone(&self.gpu), &self.model, Some(self.tokenizer()?))
+        let tok = self.tokenizer_json.as_ref().map(|_| self.tokenizer()).transpose()?;
+        Engine::from_train_model(Arc::clone(&self.gpu), &self.model, tok)
     }
 
     /// The checkpoint of the current weights (f32), config, tokenizer, optimizer state and `state`.
@@ -233,7 +238,7 @@ impl GpuLearner {
             tensors: checkpoint::download_params(&self.gpu, self.model.params())?,
             dtype: DType::F32,
             config_json: self.config_json.clone(),
-            tokenizer_json: Some(self.tokenizer_json.clone()),
+            tokenizer_json: self.tokenizer_json.clone(),
             optimizer: Some(self.optimizer.export_state(&self.gpu)?),
             trainer_state: state.clone(),
         })

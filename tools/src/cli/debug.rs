@@ -27,7 +27,38 @@ pub enum DebugCommand {
     /// Loss (mean next-token cross-entropy, as transformers' `labels=input_ids`) and every
     /// parameter's gradient norm, from one GPU forward/backward.
     LossGrad(LossGradArgs),
+    /// The RLFT objective (clipped ratio, k1/k3 KL, token-mean) on a batch file: loss, its terms
+    /// and every parameter's gradient norm, from one GPU forward/backward.
+    RlGrad(RlGradArgs),
 }
+
+/// `greedy debug rl-grad` arguments.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = RL_GRAD_EXAMPLES)]
+pub struct RlGradArgs {
+    /// Model directory: config.json and *.safetensors.
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+    /// The batch: `{"clip_eps", "kl_coef", "kl_estimator": "k1"|"k3", "sequences": [{"prompt",
+    /// "completion", "old_logprobs", "ref_logprobs", "advantages"}]}` (one value per completion
+    /// token in each list).
+    #[arg(long, value_name = "FILE.json")]
+    pub batch: PathBuf,
+    /// GPU adapter: index or name substring (see GREEDY_ADAPTER).
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub adapter: Option<String>,
+    /// JSON on stdout: `{"loss", "pg_loss", "kl", "clip_frac", "grad_norms": {name: norm}}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const RL_GRAD_EXAMPLES: &str = "\
+Examples:
+  greedy debug rl-grad --model gpu-trainer/tests/fixtures/gemma2_tiny_f32 \\
+      --batch gpu-trainer/tests/fixtures/rl/gemma2_tiny_f32.batch.json --json
+
+Compared with PyTorch autograd through transformers by gpu-trainer/tests/rl_grad.rs (fixtures made
+by tools/gen_rl_grad_fixtures.py).";
 
 /// `greedy debug loss-grad` arguments.
 #[derive(Debug, Clone, Args)]
@@ -59,6 +90,7 @@ Examples:
 pub fn run(args: &DebugArgs) -> Result<String> {
     match &args.command {
         DebugCommand::LossGrad(a) => loss_grad(a),
+        DebugCommand::RlGrad(a) => rl_grad(a),
     }
 }
 
@@ -107,6 +139,38 @@ fn loss_grad(a: &LossGradArgs) -> Result<String> {
         format!("loss {loss:.6}  (mean next-token cross-entropy)\n\n{:<width$}  grad norm\n", "parameter");
     for (n, v) in &norms {
         out.push_str(&format!("{n:<width$}  {v:.6e}\n"));
+    }
+    Ok(out)
+}
+
+fn rl_grad(a: &RlGradArgs) -> Result<String> {
+    if !a.model.join("config.json").is_file() {
+        bail!(
+            "--model {}: no config.json in it (expected a HuggingFace checkpoint directory)",
+            a.model.display()
+        );
+    }
+    let batch = gpu_trainer::rl::grad::GradBatch::read(&a.batch)?;
+    let gpu = Gpu::with_options(GpuOptions { adapter: a.adapter.clone(), ..Default::default() })?;
+    let v = gpu_trainer::rl::grad::rl_grad(&gpu, &a.model, &batch)
+        .with_context(|| format!("--model {}", a.model.display()))?;
+    if a.json {
+        return Ok(serde_json::to_string(&v)? + "\n");
+    }
+    let mut out = format!(
+        "loss {:.6}  pg_loss {:.6}  kl {:.6}  clip_frac {:.4}  ({} completion tokens)\n\n",
+        v["loss"].as_f64().unwrap_or(f64::NAN),
+        v["pg_loss"].as_f64().unwrap_or(f64::NAN),
+        v["kl"].as_f64().unwrap_or(f64::NAN),
+        v["clip_frac"].as_f64().unwrap_or(f64::NAN),
+        v["tokens"]
+    );
+    if let Some(m) = v["grad_norms"].as_object() {
+        let width = m.keys().map(String::len).max().unwrap_or(0);
+        out.push_str(&format!("{:<width$}  grad norm\n", "parameter"));
+        for (n, g) in m {
+            out.push_str(&format!("{n:<width$}  {:.6e}\n", g.as_f64().unwrap_or(f64::NAN)));
+        }
     }
     Ok(out)
 }

@@ -389,6 +389,7 @@ fn resolve_llm(args: &EvalArgs, agents: &[AgentSpec]) -> Result<Option<AgentSett
         legal_moves: !args.no_legal_moves,
         samples,
         self_correct: args.self_correct,
+        entropy: false,
     }))
 }
 

@@ -136,6 +136,7 @@ pub fn generate(args: &GenerateArgs) -> Result<String> {
         top_p: args.top_p,
         seed: args.seed,
         stop_ids: Vec::new(),
+        entropy: false,
     };
     let g = engine
         .generate(std::slice::from_ref(&ids), &opts)?

@@ -21,7 +21,7 @@ use gpu_trainer::train::fresh::ModelShape;
 use gpu_trainer::train::learner::{OptimSettings, OptimizerKind};
 use gpu_trainer::train::sft::SftSettings;
 use gpu_trainer::train::sft::batch::tokenize;
-use gpu_trainer::train::sft::data::{SftData, TargetMode, UcbData};
+use gpu_trainer::train::sft::data::{SftData, TargetMode, ExpertData};
 use gpu_trainer::train::sft::settings::{FreshBase, ModelSource, streams};
 
 use crate::report::write_run_files;
@@ -98,7 +98,7 @@ pub fn bandit(horizon: usize) -> MabConfig {
 
 /// The training settings of the demo, its run directory at `out`.
 pub fn sft_settings(args: &DemoSettings, out: &Path, resume: bool) -> Result<SftSettings> {
-    let data = UcbData::new(
+    let data = ExpertData::new(
         vec![bandit(args.horizon)],
         EXPERT_EPISODES,
         TargetMode::Thought,
@@ -108,7 +108,7 @@ pub fn sft_settings(args: &DemoSettings, out: &Path, resume: bool) -> Result<Sft
     SHAPE.validate()?;
     Ok(SftSettings {
         source: ModelSource::Fresh { base: FreshBase::Tiny(SHAPE), vocab: VOCAB },
-        data: SftData::Ucb(data),
+        data: SftData::Expert(data),
         max_len: None,
         steps: args.steps,
         batch: args.batch,
@@ -157,6 +157,7 @@ pub fn eval_settings(args: &DemoSettings, model: &Path, max_new_tokens: usize) -
             legal_moves: true,
             samples: 1,
             self_correct: false,
+            entropy: false,
         }),
     })
 }

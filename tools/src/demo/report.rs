@@ -94,7 +94,7 @@ pub fn render(r: &ReportInput<'_>) -> Result<String> {
     let tok = gpu_trainer::model::GemmaTokenizer::from_dir(&t.checkpoint)?;
     let examples = r.sft.data.len();
     let (episodes_per_setting, horizon) = match &r.sft.data {
-        SftData::Ucb(d) => (d.episodes, d.settings.first().map_or(0, |c| c.horizon)),
+        SftData::Expert(d) => (d.episodes, d.settings.first().map_or(0, |c| c.horizon)),
         SftData::File(_) => (0, 0),
     };
     let done: Vec<_> = t.log.iter().filter(|x| !x.skipped).collect();

@@ -15,9 +15,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use env_core::agents::{BanditPolicy, Ucb};
+use env_core::agents::{BanditPolicy, Greedy, POLICY_STREAM, Ucb};
 use env_core::prompt::{
-    MabPromptSpec, OutputMode, RationaleTemplates, write_action, write_mab_prompt, write_ucb_rationale,
+    GreedyTemplates, MabPromptSpec, OutputMode, RationaleTemplates, write_action, write_greedy_rationale,
+    write_mab_prompt, write_ucb_rationale,
 };
 use env_core::rng::derive_seed;
 use env_core::{ArmStats, Environment, MabConfig, MultiArmedBandit, Rng, UcbRule};
@@ -63,9 +64,32 @@ impl TargetMode {
     }
 }
 
-/// The UCB expert's data set: `episodes` trajectories of every bandit setting.
+/// Which classic agent the data clones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expert {
+    /// UCB with the paper's rule (mean + sqrt(1/N)): near-optimal exploration.
+    Ucb,
+    /// The greedy agent: a random first arm, then always the best mean so far (the LLM failure
+    /// mode: a greedy starting policy for RL fine-tuning).
+    Greedy,
+}
+
+impl Expert {
+    /// `ucb` or `greedy`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Expert::Ucb => "ucb",
+            Expert::Greedy => "greedy",
+        }
+    }
+}
+
+/// An expert's data set: `episodes` trajectories of every bandit setting.
 #[derive(Debug, Clone, PartialEq)]
-pub struct UcbData {
+pub struct ExpertData {
+    /// The agent cloned.
+    pub expert: Expert,
     /// The bandit settings (arms, noise, horizon), in order.
     pub settings: Vec<MabConfig>,
     /// Trajectories per setting.
@@ -79,10 +103,10 @@ pub struct UcbData {
     pub seed: u64,
 }
 
-/// Where an example of [`UcbData`] comes from.
+/// Where an example of [`ExpertData`] comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UcbIndex {
-    /// Index into [`UcbData::settings`].
+pub struct ExpertIndex {
+    /// Index into [`ExpertData::settings`].
     pub setting: usize,
     /// Episode of that setting.
     pub episode: usize,
@@ -90,7 +114,7 @@ pub struct UcbIndex {
     pub step: usize,
 }
 
-impl UcbData {
+impl ExpertData {
     /// Checks the settings and sizes.
     pub fn new(
         settings: Vec<MabConfig>,
@@ -98,17 +122,23 @@ impl UcbData {
         mode: TargetMode,
         summary: bool,
         seed: u64,
-    ) -> Result<UcbData> {
+    ) -> Result<ExpertData> {
         if settings.is_empty() {
-            bail!("the UCB data needs at least one bandit setting");
+            bail!("the expert data needs at least one bandit setting");
         }
         for c in &settings {
-            c.validate().map_err(|e| anyhow::anyhow!("invalid bandit setting for the UCB data: {e}"))?;
+            c.validate().map_err(|e| anyhow::anyhow!("invalid bandit setting for the expert data: {e}"))?;
         }
         if episodes == 0 {
             bail!("invalid value 0 for the number of expert episodes: allowed 1 or more");
         }
-        Ok(UcbData { settings, episodes, mode, summary, seed })
+        Ok(ExpertData { expert: Expert::Ucb, settings, episodes, mode, summary, seed })
+    }
+
+    /// The same data cloning `expert` instead.
+    pub fn with_expert(mut self, expert: Expert) -> ExpertData {
+        self.expert = expert;
+        self
     }
 
     /// Number of examples (steps over all episodes and settings).
@@ -116,18 +146,18 @@ impl UcbData {
         self.settings.iter().map(|c| c.horizon * self.episodes).sum()
     }
 
-    /// Never empty (checked by [`UcbData::new`]).
+    /// Never empty (checked by [`ExpertData::new`]).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Which (setting, episode, step) example `index` is.
-    pub fn locate(&self, index: usize) -> Result<UcbIndex> {
+    pub fn locate(&self, index: usize) -> Result<ExpertIndex> {
         let mut rest = index;
         for (setting, c) in self.settings.iter().enumerate() {
             let size = c.horizon * self.episodes;
             if rest < size {
-                return Ok(UcbIndex { setting, episode: rest / c.horizon, step: rest % c.horizon });
+                return Ok(ExpertIndex { setting, episode: rest / c.horizon, step: rest % c.horizon });
             }
             rest -= size;
         }
@@ -149,7 +179,11 @@ impl UcbData {
         env.reset(seeds.episode)?;
         let mut ucb = Ucb::paper();
         ucb.reset(config.arms)?;
+        let mut greedy = Greedy::new();
+        greedy.reset(config.arms)?;
         let mut unused = Rng::new(0); // UCB never draws
+        // the greedy agent's one draw (its first arm), as run_bandit_episode seeds it
+        let mut policy_rng = Rng::from_stream(seeds.episode, POLICY_STREAM);
         let mut spec = MabPromptSpec::new(config);
         spec.output = self.mode.output_mode();
         spec.summary = self.summary;
@@ -160,16 +194,25 @@ impl UcbData {
             let mut prompt = String::new();
             write_mab_prompt(&mut prompt, &spec, env.labels(), &actions, &rewards)
                 .context("writing the prompt")?;
-            let arm = ucb.select(&mut unused)?;
-            let (target, chosen) = expert_target(self.mode, &actions, &rewards, env.labels(), &templates)?;
+            let (arm, (target, chosen)) = match self.expert {
+                Expert::Ucb => {
+                    (ucb.select(&mut unused)?, expert_target(self.mode, &actions, &rewards, env.labels(), &templates)?)
+                }
+                Expert::Greedy => {
+                    let arm = greedy.select(&mut policy_rng)?;
+                    (arm, greedy_target(self.mode, &actions, &rewards, env.labels(), arm)?)
+                }
+            };
             if chosen != arm {
                 bail!(
-                    "setting {setting} episode {episode} step {t}: the rationale names arm {chosen}, UCB plays {arm}"
+                    "setting {setting} episode {episode} step {t}: the rationale names arm {chosen}, the {} expert plays {arm}",
+                    self.expert.name()
                 );
             }
             out.push(Example { prompt, target });
             let tr = env.step(arm)?;
             ucb.update(arm, tr.reward)?;
+            greedy.update(arm, tr.reward)?;
             actions.push(arm);
             rewards.push(tr.reward);
         }
@@ -193,6 +236,28 @@ pub fn expert_target(
         TargetMode::Behaviour => {
             let arm = UcbRule::PAPER.choose(&stats);
             write_action(&mut text, arm, labels, templates)?;
+            arm
+        }
+    };
+    Ok((text, chosen))
+}
+
+/// The greedy agent's answer for the history and the arm it chooses (`first`: the arm it drew
+/// for the first step).
+pub fn greedy_target(
+    mode: TargetMode,
+    actions: &[usize],
+    rewards: &[f64],
+    labels: &env_core::LabelSet,
+    first: usize,
+) -> Result<(String, usize)> {
+    let stats = ArmStats::from_history(labels.len(), actions, rewards)?;
+    let mut text = String::new();
+    let chosen = match mode {
+        TargetMode::Thought => write_greedy_rationale(&mut text, &stats, first, labels, &GreedyTemplates::default())?,
+        TargetMode::Behaviour => {
+            let arm = stats.greedy_arm().unwrap_or(first);
+            write_action(&mut text, arm, labels, &RationaleTemplates::default())?;
             arm
         }
     };
@@ -249,11 +314,11 @@ impl FileData {
     }
 }
 
-/// The training data: the UCB expert or a file.
+/// The training data: an expert (UCB or greedy) or a file.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SftData {
-    /// Generated on demand by the UCB expert.
-    Ucb(UcbData),
+    /// Generated on demand by a classic agent.
+    Expert(ExpertData),
     /// Read from JSONL.
     File(FileData),
 }
@@ -262,7 +327,7 @@ impl SftData {
     /// Number of examples.
     pub fn len(&self) -> usize {
         match self {
-            SftData::Ucb(d) => d.len(),
+            SftData::Expert(d) => d.len(),
             SftData::File(d) => d.examples.len(),
         }
     }
@@ -275,7 +340,7 @@ impl SftData {
     /// Example `index`.
     pub fn get(&self, index: usize) -> Result<Example> {
         match self {
-            SftData::Ucb(d) => d.get(index),
+            SftData::Expert(d) => d.get(index),
             SftData::File(d) => d
                 .examples
                 .get(index)
@@ -289,7 +354,7 @@ impl SftData {
     pub fn corpus(&self, limit: usize) -> Result<Vec<Example>> {
         match self {
             SftData::File(d) => Ok(d.examples.iter().take(limit).cloned().collect()),
-            SftData::Ucb(d) => {
+            SftData::Expert(d) => {
                 let mut out = Vec::new();
                 'episodes: for e in 0..d.episodes {
                     for (s, c) in d.settings.iter().enumerate() {
@@ -312,24 +377,24 @@ mod tests {
     use super::*;
     use env_core::{ArmDistribution, LabelStyle};
 
-    fn data(mode: TargetMode) -> UcbData {
+    fn data(mode: TargetMode) -> ExpertData {
         let c = |arms, sigma, horizon| MabConfig {
             arms,
             horizon,
             distribution: ArmDistribution::Gaussian { sigma },
             labels: LabelStyle::Buttons,
         };
-        UcbData::new(vec![c(3, 1.0, 6), c(5, 0.1, 4)], 3, mode, true, 7).unwrap()
+        ExpertData::new(vec![c(3, 1.0, 6), c(5, 0.1, 4)], 3, mode, true, 7).unwrap()
     }
 
     #[test]
     fn indexing_covers_every_step_once() {
         let d = data(TargetMode::Thought);
         assert_eq!(d.len(), 3 * 6 + 3 * 4);
-        assert_eq!(d.locate(0).unwrap(), UcbIndex { setting: 0, episode: 0, step: 0 });
-        assert_eq!(d.locate(7).unwrap(), UcbIndex { setting: 0, episode: 1, step: 1 });
-        assert_eq!(d.locate(18).unwrap(), UcbIndex { setting: 1, episode: 0, step: 0 });
-        assert_eq!(d.locate(29).unwrap(), UcbIndex { setting: 1, episode: 2, step: 3 });
+        assert_eq!(d.locate(0).unwrap(), ExpertIndex { setting: 0, episode: 0, step: 0 });
+        assert_eq!(d.locate(7).unwrap(), ExpertIndex { setting: 0, episode: 1, step: 1 });
+        assert_eq!(d.locate(18).unwrap(), ExpertIndex { setting: 1, episode: 0, step: 0 });
+        assert_eq!(d.locate(29).unwrap(), ExpertIndex { setting: 1, episode: 2, step: 3 });
         assert!(d.locate(30).is_err());
     }
 

@@ -85,8 +85,8 @@ impl SftSettings {
             }
         };
         let data = match &self.data {
-            SftData::Ucb(d) => json!({
-                "data": "ucb", "mode": d.mode.name(), "summary": d.summary, "episodes_per_setting": d.episodes,
+            SftData::Expert(d) => json!({
+                "data": d.expert.name(), "mode": d.mode.name(), "summary": d.summary, "episodes_per_setting": d.episodes,
                 "settings": d.settings.iter().map(|c| json!({
                     "arms": c.arms, "horizon": c.horizon,
                     "labels": match c.labels { LabelStyle::Buttons => "buttons", LabelStyle::Numeric => "numeric" },

@@ -64,8 +64,8 @@ pub fn tokenizer_corpus(data: &SftData) -> Result<Vec<String>> {
     Ok(data.corpus(TOKENIZER_CORPUS)?.into_iter().flat_map(|e| [e.prompt, e.target]).collect())
 }
 
-/// Keys whose values differ between two JSON objects (dotted paths).
-fn differing_keys(a: &Value, b: &Value, prefix: &str, out: &mut Vec<String>) {
+/// Keys whose values differ between two JSON objects (dotted paths): what a resumed run changed.
+pub fn differing_keys(a: &Value, b: &Value, prefix: &str, out: &mut Vec<String>) {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
             let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();

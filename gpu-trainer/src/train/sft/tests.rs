@@ -9,7 +9,7 @@ use anyhow::Result;
 use env_core::rng::derive_seed;
 use env_core::{ArmDistribution, LabelStyle, MabConfig};
 
-use super::data::{SftData, TargetMode, UcbData};
+use super::data::{SftData, TargetMode, ExpertData};
 use super::settings::{FreshBase, ModelSource, SftSettings, streams};
 use super::start::{RunStart, SftOutcome, run_sft_with};
 use super::steps::TrainerState;
@@ -129,10 +129,10 @@ fn settings(out: &Path, stop_at: Option<u64>, resume: bool) -> SftSettings {
         labels: LabelStyle::Buttons,
     };
     let data =
-        UcbData::new(vec![bandit], 5, TargetMode::Thought, false, derive_seed(11, streams::DATA)).unwrap();
+        ExpertData::new(vec![bandit], 5, TargetMode::Thought, false, derive_seed(11, streams::DATA)).unwrap();
     SftSettings {
         source: ModelSource::Fresh { base: FreshBase::Tiny(shape), vocab: 400 },
-        data: SftData::Ucb(data),
+        data: SftData::Expert(data),
         max_len: None,
         steps: 8,
         batch: 5,

@@ -155,6 +155,7 @@ fn inference_bench(args: &BenchArgs) -> Result<Value> {
         top_p: None,
         seed: 0,
         stop_ids: vec![u32::MAX],
+        entropy: false,
     };
     engine.generate(&[prompts[0][..args.prompt_len.min(8)].to_vec()], &opts(2))?; // warm-up
     let t = Instant::now();

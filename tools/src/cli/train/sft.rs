@@ -1,11 +1,12 @@
-//! Arguments of `greedy train sft` and `greedy train init`. Every setting can also come from
-//! `--config FILE.json` (keys as the flag names); a flag on the command line wins over the file.
+//! `greedy train sft` and `greedy train init`: flags (every setting can also come from
+//! `--config FILE.json`, keys as the flag names; a flag on the command line wins), the library's
+//! SFT settings, the closing report.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Subcommand};
+use clap::Args;
 use env_core::rng::derive_seed;
 use env_core::{ArmDistribution, MabConfig};
 use gpu_trainer::eval::settings::{check_f64, check_usize};
@@ -14,29 +15,12 @@ use gpu_trainer::train::fresh::ModelShape;
 use gpu_trainer::train::learner::OptimSettings;
 pub use gpu_trainer::train::learner::OptimizerKind;
 pub use gpu_trainer::train::sft::data::TargetMode;
-use gpu_trainer::train::sft::data::{FileData, SftData, UcbData};
+use gpu_trainer::train::sft::data::{Expert, ExpertData, FileData, SftData};
 use gpu_trainer::train::sft::settings::{FreshBase, ModelSource, streams};
 use gpu_trainer::train::sft::{SftOutcome, SftSettings};
 use serde::Deserialize;
 
 use crate::cli::eval::LabelKind;
-
-/// `greedy train <what>`.
-#[derive(Debug, Clone, Args)]
-pub struct TrainArgs {
-    /// What to train.
-    #[command(subcommand)]
-    pub command: TrainCommand,
-}
-
-/// The training subcommands.
-#[derive(Debug, Clone, Subcommand)]
-pub enum TrainCommand {
-    /// Supervised fine-tuning on expert data (UCB rationales or actions) or a JSONL file.
-    Sft(Box<SftArgs>),
-    /// Write a freshly initialised model (`--init`) with its tokenizer to --out, without training.
-    Init(Box<SftArgs>),
-}
 
 /// `greedy train sft` arguments.
 #[derive(Debug, Clone, Default, Args, Deserialize)]
@@ -84,9 +68,11 @@ pub struct SftArgs {
     #[arg(long, help_heading = "Model")]
     pub vocab: Option<usize>,
 
-    /// Training data: `ucb` (the UCB expert on Gaussian bandits) or a JSONL file of
-    /// {"prompt": ..., "target": ...} lines (prompt = the full text, chat turns included) [default: ucb].
-    #[arg(long, value_name = "ucb|FILE.jsonl", help_heading = "Data")]
+    /// Training data: `ucb` (the UCB expert on Gaussian bandits), `greedy` (the greedy agent: a
+    /// random first arm, then the best mean so far; a greedy starting policy for RL), or a JSONL
+    /// file of {"prompt": ..., "target": ...} lines (prompt = the full text, chat turns included)
+    /// [default: ucb].
+    #[arg(long, value_name = "ucb|greedy|FILE.jsonl", help_heading = "Data")]
     pub data: Option<String>,
     /// ucb: thought cloning (UCB rationale, then ACTION=X) or behaviour cloning (ACTION=X only)
     /// [default: thought].
@@ -360,7 +346,12 @@ fn sft_source(args: &SftArgs) -> Result<ModelSource> {
 /// The examples.
 fn sft_data(args: &SftArgs, seed: u64) -> Result<SftData> {
     let source = args.data.as_deref().unwrap_or("ucb");
-    if source != "ucb" {
+    let expert = match source {
+        "ucb" => Some(Expert::Ucb),
+        "greedy" => Some(Expert::Greedy),
+        _ => None,
+    };
+    if expert.is_none() {
         for (flag, set) in [
             ("--mode", args.mode.is_some()),
             ("--arms", !args.arms.is_empty()),
@@ -371,13 +362,13 @@ fn sft_data(args: &SftArgs, seed: u64) -> Result<SftData> {
             ("--summary", args.summary),
         ] {
             if set {
-                bail!("{flag} applies only to --data ucb (the file gives the prompts and targets)");
+                bail!("{flag} applies only to --data ucb or greedy (the file gives the prompts and targets)");
             }
         }
         let path = PathBuf::from(source);
         if !path.is_file() {
             bail!(
-                "invalid value '{source}' for --data: expected `ucb` or a JSONL file, and there is no file {source}"
+                "invalid value '{source}' for --data: expected `ucb`, `greedy` or a JSONL file, and there is no file {source}"
             );
         }
         return Ok(SftData::File(FileData::load(&path)?));
@@ -401,46 +392,8 @@ fn sft_data(args: &SftArgs, seed: u64) -> Result<SftData> {
     }
     let episodes = check_usize("--expert-episodes", args.expert_episodes.unwrap_or(512), 1, 100_000_000)?;
     let mode = args.mode.unwrap_or(TargetMode::Thought);
-    Ok(SftData::Ucb(UcbData::new(settings, episodes, mode, args.summary, derive_seed(seed, streams::DATA))?))
-}
-
-/// Runs a `greedy train` subcommand; returns what to print.
-pub fn run(args: TrainArgs) -> Result<String> {
-    match args.command {
-        TrainCommand::Sft(a) => {
-            let a = a.with_config()?;
-            let settings = a.settings()?;
-            let stop = crate::signals::StopRequest::install()?;
-            let bar = crate::progress::Bar::on_terminal(a.quiet);
-            let outcome = gpu_trainer::train::sft::run_sft(&settings, &bar, stop.flag())?;
-            crate::plot::loss::write_sft_loss(&settings.out, &outcome.log)?;
-            if outcome.interrupted {
-                return Err(interrupted(&settings, &outcome).into());
-            }
-            Ok(describe(&settings, &outcome))
-        }
-        TrainCommand::Init(a) => {
-            let a = a.with_config()?;
-            if a.model.is_some() || a.init.is_none() {
-                bail!(
-                    "greedy train init writes a fresh model: give --init tiny or --init FILE.json, not --model"
-                );
-            }
-            let settings = a.settings()?;
-            if settings.resume {
-                bail!("--resume applies only to greedy train sft");
-            }
-            let p = gpu_trainer::train::sft::start::prepare(&settings)?;
-            Ok(format!(
-                "wrote {} (Gemma2, {} parameters, hidden {}, {} layers, vocabulary {})\n",
-                p.start.display(),
-                gpu_trainer::train::fresh::parameter_count(&p.config),
-                p.config.hidden_size,
-                p.config.num_layers,
-                p.tokenizer.vocab_size()
-            ))
-        }
-    }
+    let data = ExpertData::new(settings, episodes, mode, args.summary, derive_seed(seed, streams::DATA))?;
+    Ok(SftData::Expert(data.with_expert(expert.expect("an expert: the file case returned above"))))
 }
 
 /// The error of a run stopped by Ctrl-C / SIGTERM: where it stopped and how to go on.
@@ -534,7 +487,7 @@ mod tests {
         assert_eq!(s.optim.lr, 1e-3);
         assert_eq!(s.optim.warmup, 100);
         assert_eq!(s.optim.clip, Some(1.0));
-        let SftData::Ucb(d) = &s.data else { panic!("ucb by default") };
+        let SftData::Expert(d) = &s.data else { panic!("ucb by default") };
         assert_eq!(
             (d.settings.len(), d.settings[0].arms, d.settings[0].horizon, d.episodes),
             (1, 5, 20, 512)

@@ -1,0 +1,148 @@
+//! From a rollout's episodes to what the learner trains on: one [`Sample`] per step, with its
+//! token ids (prompt + completion), its shaped reward and advantage, and (filled in later) the
+//! old and reference log-probs of its completion tokens.
+//!
+//! A step an exploration mechanism took (try-all, epsilon) has no generated completion: its
+//! fixed-template rationale is tokenized as the completion (closed by the turn's end token, as
+//! the model would) and trained as if the model had written it (SPEC section 6).
+
+use anyhow::{Result, bail};
+
+use super::advantage::{RewardNorm, RunningStats, Shaping, StepReward, advantages, mean_std};
+use crate::agent::{Episode, StepRecord};
+use crate::model::{GemmaTokenizer, check_vocab};
+
+/// One step-sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Prompt token ids then completion token ids (BOS first).
+    pub ids: Vec<u32>,
+    /// Where the completion starts in `ids`.
+    pub prompt_len: usize,
+    /// log p of each completion token under the sampling policy (empty until known: forced
+    /// steps get theirs from the training forward).
+    pub old: Vec<f32>,
+    /// log p of each completion token under the reference policy (filled in per rollout).
+    pub reference: Vec<f32>,
+    /// The step's advantage (every completion token gets it).
+    pub advantage: f32,
+    /// The environment's reward, as given.
+    pub env_reward: f64,
+    /// The shaped reward (normalised environment reward + shaping).
+    pub reward: f64,
+    /// The answer named no valid action.
+    pub invalid: bool,
+    /// The played action was new in the episode.
+    pub new_action: bool,
+    /// An exploration mechanism took the step.
+    pub forced: bool,
+    /// A stop token ended the completion (false: the budget cut it).
+    pub stopped: bool,
+    /// Mean policy entropy over the completion's tokens (generated completions).
+    pub entropy: Option<f64>,
+    /// The episode (its slot in the rollout) and the step.
+    pub episode: usize,
+    /// The step.
+    pub t: usize,
+}
+
+impl Sample {
+    /// Completion tokens.
+    pub fn completion_len(&self) -> usize {
+        self.ids.len() - self.prompt_len
+    }
+}
+
+/// The token ids of a forced step: BOS + the prompt, then the rationale closed by `end`.
+fn forced_ids(tok: &GemmaTokenizer, s: &StepRecord, end: u32, vocab: usize) -> Result<(Vec<u32>, usize)> {
+    let mut ids = vec![tok.bos_id];
+    ids.extend(tok.encode(&s.prompt, false)?);
+    let prompt_len = ids.len();
+    ids.extend(tok.encode(&s.text, false)?);
+    ids.push(end);
+    check_vocab(&ids, vocab)?;
+    Ok((ids, prompt_len))
+}
+
+/// The samples of a rollout's `episodes` (in episode then step order), their shaped rewards
+/// and advantages. `end` closes a forced step's rationale (`<end_of_turn>` in chat format).
+/// `stats` is the running statistic of [`RewardNorm::Running`], updated with this rollout.
+#[allow(clippy::too_many_arguments)]
+pub fn build_samples(
+    episodes: &[Episode],
+    tok: &GemmaTokenizer,
+    end: u32,
+    vocab: usize,
+    shaping: &Shaping,
+    norm: RewardNorm,
+    stats: &mut RunningStats,
+    gamma: f64,
+) -> Result<Vec<Sample>> {
+    let env: Vec<f64> = episodes.iter().flat_map(|e| e.steps.iter().map(|s| s.reward)).collect();
+    let (mean, std) = match norm {
+        RewardNorm::Rollout => mean_std(&env),
+        RewardNorm::Running => {
+            stats.extend(&env);
+            (stats.mean, stats.std())
+        }
+        RewardNorm::None => (0.0, 1.0 - 1e-8),
+    };
+    let shaped: Vec<Vec<f64>> = episodes
+        .iter()
+        .map(|e| {
+            e.steps
+                .iter()
+                .map(|s| {
+                    shaping.reward(&StepReward {
+                        env: (s.reward - mean) / (std + 1e-8),
+                        invalid: !s.valid(),
+                        new_action: s.new_action,
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let adv = advantages(&shaped, gamma);
+    let mut out = Vec::new();
+    for (e, ep) in episodes.iter().enumerate() {
+        for (t, s) in ep.steps.iter().enumerate() {
+            let (ids, prompt_len, old) = if s.forced.is_some() {
+                let (ids, p) = forced_ids(tok, s, end, vocab)?;
+                (ids, p, Vec::new())
+            } else {
+                if s.completion_ids.is_empty() {
+                    bail!("episode {e} step {t}: a generated step without completion tokens");
+                }
+                if s.logprobs.len() != s.completion_ids.len() {
+                    bail!(
+                        "episode {e} step {t}: {} log-probs for {} tokens",
+                        s.logprobs.len(),
+                        s.completion_ids.len()
+                    );
+                }
+                let mut ids = s.prompt_ids.clone();
+                let p = ids.len();
+                ids.extend(&s.completion_ids);
+                (ids, p, s.logprobs.clone())
+            };
+            out.push(Sample {
+                ids,
+                prompt_len,
+                old,
+                reference: Vec::new(),
+                advantage: adv[e][t] as f32,
+                env_reward: s.reward,
+                reward: shaped[e][t],
+                invalid: !s.valid(),
+                new_action: s.new_action,
+                forced: s.forced.is_some(),
+                stopped: s.stopped,
+                entropy: (!s.entropies.is_empty())
+                    .then(|| s.entropies.iter().map(|&x| x as f64).sum::<f64>() / s.entropies.len() as f64),
+                episode: e,
+                t,
+            });
+        }
+    }
+    Ok(out)
+}

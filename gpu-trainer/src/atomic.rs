@@ -13,8 +13,11 @@
 //! - [`sweep_stale`]: removes the temporary files and directories of processes that are gone
 //!   (a killed run's `.episodes.jsonl.tmp.4242`), so they never accumulate.
 //!
-//! Every name this module makes starts with a dot and ends with the writer's process id, which
-//! is how [`sweep_stale`] knows whose it is.
+//! Every name this module makes starts with a dot and ends with the writer's process id and
+//! host (`.episodes.jsonl.tmp.4242-node07`), which is how [`sweep_stale`] knows whose it is:
+//! on a file system that several machines share (the shards of a cluster run writing side by
+//! side), another host's temporaries are left alone, since whether their writer still runs
+//! cannot be known from here. Names without a host (older versions) are this host's.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -51,15 +54,37 @@ fn file_name_of(path: &Path) -> io::Result<String> {
     })
 }
 
-/// `.<name>.<kind>.<pid>` beside `target`.
+/// `.<name>.<kind>.<pid>-<host>` beside `target` (`host`: this machine, see [`host_tag`]).
 fn sibling(target: &Path, kind: Kind, pid: u32) -> io::Result<PathBuf> {
-    Ok(parent_of(target).join(format!(".{}.{}.{pid}", file_name_of(target)?, kind.tag())))
+    Ok(parent_of(target).join(format!(".{}.{}.{pid}-{}", file_name_of(target)?, kind.tag(), host_tag())))
 }
 
-/// Parses a name this module made: (target name, kind, pid).
-fn parse_sibling(name: &str) -> Option<(&str, Kind, u32)> {
+/// Who made a temporary name: a process, on a host (None: a name without host, this one's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Owner<'a> {
+    pid: u32,
+    host: Option<&'a str>,
+}
+
+impl Owner<'_> {
+    /// Is the owner running, or unknowable (another host's process): then it is kept.
+    fn alive(&self) -> bool {
+        match self.host {
+            Some(h) if h != host_tag() => true,
+            _ => process_alive(self.pid),
+        }
+    }
+}
+
+/// Parses a name this module made: (target name, kind, owner).
+fn parse_sibling(name: &str) -> Option<(&str, Kind, Owner<'_>)> {
     let rest = name.strip_prefix('.')?;
-    let (rest, pid) = rest.rsplit_once('.')?;
+    let (rest, owner) = rest.rsplit_once('.')?;
+    let (pid, host) = match owner.split_once('-') {
+        Some((p, h)) if !h.is_empty() => (p, Some(h)),
+        Some(_) => return None,
+        None => (owner, None),
+    };
     let pid: u32 = pid.parse().ok()?;
     let (target, tag) = rest.rsplit_once('.')?;
     let kind = match tag {
@@ -67,7 +92,37 @@ fn parse_sibling(name: &str) -> Option<(&str, Kind, u32)> {
         "old" => Kind::Old,
         _ => return None,
     };
-    (!target.is_empty()).then_some((target, kind, pid))
+    (!target.is_empty()).then_some((target, kind, Owner { pid, host }))
+}
+
+/// This machine's name as temporary names carry it: the host name with every character but
+/// `[A-Za-z0-9_]` made `_` (so it holds no `.` or `-`), or `host` when it cannot be read.
+pub fn host_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        let name = host_name().unwrap_or_default();
+        let tag: String =
+            name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+        if tag.is_empty() { "host".into() } else { tag }
+    })
+}
+
+fn host_name() -> Option<String> {
+    #[cfg(unix)]
+    {
+        let mut buf = [0u8; 256];
+        // SAFETY: the buffer and its length are valid; the name is NUL-terminated on success
+        // (or truncated, in which case the bytes up to the buffer's end are taken).
+        if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {
+            return None;
+        }
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        Some(String::from_utf8_lossy(&buf[..end]).into_owned())
+    }
+    #[cfg(not(unix))]
+    {
+        std::env::var("COMPUTERNAME").ok()
+    }
 }
 
 /// Is process `pid` running (or unknowable: then it is treated as running)?
@@ -197,8 +252,8 @@ pub fn recover(target: &Path) -> io::Result<()> {
     let Ok(entries) = std::fs::read_dir(&parent) else { return Ok(()) };
     for entry in entries.flatten() {
         let entry_name = entry.file_name().to_string_lossy().into_owned();
-        let Some((t, kind, pid)) = parse_sibling(&entry_name) else { continue };
-        if t != name || process_alive(pid) {
+        let Some((t, kind, owner)) = parse_sibling(&entry_name) else { continue };
+        if t != name || owner.alive() {
             continue;
         }
         let path = entry.path();
@@ -220,8 +275,8 @@ pub fn sweep_stale(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut targets = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some((target, _, pid)) = parse_sibling(&name)
-            && !process_alive(pid)
+        if let Some((target, _, owner)) = parse_sibling(&name)
+            && !owner.alive()
         {
             targets.push(dir.join(target));
             removed.push(entry.path());
@@ -307,12 +362,18 @@ mod tests {
     #[test]
     fn names_round_trip() {
         let p = sibling(Path::new("a/run.d"), Kind::Tmp, 42).unwrap();
-        assert_eq!(p, Path::new("a/.run.d.tmp.42"));
-        assert_eq!(parse_sibling(".run.d.tmp.42"), Some(("run.d", Kind::Tmp, 42)));
-        assert_eq!(parse_sibling(".episodes.jsonl.old.7"), Some(("episodes.jsonl", Kind::Old, 7)));
+        assert_eq!(p, Path::new(&format!("a/.run.d.tmp.42-{}", host_tag())));
+        let me = Some(host_tag());
+        let name = p.file_name().unwrap().to_str().unwrap();
+        assert_eq!(parse_sibling(name), Some(("run.d", Kind::Tmp, Owner { pid: 42, host: me })));
+        assert_eq!(parse_sibling(".run.d.tmp.42"), Some(("run.d", Kind::Tmp, Owner { pid: 42, host: None })));
+        let old = parse_sibling(".episodes.jsonl.old.7-node_7");
+        assert_eq!(old, Some(("episodes.jsonl", Kind::Old, Owner { pid: 7, host: Some("node_7") })));
         assert_eq!(parse_sibling("episodes.jsonl"), None);
         assert_eq!(parse_sibling(".x.tmp.notapid"), None);
+        assert_eq!(parse_sibling(".x.tmp.7-"), None);
         assert_eq!(parse_sibling("..tmp.3"), None);
+        assert!(!host_tag().contains(['.', '-']) && !host_tag().is_empty());
     }
 
     #[test]
@@ -368,8 +429,16 @@ mod tests {
         std::fs::create_dir(d.path().join(format!(".run.tmp.{dead}"))).unwrap();
         std::fs::write(d.path().join(format!(".summary.json.tmp.{mine}")), "mine").unwrap();
         std::fs::write(d.path().join(".not.ours"), "keep").unwrap();
+        // this host's dead writer (with its host in the name), and another host's writer, whose
+        // process cannot be checked from here: kept
+        std::fs::write(d.path().join(format!(".a.tmp.{dead}-{}", host_tag())), "partial").unwrap();
+        std::fs::write(d.path().join(format!(".b.tmp.{dead}-{}x", host_tag())), "elsewhere").unwrap();
         let removed = sweep_stale(d.path()).unwrap();
-        assert_eq!(removed.len(), 2, "{removed:?}");
+        assert_eq!(removed.len(), 3, "{removed:?}");
+        assert!(
+            d.path().join(format!(".b.tmp.{dead}-{}x", host_tag())).exists(),
+            "another host's file stays"
+        );
         assert!(d.path().join(format!(".summary.json.tmp.{mine}")).exists(), "a live writer's file stays");
         assert!(d.path().join(".not.ours").exists());
     }

@@ -22,6 +22,9 @@
 //! - [`rl`]: RL fine-tuning on the model's own chain-of-thought (RLFT).
 //! - [`diagnose`]: the frequency-bias and knowing-doing studies on a model.
 //! - [`eval`]: baseline agents and the LLM agent over many seeded episodes, summarised.
+//! - [`shard`]: a run split into shards (episodes or contexts `i mod N == I`), what each shard
+//!   records, and the checks before the shards are merged back exactly.
+//! - [`sweep`]: sweep files: a grid of settings expanded into named runs and their shards.
 
 pub mod agent;
 pub mod atomic;
@@ -37,6 +40,8 @@ pub mod model;
 pub mod progress;
 pub mod rl;
 pub mod runtime;
+pub mod shard;
+pub mod sweep;
 pub mod tensor;
 pub mod train;
 

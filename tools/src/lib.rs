@@ -9,8 +9,11 @@
 //! - [`signals`]: Ctrl-C / SIGTERM: stop a long run cleanly, a second signal at once.
 //! - [`io`]: atomic file writes and run directories replaced as a whole.
 //! - [`cmdline`]: the command line as recorded in reports.
+//! - [`cluster`]: the files a cluster engine takes to run a sweep (Slurm scripts, Kubernetes
+//!   manifests).
 
 pub mod cli;
+pub mod cluster;
 pub mod cmdline;
 pub mod demo;
 pub mod io;

@@ -44,38 +44,47 @@ impl<'a> AgentTasks<'a> {
         AgentTasks { tasks, wrapped, unit }
     }
 
-    /// Episodes 0..`episodes` of the bandit `config`, with the exploration mechanisms `explore`.
+    /// The episodes `episodes` (their indices in the run: `0..n` for a whole run, a shard's for
+    /// a shard) of the bandit `config`, with the exploration mechanisms `explore`.
     pub fn mab(
         config: &MabConfig,
         explore: &[Exploration],
         epsilon: f64,
         llm: &AgentSettings,
         seed: u64,
-        episodes: usize,
+        episodes: impl IntoIterator<Item = u64>,
     ) -> Result<Self> {
-        let tasks = (0..episodes as u64)
+        let tasks = episodes
+            .into_iter()
             .map(|i| Ok(Box::new(MabTask::new(config, explore, epsilon, llm, seed, i)?) as Box<dyn Task>))
             .collect::<Result<_>>()?;
         Ok(Self::new(tasks, !explore.is_empty(), "steps"))
     }
 
-    /// Episodes 0..`episodes` of the contextual bandit on `data`.
+    /// The episodes `episodes` (indices in the run) of the contextual bandit on `data`.
     pub fn cb(
         data: &'a CbData,
         horizon: usize,
         llm: &AgentSettings,
         seed: u64,
-        episodes: usize,
+        episodes: impl IntoIterator<Item = u64>,
     ) -> Result<Self> {
-        let tasks = (0..episodes as u64)
+        let tasks = episodes
+            .into_iter()
             .map(|i| Ok(Box::new(CbTask::new(data, horizon, llm, seed, i)?) as Box<dyn Task + 'a>))
             .collect::<Result<_>>()?;
         Ok(Self::new(tasks, false, "steps"))
     }
 
-    /// Games 0..`episodes` of tic-tac-toe.
-    pub fn ttt(settings: &TttSettings, llm: &AgentSettings, seed: u64, episodes: usize) -> Result<Self> {
-        let tasks = (0..episodes as u64)
+    /// The games `episodes` (indices in the run) of tic-tac-toe.
+    pub fn ttt(
+        settings: &TttSettings,
+        llm: &AgentSettings,
+        seed: u64,
+        episodes: impl IntoIterator<Item = u64>,
+    ) -> Result<Self> {
+        let tasks = episodes
+            .into_iter()
             .map(|i| Ok(Box::new(TttTask::new(settings, llm, seed, i)?) as Box<dyn Task>))
             .collect::<Result<_>>()?;
         Ok(Self::new(tasks, false, "moves"))
@@ -265,7 +274,7 @@ mod tests {
         let config = MabConfig { arms: 3, horizon: 5, labels: LabelStyle::Numeric, ..MabConfig::default() };
         let llm = settings(1, false);
         let mut model = AlwaysZero(Vec::new());
-        let tasks = AgentTasks::mab(&config, &[Exploration::TryAll], 0.1, &llm, 9, 2).unwrap();
+        let tasks = AgentTasks::mab(&config, &[Exploration::TryAll], 0.1, &llm, 9, 0..2).unwrap();
         let eps = run(&mut model, tasks, &llm, 9, "try-all:llm", &()).unwrap();
         assert_eq!(model.0, vec![2, 2], "steps 0-2 are try-all's; then one call for both episodes");
         for e in &eps {
@@ -295,7 +304,7 @@ mod tests {
         }
         // plain llm: every step asks the model
         let mut model = AlwaysZero(Vec::new());
-        let tasks = AgentTasks::mab(&config, &[], 0.1, &llm, 9, 2).unwrap();
+        let tasks = AgentTasks::mab(&config, &[], 0.1, &llm, 9, 0..2).unwrap();
         let recs = play(&mut model, tasks, &llm, 9, "llm", &()).unwrap();
         assert_eq!(model.0, vec![2; 5]);
         assert_eq!(recs[0].actions, vec![0; 5]);
@@ -332,7 +341,7 @@ mod tests {
     fn records_carry_exactly_what_generation_produced() {
         let config = MabConfig { arms: 3, horizon: 4, labels: LabelStyle::Numeric, ..MabConfig::default() };
         let llm = settings(1, false);
-        let tasks = AgentTasks::mab(&config, &[], 0.1, &llm, 3, 4).unwrap();
+        let tasks = AgentTasks::mab(&config, &[], 0.1, &llm, 3, 0..4).unwrap();
         let eps = run(&mut WithTokens, tasks, &llm, 3, "llm", &()).unwrap();
         for (e, ep) in eps.iter().enumerate() {
             for s in &ep.steps {
@@ -344,5 +353,18 @@ mod tests {
                 assert_eq!(s.stopped, e % 2 == 0);
             }
         }
+    }
+
+    #[test]
+    fn a_shard_plays_the_whole_runs_episodes() {
+        let config = MabConfig { arms: 4, horizon: 6, labels: LabelStyle::Numeric, ..MabConfig::default() };
+        let llm = settings(1, false);
+        let explore = [Exploration::Epsilon];
+        let whole = AgentTasks::mab(&config, &explore, 0.4, &llm, 5, 0..5).unwrap();
+        let whole = play(&mut WithTokens, whole, &llm, 5, "eps:llm", &()).unwrap();
+        let part = AgentTasks::mab(&config, &explore, 0.4, &llm, 5, [1, 4]).unwrap();
+        let part = play(&mut WithTokens, part, &llm, 5, "eps:llm", &()).unwrap();
+        assert_eq!(part, vec![whole[1].clone(), whole[4].clone()]);
+        assert_ne!(whole[1].actions, whole[4].actions, "the episodes differ: the test can tell them apart");
     }
 }

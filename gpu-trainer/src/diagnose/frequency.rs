@@ -19,11 +19,12 @@ use env_core::prompt::{ChatFormat, MabPromptSpec, OutputMode, write_mab_prompt};
 use env_core::rng::derive_seed;
 use env_core::stats::ArmStats;
 use env_core::{Environment, LabelSet, MabConfig, MultiArmedBandit, Rng};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::scorer::AnswerScorer;
 use crate::envs::EpisodeSeeds;
 use crate::eval::summary::mean_ci95;
+use crate::shard::Shard;
 
 /// Stream id of the history lengths and arms ("HISTORY").
 const HISTORY_STREAM: u64 = 0x0048_4953_544F_5259;
@@ -78,6 +79,12 @@ pub struct FbContext {
 
 /// Builds every (context, repetition count) history, context-major, counts in the given order.
 pub fn build_contexts(s: &FrequencySettings) -> Result<Vec<FbContext>> {
+    build_shard_contexts(s, Shard::WHOLE)
+}
+
+/// [`build_contexts`] for the contexts of `shard` only (`c mod N == I`): each is the context
+/// the whole run builds.
+pub fn build_shard_contexts(s: &FrequencySettings, shard: Shard) -> Result<Vec<FbContext>> {
     if s.min_history == 0 || s.min_history > s.max_history {
         bail!("history lengths {}..={}: need 1 <= min <= max", s.min_history, s.max_history);
     }
@@ -87,7 +94,7 @@ pub fn build_contexts(s: &FrequencySettings) -> Result<Vec<FbContext>> {
     }
     let k = s.config.arms;
     let mut out = Vec::with_capacity(s.contexts * s.repeats.len());
-    for c in 0..s.contexts {
+    for c in shard.items(s.contexts).into_iter().map(|c| c as usize) {
         let seeds = EpisodeSeeds::new(s.seed, c as u64);
         let mut env = MultiArmedBandit::new(s.config, seeds.scenario).context("building the bandit")?;
         env.reset(seeds.episode)?;
@@ -169,8 +176,9 @@ pub struct RepeatRow {
     pub mean_target_prob: f64,
 }
 
-/// One prompt's result (a line of `contexts.jsonl`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One prompt's result (a line of `contexts.jsonl`; read back, bit for bit, by a merge).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ContextResult {
     /// Context index.
     pub context: usize,
@@ -187,6 +195,7 @@ pub struct ContextResult {
     /// pi(a | context): the scores' softmax over the arms.
     pub probs: Vec<f64>,
     /// Each arm's class.
+    #[serde(deserialize_with = "class_names")]
     pub classes: Vec<&'static str>,
     /// The argmax arm (lowest index among ties).
     pub chosen: usize,
@@ -259,11 +268,15 @@ fn argmax(x: &[f64]) -> usize {
 /// Classifies and aggregates: `scores[i]` are the per-arm scores of `contexts[i]`; rows follow
 /// `repeats`.
 pub fn analyse(contexts: &[FbContext], scores: &[Vec<f64>], repeats: &[usize]) -> Result<FrequencyReport> {
+    aggregate(score_contexts(contexts, scores)?, repeats)
+}
+
+/// Each prompt's result: `scores[i]` are the per-arm scores of `contexts[i]`.
+pub fn score_contexts(contexts: &[FbContext], scores: &[Vec<f64>]) -> Result<Vec<ContextResult>> {
     if contexts.len() != scores.len() {
         bail!("{} contexts but {} score lists", contexts.len(), scores.len());
     }
     let mut details = Vec::with_capacity(contexts.len());
-    let (mut chosen_all, mut mass_all) = (FrequencyBias::default(), FrequencyBias::default());
     for (ctx, sc) in contexts.iter().zip(scores) {
         let k = ctx.labels.len();
         if sc.len() != k {
@@ -273,9 +286,6 @@ pub fn analyse(contexts: &[FbContext], scores: &[Vec<f64>], repeats: &[usize]) -
         let (probs, entropy) = action_distribution(sc)?;
         let classes: Vec<FrequencyClass> =
             (0..k).map(|a| classify_frequency(&stats, a)).collect::<Result<_, _>>()?;
-        let chosen = argmax(sc);
-        chosen_all.add(classes[chosen]);
-        mass_all.add_distribution(&stats, &probs)?;
         details.push(ContextResult {
             context: ctx.context,
             repeats: ctx.repeats,
@@ -285,9 +295,30 @@ pub fn analyse(contexts: &[FbContext], scores: &[Vec<f64>], repeats: &[usize]) -
             scores: sc.clone(),
             probs,
             classes: classes.iter().map(|c| c.name()).collect(),
-            chosen,
+            chosen: argmax(sc),
             entropy,
         });
+    }
+    Ok(details)
+}
+
+/// The report over every prompt's result (in the unsharded order: context-major, the counts in
+/// the given order): rows follow `repeats`. A merge of shards calls this on the shards' lines.
+pub fn aggregate(details: Vec<ContextResult>, repeats: &[usize]) -> Result<FrequencyReport> {
+    let (mut chosen_all, mut mass_all) = (FrequencyBias::default(), FrequencyBias::default());
+    for d in &details {
+        if d.classes.len() != d.probs.len() || d.chosen >= d.probs.len() || d.target >= d.probs.len() {
+            bail!("context {} ({} repeats): inconsistent arms", d.context, d.repeats);
+        }
+        chosen_all.add(class_of(d.classes[d.chosen]));
+        // per prompt, then into the total: FrequencyBias::add_distribution's order of sums
+        let mut add = [0.0; 3];
+        for (c, &p) in d.classes.iter().zip(&d.probs) {
+            add[class_of(c).index()] += p;
+        }
+        for (class, w) in FrequencyClass::ALL.into_iter().zip(add) {
+            mass_all.add_weighted(class, w)?;
+        }
     }
     let mut rows = Vec::with_capacity(repeats.len());
     for &n in repeats {
@@ -327,6 +358,19 @@ pub fn analyse(contexts: &[FbContext], scores: &[Vec<f64>], repeats: &[usize]) -
     })
 }
 
+/// Reads a class name of `contexts.jsonl` back as the class's own name.
+fn class_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<&'static str>, D::Error> {
+    let names: Vec<String> = Vec::deserialize(d)?;
+    names
+        .iter()
+        .map(|n| {
+            FrequencyClass::ALL.into_iter().find(|c| c.name() == n).map(|c| c.name()).ok_or_else(|| {
+                serde::de::Error::custom(format!("unknown class {n:?} (frequent, greedy or other)"))
+            })
+        })
+        .collect()
+}
+
 fn class_of(name: &str) -> FrequencyClass {
     FrequencyClass::ALL.into_iter().find(|c| c.name() == name).unwrap_or(FrequencyClass::Other)
 }
@@ -341,7 +385,19 @@ pub fn run_frequency_bias(
     contexts_per_call: usize,
     progress: &mut dyn FnMut(usize),
 ) -> Result<FrequencyReport> {
-    let contexts = build_contexts(s)?;
+    run_frequency_shard(scorer, s, Shard::WHOLE, contexts_per_call, progress)
+}
+
+/// [`run_frequency_bias`] on the contexts of `shard` only: its lines of `contexts.jsonl` are
+/// the whole run's, and its report is over its contexts (see [`super::merge`]).
+pub fn run_frequency_shard(
+    scorer: &mut dyn AnswerScorer,
+    s: &FrequencySettings,
+    shard: Shard,
+    contexts_per_call: usize,
+    progress: &mut dyn FnMut(usize),
+) -> Result<FrequencyReport> {
+    let contexts = build_shard_contexts(s, shard)?;
     let prompts: Vec<String> = contexts.iter().map(|c| prompt_text(s, c)).collect::<Result<_>>()?;
     let k = s.config.arms;
     let per_call = contexts_per_call.max(1) * s.repeats.len();

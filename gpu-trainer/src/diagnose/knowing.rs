@@ -18,12 +18,13 @@ use env_core::parse::{parse_action, parse_ucb_values};
 use env_core::prompt::{ChatFormat, MabPromptSpec, OutputMode, write_mab_prompt};
 use env_core::rng::derive_seed;
 use env_core::{ArmStats, Environment, LabelSet, MabConfig, MultiArmedBandit, Rng, UcbRule};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::agent::{Policy, SampleOptions};
 use crate::envs::{EnvKind, EpisodeSeeds};
 use crate::eval::AgentSpec;
 use crate::eval::baselines::build_bandit_policy;
+use crate::shard::Shard;
 
 /// Stream id of the history lengths ("LENGTH").
 const LENGTH_STREAM: u64 = 0x4C45_4E47_5448;
@@ -74,6 +75,11 @@ pub struct KdContext {
 
 /// Plays every context's history with the behaviour agent.
 pub fn build_contexts(s: &KnowingSettings) -> Result<Vec<KdContext>> {
+    build_shard_contexts(s, Shard::WHOLE)
+}
+
+/// [`build_contexts`] for the contexts of `shard` only (`c mod N == I`).
+pub fn build_shard_contexts(s: &KnowingSettings, shard: Shard) -> Result<Vec<KdContext>> {
     if s.min_steps > s.max_steps || s.max_steps >= s.config.horizon {
         bail!(
             "history lengths {}..={} must satisfy min <= max < horizon {}",
@@ -83,7 +89,7 @@ pub fn build_contexts(s: &KnowingSettings) -> Result<Vec<KdContext>> {
         );
     }
     let mut out = Vec::with_capacity(s.contexts);
-    for c in 0..s.contexts {
+    for c in shard.items(s.contexts).into_iter().map(|c| c as usize) {
         let seeds = EpisodeSeeds::new(s.seed, c as u64);
         let mut env = MultiArmedBandit::new(s.config, seeds.scenario).context("building the bandit")?;
         env.reset(seeds.episode)?;
@@ -117,8 +123,9 @@ pub fn prompt_text(s: &KnowingSettings, ctx: &KdContext) -> Result<String> {
     Ok(text)
 }
 
-/// One graded answer (a line of `contexts.jsonl`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One graded answer (a line of `contexts.jsonl`; read back by a merge).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Graded {
     /// Context index.
     pub context: usize,
@@ -138,7 +145,8 @@ pub struct Graded {
     /// The action of the answer (None: no valid action).
     pub action: Option<usize>,
     /// Doing: `optimal`, `greedy` or `other` (None without a valid action).
-    pub class: Option<&'static str>,
+    #[serde(deserialize_with = "class_name")]
+    pub class: Option<ClassName>,
     /// The answer.
     pub answer: String,
 }
@@ -233,7 +241,18 @@ pub fn run_knowing_doing(
     s: &KnowingSettings,
     progress: &mut dyn FnMut(usize),
 ) -> Result<KnowingReport> {
-    let contexts = build_contexts(s)?;
+    run_knowing_shard(model, s, Shard::WHOLE, progress)
+}
+
+/// [`run_knowing_doing`] on the contexts of `shard` only: each context is answered on its own
+/// stream (its index in the run), so its line of `contexts.jsonl` is the whole run's.
+pub fn run_knowing_shard(
+    model: &mut dyn Policy,
+    s: &KnowingSettings,
+    shard: Shard,
+    progress: &mut dyn FnMut(usize),
+) -> Result<KnowingReport> {
+    let contexts = build_shard_contexts(s, shard)?;
     let texts: Vec<String> = contexts.iter().map(|c| prompt_text(s, c)).collect::<Result<_>>()?;
     let opts = SampleOptions {
         max_new_tokens: s.max_new_tokens,
@@ -242,10 +261,8 @@ pub fn run_knowing_doing(
         entropy: false,
     };
     let mut answers = Vec::with_capacity(texts.len());
-    for (chunk, idx) in
-        texts.chunks(s.batch.max(1)).zip((0..texts.len()).collect::<Vec<_>>().chunks(s.batch.max(1)))
-    {
-        let streams: Vec<u64> = idx.iter().map(|&i| i as u64).collect();
+    for (chunk, ctxs) in texts.chunks(s.batch.max(1)).zip(contexts.chunks(s.batch.max(1))) {
+        let streams: Vec<u64> = ctxs.iter().map(|c| c.context as u64).collect();
         let got: Vec<String> = model.complete(chunk, &streams, &opts)?.into_iter().map(|c| c.text).collect();
         if got.len() != chunk.len() {
             bail!("the generator returned {} answers for {} prompts", got.len(), chunk.len());
@@ -255,6 +272,21 @@ pub fn run_knowing_doing(
     }
     let graded = contexts.iter().zip(&answers).map(|(c, a)| grade(&s.rule, c, a)).collect::<Result<_>>()?;
     Ok(summarize(graded))
+}
+
+/// An action class's name (`ActionClass::name`). A named type, so that serde reads it back
+/// through [`class_name`] instead of borrowing it from the input.
+pub type ClassName = &'static str;
+
+/// Reads an action class of `contexts.jsonl` back as the class's own name.
+fn class_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ClassName>, D::Error> {
+    let name: Option<String> = Option::deserialize(d)?;
+    name.map(|n| {
+        ActionClass::ALL.into_iter().find(|c| c.name() == n).map(ActionClass::name).ok_or_else(|| {
+            serde::de::Error::custom(format!("unknown action class {n:?} (optimal, greedy or other)"))
+        })
+    })
+    .transpose()
 }
 
 /// Parses the `--history-agent` value (a bandit agent or wrapper, not `llm`).

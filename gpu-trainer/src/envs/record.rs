@@ -1,10 +1,12 @@
 //! One finished episode, as `greedy eval` writes it to `episodes.jsonl`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Everything measured in one episode of one agent. Bandit-only fields are absent for
-/// tic-tac-toe and vice versa.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// tic-tac-toe and vice versa. Read back (`greedy merge`) it is the record that was written:
+/// every number bit for bit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EpisodeRecord {
     /// Agent name (`ucb`, `try-all:greedy`, ...).
     pub agent: String,

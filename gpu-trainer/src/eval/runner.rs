@@ -66,13 +66,8 @@ pub fn run_episode(
 /// The LLM agent (`--agent llm`) runs first, on this thread: all its episodes advance together,
 /// one batched generate call per step (its own progress bar counts steps).
 pub fn run_eval(settings: &EvalSettings, progress: &dyn Progress) -> Result<EvalOutput> {
-    let mut engine = match &settings.llm {
-        Some(llm) if settings.agents.iter().any(|a| a.base == BaseAgent::Llm) => {
-            Some(crate::agent::load_engine(&llm.model, llm.dtype)?)
-        }
-        _ => None,
-    };
-    run_eval_on(settings, progress, engine.as_mut().map(|e| e as &mut dyn Policy))
+    let all: Vec<u64> = (0..settings.episodes as u64).collect();
+    run_episodes(settings, &all, progress)
 }
 
 /// [`run_eval`] with the LLM agent's `policy` given (a scripted one in tests; None when no agent
@@ -80,9 +75,43 @@ pub fn run_eval(settings: &EvalSettings, progress: &dyn Progress) -> Result<Eval
 pub fn run_eval_on(
     settings: &EvalSettings,
     progress: &dyn Progress,
+    policy: Option<&mut dyn Policy>,
+) -> Result<EvalOutput> {
+    let all: Vec<u64> = (0..settings.episodes as u64).collect();
+    run_episodes_on(settings, &all, progress, policy)
+}
+
+/// [`run_eval`] on the episodes `episodes` only (indices in `0..settings.episodes`, increasing:
+/// a shard, see [`crate::shard`]): each episode is the one the whole run plays, and the
+/// summaries are over these episodes.
+pub fn run_episodes(
+    settings: &EvalSettings,
+    episodes: &[u64],
+    progress: &dyn Progress,
+) -> Result<EvalOutput> {
+    let mut engine = match &settings.llm {
+        Some(llm) if settings.agents.iter().any(|a| a.base == BaseAgent::Llm) => {
+            Some(crate::agent::load_engine(&llm.model, llm.dtype)?)
+        }
+        _ => None,
+    };
+    run_episodes_on(settings, episodes, progress, engine.as_mut().map(|e| e as &mut dyn Policy))
+}
+
+/// [`run_episodes`] with the LLM agent's `policy` given.
+pub fn run_episodes_on(
+    settings: &EvalSettings,
+    episodes: &[u64],
+    progress: &dyn Progress,
     mut policy: Option<&mut dyn Policy>,
 ) -> Result<EvalOutput> {
-    let episodes = settings.episodes as u64;
+    if let Some(&bad) = episodes.iter().find(|&&i| i >= settings.episodes as u64) {
+        bail!("episode {bad} is not in the run's 0..{}", settings.episodes);
+    }
+    if episodes.windows(2).any(|w| w[0] >= w[1]) {
+        bail!("the episodes of a run are given in increasing order, each once");
+    }
+    let per_agent = episodes.len();
     let is_llm = |a: usize| settings.agents[a].base == BaseAgent::Llm;
     let shared = SharedData::new(settings)?;
     let mut llm_records: Vec<Vec<EpisodeRecord>> = Vec::new();
@@ -92,7 +121,8 @@ pub fn run_eval_on(
         };
         let policy = policy.as_deref_mut().context("the LLM agent needs a model")?;
         let spec = &settings.agents[a];
-        let (seed, n) = (settings.seed, settings.episodes);
+        let seed = settings.seed;
+        let n = episodes.iter().copied();
         let tasks = match (&settings.env, &shared) {
             (EnvSettings::Mab(config), _) => {
                 AgentTasks::mab(config, &spec.explorations(), settings.epsilon, llm, seed, n)?
@@ -109,7 +139,7 @@ pub fn run_eval_on(
     }
     let jobs: Vec<(usize, u64)> = (0..settings.agents.len())
         .filter(|&a| !is_llm(a))
-        .flat_map(|a| (0..episodes).map(move |i| (a, i)))
+        .flat_map(|a| episodes.iter().map(move |&i| (a, i)))
         .collect();
     progress.start(jobs.len() as u64, "episodes");
     let baseline: Vec<EpisodeRecord> = jobs
@@ -124,24 +154,34 @@ pub fn run_eval_on(
     // agent-major order, as the agents were given
     let mut llm_iter = llm_records.into_iter();
     let mut base_iter = baseline.into_iter();
-    let mut records = Vec::with_capacity(settings.agents.len() * settings.episodes);
+    let mut records = Vec::with_capacity(settings.agents.len() * per_agent);
     for a in 0..settings.agents.len() {
         if is_llm(a) {
             records.extend(llm_iter.next().expect("one run per llm agent"));
         } else {
-            records.extend(base_iter.by_ref().take(settings.episodes));
+            records.extend(base_iter.by_ref().take(per_agent));
         }
     }
-    let env = settings.env.name();
-    let summaries = settings
-        .agents
+    let names: Vec<String> = settings.agents.iter().map(AgentSpec::name).collect();
+    let summaries = summarize(&names, &settings.env.name(), &records, per_agent);
+    Ok(EvalOutput { records, summaries })
+}
+
+/// One summary per agent of `records` (agent-major: `per_agent` records of each agent in turn,
+/// the agents in the order of `agents`).
+pub fn summarize(
+    agents: &[String],
+    env: &str,
+    records: &[EpisodeRecord],
+    per_agent: usize,
+) -> Vec<AgentSummary> {
+    agents
         .iter()
         .enumerate()
-        .map(|(a, spec)| {
-            let start = a * settings.episodes;
-            let mine: Vec<&EpisodeRecord> = records[start..start + settings.episodes].iter().collect();
-            AgentSummary::from_records(&spec.name(), &env, &mine)
+        .map(|(a, name)| {
+            let start = a * per_agent;
+            let mine: Vec<&EpisodeRecord> = records[start..start + per_agent].iter().collect();
+            AgentSummary::from_records(name, env, &mine)
         })
-        .collect();
-    Ok(EvalOutput { records, summaries })
+        .collect()
 }

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
+use serde_json::{Value, json};
 
 use super::AgentSpec;
 use crate::agent::AgentSettings;
@@ -57,5 +58,53 @@ impl EvalSettings {
             l.model = model.to_path_buf();
         }
         s
+    }
+}
+
+impl EvalSettings {
+    /// The settings as a run records them (`summary.json`'s `settings`, a shard's manifest):
+    /// everything that decides the run's output.
+    pub fn to_json(&self) -> Value {
+        let s = self;
+        let env = match &s.env {
+            EnvSettings::Mab(c) => {
+                let (dist, param) = match c.distribution {
+                    env_core::ArmDistribution::Gaussian { sigma } => ("gaussian", json!({ "sigma": sigma })),
+                    env_core::ArmDistribution::Bernoulli { gap } => ("bernoulli", json!({ "gap": gap })),
+                };
+                let labels = match c.labels {
+                    env_core::LabelStyle::Buttons => "buttons",
+                    env_core::LabelStyle::Numeric => "numeric",
+                };
+                json!({ "env": "mab", "dist": dist, "params": param, "arms": c.arms, "horizon": c.horizon, "labels": labels })
+            }
+            EnvSettings::Cb(c) => json!({
+                "env": "cb", "movies": c.movies, "users": c.users, "horizon": c.horizon,
+                "movielens": c.movielens.as_ref().map(|p| p.display().to_string()),
+            }),
+            EnvSettings::Ttt(t) => json!({
+                "env": "ttt", "opponent": format!("{:?}", t.opponent).to_lowercase(), "mcts_budget": t.mcts_budget,
+                "noise_p": t.noise_p, "first": format!("{:?}", t.first).to_lowercase(),
+            }),
+        };
+        let mut v = json!({
+            "environment": env,
+            "agents": s.agents.iter().map(|a| a.name()).collect::<Vec<_>>(),
+            "epsilon": s.epsilon,
+            "episodes": s.episodes,
+            "seed": s.seed,
+        });
+        if let Some(l) = &s.llm {
+            v["llm"] = json!({
+                "model": l.model.display().to_string(), "dtype": format!("{:?}", l.dtype).to_lowercase(),
+                "max_new_tokens": l.max_new_tokens, "temperature": l.temperature, "cot": l.cot,
+                "summary": l.summary, "randomize": l.randomize, "chat": !l.base, "answer_chars": l.answer_chars,
+                "samples": l.samples, "self_correct": l.self_correct, "answer_prefix": l.answer_prefix,
+            });
+            if let EnvSettings::Ttt(_) = &s.env {
+                v["llm"]["legal_moves"] = json!(l.legal_moves);
+            }
+        }
+        v
     }
 }

@@ -7,7 +7,7 @@ pub enum GpuError {
     NoAdapter { hint: &'static str },
 
     #[error(
-        "no adapter matches GREEDY_ADAPTER={selector:?} (an index or a case-insensitive name substring); available:\n  {available}"
+        "no adapter matches GREEDY_ADAPTER={selector:?} (an index, pci:<bus id>, or a case-insensitive name substring); available:\n  {available}"
     )]
     AdapterNotFound { selector: String, available: String },
 

@@ -15,8 +15,28 @@ pub use registry::{Registry, SHADER_FILES};
 use std::sync::Arc;
 
 /// The environment variable that picks an adapter: its index in
-/// [`Gpu::list_adapters`] or a case-insensitive substring of its name.
+/// [`Gpu::list_adapters`], `pci:<bus id>` (`pci:0000:18:00.0`, as `nvidia-smi --query-gpu=pci.bus_id`
+/// prints it: the same physical GPU whatever order the driver lists them in; how the cluster
+/// launchers pass the GPU a job was given), or a case-insensitive substring of its name.
 pub const ADAPTER_ENV: &str = "GREEDY_ADAPTER";
+
+/// A PCI address `[domain:]bus:device.function` (hex, any width) as numbers.
+fn parse_pci(text: &str) -> Option<(u32, u32, u32, u32)> {
+    let parts: Vec<&str> = text.trim().split(':').collect();
+    let (domain, bus, devfn) = match parts.as_slice() {
+        [d, b, df] => (*d, *b, *df),
+        [b, df] => ("0", *b, *df),
+        _ => return None,
+    };
+    let (dev, func) = devfn.split_once('.')?;
+    let hex = |s: &str| u32::from_str_radix(s, 16).ok();
+    Some((hex(domain)?, hex(bus)?, hex(dev)?, hex(func)?))
+}
+
+/// Does the selector `pci:<address>` name the adapter at `bus_id` (wgpu's `device_pci_bus_id`)?
+fn pci_matches(address: &str, bus_id: &str) -> bool {
+    matches!((parse_pci(address), parse_pci(bus_id)), (Some(a), Some(b)) if a == b)
+}
 
 /// How to open the GPU.
 #[derive(Clone, Debug, Default)]
@@ -59,7 +79,12 @@ fn new_instance() -> wgpu::Instance {
 }
 
 fn describe(i: usize, info: &wgpu::AdapterInfo) -> String {
-    format!("[{i}] {} ({:?}, {:?})", info.name, info.backend, info.device_type)
+    let pci = if info.device_pci_bus_id.is_empty() {
+        String::new()
+    } else {
+        format!(", pci:{}", info.device_pci_bus_id)
+    };
+    format!("[{i}] {} ({:?}, {:?}{pci})", info.name, info.backend, info.device_type)
 }
 
 fn no_adapter_error() -> GpuError {
@@ -103,6 +128,9 @@ impl Gpu {
                 let infos: Vec<_> = adapters.iter().map(|a| a.get_info()).collect();
                 let idx = match sel.parse::<usize>() {
                     Ok(i) if i < adapters.len() => Some(i),
+                    _ if sel.to_lowercase().starts_with("pci:") => {
+                        infos.iter().position(|inf| pci_matches(&sel[4..], &inf.device_pci_bus_id))
+                    }
                     _ => {
                         let low = sel.to_lowercase();
                         infos.iter().position(|inf| inf.name.to_lowercase().contains(&low))
@@ -287,5 +315,21 @@ impl Gpu {
         };
         staging.unmap();
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod pci_tests {
+    use super::*;
+
+    #[test]
+    fn pci_addresses_match_whatever_their_width() {
+        assert!(pci_matches("00000000:18:00.0", "0000:18:00.0"));
+        assert!(pci_matches("18:00.0", "0000:18:00.0"));
+        assert!(pci_matches(" 0000:1A:00.0", "0000:1a:00.0"));
+        assert!(!pci_matches("0000:19:00.0", "0000:18:00.0"));
+        assert!(!pci_matches("0000:18:00.0", ""), "an adapter without a PCI address never matches");
+        assert!(!pci_matches("nvidia", "0000:18:00.0"));
+        assert_eq!(parse_pci("0001:af:1f.7"), Some((1, 0xaf, 0x1f, 7)));
     }
 }

@@ -143,6 +143,11 @@ pub struct EvalArgs {
     /// Seed of the run: same seed, same output [default: 0].
     #[arg(long, help_heading = "Run", allow_negative_numbers = true, value_parser = crate::cli::parse_seed)]
     pub seed: Option<u64>,
+    /// Play only shard I of N: the episodes i with i mod N = I, written with a shard.json into
+    /// --out (a partial summary, no plots); `greedy merge` joins the N shards into the run.
+    #[arg(long, value_name = "I/N", help_heading = "Run")]
+    #[serde(skip)]
+    pub shard: Option<String>,
     /// Directory for episodes.jsonl, summary.json and the plots (created if missing).
     #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub out: Option<PathBuf>,
@@ -196,6 +201,7 @@ impl EvalArgs {
             self_correct: self.self_correct || other.self_correct,
             episodes: self.episodes.or(other.episodes),
             seed: self.seed.or(other.seed),
+            shard: self.shard,
             out: self.out.or(other.out),
             json: self.json || other.json,
         }
@@ -405,6 +411,9 @@ fn reject_ttt(args: &EvalArgs, kind: EnvKind) -> Result<()> {
 pub fn run(args: EvalArgs) -> Result<String> {
     let args = args.with_config()?;
     let settings = args.settings()?;
+    if let Some(shard) = &args.shard {
+        return super::eval_shard::run(&args, &settings, shard);
+    }
     if let Some(dir) = &args.out {
         crate::io::check_run_dir(dir, "greedy eval", crate::report::files::is_eval_file)?;
     }
@@ -451,6 +460,10 @@ Examples:
 
   # Inference-time mechanisms: try-all around the model, 8 samples with a majority vote, self-correction
   greedy eval --env mab --arms 5 --agent llm --agent try-all:llm --model DIR --samples 8 --temperature 1 --self-correct
+
+  # One shard of four (episodes 1, 5, 9, ...) on this machine; the others elsewhere, then merged
+  greedy eval --env mab --arms 10 --agent llm --model DIR --episodes 64 --seed 1 --shard 1/4 --out runs/x.1
+  greedy merge runs/x.0 runs/x.1 runs/x.2 runs/x.3 --out runs/x
 
   # The same settings from a file (flags override it)
   echo '{\"env\": \"mab\", \"arms\": 5, \"agent\": [\"ucb\", \"greedy\"]}' > exp.json

@@ -8,12 +8,15 @@ pub mod debug;
 pub mod demo;
 pub mod diagnose;
 pub mod eval;
+pub mod eval_shard;
 pub mod generate;
 pub mod inference;
 pub mod logits;
+pub mod merge;
 pub mod model;
 pub mod prompt;
 pub mod report;
+pub mod sweep;
 pub mod tokenize;
 pub mod train;
 
@@ -28,8 +31,10 @@ pub use diagnose::DiagnoseArgs;
 pub use eval::EvalArgs;
 pub use generate::GenerateArgs;
 pub use logits::LogitsArgs;
+pub use merge::MergeArgs;
 pub use prompt::PromptArgs;
 pub use report::ReportArgs;
+pub use sweep::SweepArgs;
 pub use tokenize::TokenizeArgs;
 pub use train::{SftArgs, TrainArgs, TrainCommand};
 
@@ -72,6 +77,12 @@ pub enum Command {
     Diagnose(DiagnoseArgs),
     /// Put several run directories (eval and diagnose) together in one Markdown page with plots.
     Report(ReportArgs),
+    /// Join the shards of one eval or diagnose run (written with --shard I/N) into the run one
+    /// process would have written, byte for byte.
+    Merge(MergeArgs),
+    /// Run a grid of settings (a sweep file) as sharded runs: here, or on Slurm, Kubernetes or
+    /// Ray, then merged.
+    Sweep(SweepArgs),
 }
 
 /// Runs `command`; returns what to print on stdout.
@@ -89,6 +100,8 @@ pub fn run(command: Command) -> Result<String> {
         Command::Tokenize(args) => tokenize::run(&args),
         Command::Diagnose(args) => diagnose::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Merge(args) => merge::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
     }
 }
 
@@ -109,6 +122,9 @@ Examples:
   greedy diagnose frequency-bias --model DIR --contexts 16 --repeats 0,5,10,25,50,100 --out runs/freq
   greedy diagnose knowing-doing --model DIR --arms 5 --contexts 32 --out runs/kd
   greedy report runs/x runs/llm runs/freq --out runs/report
+  greedy eval --env mab --arms 10 --agent ucb --episodes 64 --shard 0/2 --out runs/x.0
+  greedy merge runs/x.0 runs/x.1 --out runs/x
+  greedy sweep run grid.toml
   greedy eval --help";
 
 /// `--seed`: an unsigned 64-bit integer, with an error that says so (clap alone reads `-1` as an

@@ -6,8 +6,8 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use crate::io::write_atomic;
-use gpu_trainer::envs::EnvSettings;
 use gpu_trainer::eval::{AgentSummary, EvalOutput, EvalSettings};
+use gpu_trainer::shard::ShardManifest;
 use plotters::chart::SeriesLabelPosition;
 
 use crate::plot::{Curve, CurvePlot, write_curve_plots};
@@ -15,48 +15,9 @@ use crate::plot::{Curve, CurvePlot, write_curve_plots};
 /// Picks an agent's (mean, half-width) curves out of its summary.
 type CurvePick = fn(&AgentSummary) -> (Option<&Vec<f64>>, Option<&Vec<f64>>);
 
-/// The settings of a run, as recorded in `summary.json`.
+/// The settings of a run, as recorded in `summary.json` (see [`EvalSettings::to_json`]).
 pub fn settings_json(s: &EvalSettings) -> Value {
-    let env = match &s.env {
-        EnvSettings::Mab(c) => {
-            let (dist, param) = match c.distribution {
-                env_core::ArmDistribution::Gaussian { sigma } => ("gaussian", json!({ "sigma": sigma })),
-                env_core::ArmDistribution::Bernoulli { gap } => ("bernoulli", json!({ "gap": gap })),
-            };
-            let labels = match c.labels {
-                env_core::LabelStyle::Buttons => "buttons",
-                env_core::LabelStyle::Numeric => "numeric",
-            };
-            json!({ "env": "mab", "dist": dist, "params": param, "arms": c.arms, "horizon": c.horizon, "labels": labels })
-        }
-        EnvSettings::Cb(c) => json!({
-            "env": "cb", "movies": c.movies, "users": c.users, "horizon": c.horizon,
-            "movielens": c.movielens.as_ref().map(|p| p.display().to_string()),
-        }),
-        EnvSettings::Ttt(t) => json!({
-            "env": "ttt", "opponent": format!("{:?}", t.opponent).to_lowercase(), "mcts_budget": t.mcts_budget,
-            "noise_p": t.noise_p, "first": format!("{:?}", t.first).to_lowercase(),
-        }),
-    };
-    let mut v = json!({
-        "environment": env,
-        "agents": s.agents.iter().map(|a| a.name()).collect::<Vec<_>>(),
-        "epsilon": s.epsilon,
-        "episodes": s.episodes,
-        "seed": s.seed,
-    });
-    if let Some(l) = &s.llm {
-        v["llm"] = json!({
-            "model": l.model.display().to_string(), "dtype": format!("{:?}", l.dtype).to_lowercase(),
-            "max_new_tokens": l.max_new_tokens, "temperature": l.temperature, "cot": l.cot,
-            "summary": l.summary, "randomize": l.randomize, "chat": !l.base, "answer_chars": l.answer_chars,
-            "samples": l.samples, "self_correct": l.self_correct, "answer_prefix": l.answer_prefix,
-        });
-        if let EnvSettings::Ttt(_) = &s.env {
-            v["llm"]["legal_moves"] = json!(l.legal_moves);
-        }
-    }
-    v
+    s.to_json()
 }
 
 /// One JSON object per agent, one per line (the `--json` output).
@@ -76,9 +37,12 @@ pub fn write_run_files(dir: &Path, settings: &EvalSettings, out: &EvalOutput) ->
     write_run_files_with(dir, settings, out, &mut |_| Ok(()))
 }
 
-/// The files of an eval run directory.
+/// The files of an eval run directory (a shard's also holds its `shard.json`).
 pub fn is_eval_file(name: &str) -> bool {
-    name == "episodes.jsonl" || name == "summary.json" || crate::io::is_plot_or_report(name)
+    name == "episodes.jsonl"
+        || name == "summary.json"
+        || name == gpu_trainer::shard::MANIFEST_FILE
+        || crate::io::is_plot_or_report(name)
 }
 
 /// [`write_run_files`], calling `after_file` with each data file once it is written (tests
@@ -89,28 +53,82 @@ pub fn write_run_files_with(
     out: &EvalOutput,
     after_file: &mut dyn FnMut(&Path) -> Result<()>,
 ) -> Result<()> {
-    let staged = crate::io::stage_run_dir(dir, "greedy eval", is_eval_file)?;
-    let stage = staged.path();
+    let files = EvalFiles {
+        settings: &settings.to_json(),
+        env: &settings.env.name(),
+        episodes: settings.episodes,
+        jsonl: &episodes_jsonl(out)?,
+        out,
+    };
+    write_eval_dir(dir, &files, None, after_file)
+}
+
+/// The lines of `episodes.jsonl`: one JSON record per agent and episode.
+pub fn episodes_jsonl(out: &EvalOutput) -> Result<String> {
     let mut jsonl = String::new();
     for r in &out.records {
         jsonl.push_str(&serde_json::to_string(r)?);
         jsonl.push('\n');
     }
-    write_atomic(&stage.join("episodes.jsonl"), jsonl.as_bytes())?;
+    Ok(jsonl)
+}
+
+/// What an eval run directory holds, whether one process ran it or shards were merged.
+pub struct EvalFiles<'a> {
+    /// The settings as recorded (`summary.json`'s `settings`).
+    pub settings: &'a Value,
+    /// The environment's short name (`mab`, `cb`, `ttt`), for the plots.
+    pub env: &'a str,
+    /// Episodes per agent in the whole run, for the plots.
+    pub episodes: usize,
+    /// The text of `episodes.jsonl`.
+    pub jsonl: &'a str,
+    /// The summaries (and records).
+    pub out: &'a EvalOutput,
+}
+
+/// Writes `files` as the run directory `dir`, replacing it as a whole. Without `shard`: the
+/// run's `episodes.jsonl`, `summary.json` and plots. With the `shard`'s manifest: its
+/// `episodes.jsonl`, its partial `summary.json` (marked with `"shard"`), no plots, and the
+/// manifest completed with the digest of `episodes.jsonl` as `shard.json`, written last.
+pub fn write_eval_dir(
+    dir: &Path,
+    files: &EvalFiles,
+    shard: Option<ShardManifest>,
+    after_file: &mut dyn FnMut(&Path) -> Result<()>,
+) -> Result<()> {
+    let staged = crate::io::stage_run_dir(dir, "greedy eval", is_eval_file)?;
+    let stage = staged.path();
+    write_atomic(&stage.join("episodes.jsonl"), files.jsonl.as_bytes())?;
     after_file(&stage.join("episodes.jsonl"))?;
-    let summary = json!({ "settings": settings_json(settings), "agents": out.summaries });
+    let summary = match &shard {
+        None => json!({ "settings": files.settings, "agents": files.out.summaries }),
+        Some(m) => json!({
+            "settings": files.settings,
+            "shard": { "index": m.shard, "count": m.shards, "episodes": m.items.len() },
+            "agents": files.out.summaries,
+        }),
+    };
     let mut text = serde_json::to_string_pretty(&summary)?;
     text.push('\n');
     write_atomic(&stage.join("summary.json"), text.as_bytes())?;
     after_file(&stage.join("summary.json"))?;
-    write_plots(stage, settings, out)?;
+    match shard {
+        None => write_plots(stage, files)?,
+        Some(mut m) => {
+            m.add_file("episodes.jsonl", files.jsonl.as_bytes());
+            write_atomic(&stage.join(gpu_trainer::shard::MANIFEST_FILE), &m.to_bytes()?)?;
+        }
+    }
     staged.commit().with_context(|| format!("--out {}", dir.display()))
 }
 
 /// The regret and coverage plots of a bandit run.
-fn write_plots(dir: &Path, settings: &EvalSettings, out: &EvalOutput) -> Result<()> {
+fn write_plots(dir: &Path, files: &EvalFiles) -> Result<()> {
     let curves = |pick: CurvePick| -> Vec<Curve> {
-        out.summaries
+        files
+            .out
+            .summaries
             .iter()
             .filter_map(|s| match pick(s) {
                 (Some(m), Some(c)) => Some(Curve { label: &s.agent, mean: m, ci95: c }),
@@ -120,8 +138,8 @@ fn write_plots(dir: &Path, settings: &EvalSettings, out: &EvalOutput) -> Result<
     };
     let regret = curves(|s| (s.regret_curve.as_ref(), s.regret_curve_ci95.as_ref()));
     if !regret.is_empty() {
-        let env = settings.env.name().to_uppercase();
-        let title = format!("{env}: cumulative regret (mean, 95% CI, {} episodes)", settings.episodes);
+        let env = files.env.to_uppercase();
+        let title = format!("{env}: cumulative regret (mean, 95% CI, {} episodes)", files.episodes);
         let plot = CurvePlot {
             title: &title,
             x_label: "step",
@@ -132,7 +150,7 @@ fn write_plots(dir: &Path, settings: &EvalSettings, out: &EvalOutput) -> Result<
             legend: SeriesLabelPosition::UpperLeft,
         };
         write_curve_plots(&plot, &dir.join("regret"))?;
-        let title = format!("{env}: action coverage (mean, 95% CI, {} episodes)", settings.episodes);
+        let title = format!("{env}: action coverage (mean, 95% CI, {} episodes)", files.episodes);
         let coverage = curves(|s| (s.coverage_curve.as_ref(), s.coverage_curve_ci95.as_ref()));
         let plot = CurvePlot {
             title: &title,

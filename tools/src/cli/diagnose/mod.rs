@@ -7,9 +7,11 @@ use clap::{Args, Subcommand};
 use gpu_trainer::envs::{DistKind, LabelKind};
 use gpu_trainer::generate::WeightDType;
 
+mod merge;
 mod run;
 
-pub use run::{is_diagnose_file, parse_repeats, run};
+pub use merge::{merge_frequency, merge_knowing};
+pub use run::{is_diagnose_file, is_study_of, parse_repeats, run, shard_plan, study_file};
 
 /// `greedy diagnose` arguments.
 #[derive(Debug, Args)]
@@ -67,6 +69,10 @@ pub struct DiagnoseCommon {
     /// Add each arm's count and mean reward after the history.
     #[arg(long)]
     pub summary: bool,
+    /// Score only shard I of N: the contexts c with c mod N = I, written with a shard.json into
+    /// --out (results over those contexts, no plot); `greedy merge` joins the N shards.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     /// Directory for the JSON, the per-context JSONL and the plot (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -139,6 +145,11 @@ Examples:
 
   # Knowing-doing gap: 64 random-policy histories, 2048-token answers
   greedy diagnose knowing-doing --model DIR --arms 5 --contexts 64 --out runs/kd
+
+  # The same study in two shards (contexts 0, 2, 4, ... and 1, 3, 5, ...), then merged
+  greedy diagnose knowing-doing --model DIR --arms 5 --contexts 64 --shard 0/2 --out runs/kd.0
+  greedy diagnose knowing-doing --model DIR --arms 5 --contexts 64 --shard 1/2 --out runs/kd.1
+  greedy merge runs/kd.0 runs/kd.1 --out runs/kd
 
 Outputs (with --out DIR): frequency_bias.json or knowing_doing.json (settings and results),
 contexts.jsonl (one line per scored prompt or answer), and the figure as .png and .svg.";

@@ -12,9 +12,11 @@ use serde_json::{Value, json};
 
 use gpu_trainer::diagnose::frequency::{self, FrequencySettings};
 use gpu_trainer::diagnose::knowing::{self, KnowingSettings};
+use gpu_trainer::diagnose::merge::{CONTEXTS_FILE, FREQUENCY_KIND, KNOWING_KIND};
 use gpu_trainer::envs::DistKind;
 use gpu_trainer::generate::Engine;
 use gpu_trainer::progress::Progress;
+use gpu_trainer::shard::{Shard, ShardManifest};
 
 use super::{DiagnoseArgs, DiagnoseCommand, DiagnoseCommon, FrequencyBiasArgs, KnowingDoingArgs};
 use crate::cli::model::load_engine;
@@ -54,14 +56,97 @@ fn mab_config(c: &DiagnoseCommon, horizon: usize) -> Result<MabConfig> {
     Ok(config)
 }
 
-fn check_contexts(c: &DiagnoseCommon) -> Result<()> {
+/// Checks `--out` and `--contexts`; returns the `--shard` to score, if given.
+fn check_contexts(c: &DiagnoseCommon) -> Result<Option<Shard>> {
     if let Some(dir) = &c.out {
         crate::io::check_run_dir(dir, "greedy diagnose", is_diagnose_file)?;
     }
     if !(1..=100_000).contains(&c.contexts) {
         bail!("invalid value {} for --contexts: allowed 1..=100000", c.contexts);
     }
-    Ok(())
+    let Some(text) = &c.shard else { return Ok(None) };
+    let shard = Shard::parse(text, "--shard")?;
+    if c.out.is_none() {
+        bail!("--shard {shard} needs --out DIR: a shard is its files (greedy merge reads them)");
+    }
+    shard.check_total(c.contexts, "contexts", "--contexts")?;
+    Ok(Some(shard))
+}
+
+/// What the shards of the `kind` study with the recorded `settings` must share: the study, the
+/// model and its precision, the settings.
+pub(super) fn shard_settings(c: &DiagnoseCommon, kind: &str, settings: &Value) -> Value {
+    json!({
+        "study": kind,
+        "model": c.model.display().to_string(),
+        "dtype": format!("{:?}", c.dtype).to_lowercase(),
+        "settings": settings,
+    })
+}
+
+/// The manifest of `shard` (None: not a shard) of the `kind` study with the recorded `settings`.
+fn shard_manifest(
+    c: &DiagnoseCommon,
+    kind: &str,
+    shard: Option<Shard>,
+    settings: &Value,
+    run: &Value,
+) -> Option<ShardManifest> {
+    shard.map(|shard| {
+        let recorded = shard_settings(c, kind, settings);
+        let mut m = gpu_trainer::diagnose::merge::manifest(kind, shard, c.contexts, recorded);
+        m.info = run.clone();
+        m
+    })
+}
+
+/// What a sweep needs to know of a diagnose command before it runs: the study's kind, its
+/// number of contexts, and the settings its shards record (see [`shard_settings`]).
+pub fn shard_plan(args: &DiagnoseArgs) -> Result<(&'static str, usize, Value)> {
+    Ok(match &args.command {
+        DiagnoseCommand::FrequencyBias(a) => {
+            let (_, s, recorded) = frequency_plan(a)?;
+            (FREQUENCY_KIND, s.contexts, shard_settings(&a.common, FREQUENCY_KIND, &recorded))
+        }
+        DiagnoseCommand::KnowingDoing(a) => {
+            let (_, s, recorded) = knowing_plan(a)?;
+            (KNOWING_KIND, s.contexts, shard_settings(&a.common, KNOWING_KIND, &recorded))
+        }
+    })
+}
+
+/// The study's JSON file in a run directory (`frequency_bias.json`, `knowing_doing.json`).
+pub fn study_file(kind: &str) -> String {
+    format!("{}.json", kind.replace('-', "_"))
+}
+
+/// Does the study JSON `written` (a run directory's) hold the run whose shards record
+/// `settings` (see [`shard_settings`])?
+pub fn is_study_of(written: &Value, settings: &Value) -> bool {
+    written["study"] == settings["study"]
+        && written["settings"] == settings["settings"]
+        && written["run"]["model"] == settings["model"]
+        && written["run"]["dtype"] == settings["dtype"]
+        && written.get("shard").is_none()
+}
+
+/// Marks a shard's study JSON as partial.
+fn mark_shard(summary: &mut Value, m: &Option<ShardManifest>) {
+    if let Some(m) = m {
+        summary["shard"] = json!({ "index": m.shard, "count": m.shards, "contexts": m.items.len() });
+    }
+}
+
+/// The line saying what was written.
+pub(super) fn wrote_line(dir: &Path, stem: &str, shard: bool) -> String {
+    if shard {
+        format!(
+            "\nwrote {}/{{{stem}.json, contexts.jsonl, shard.json}} (one shard: join them with `greedy merge DIR... --out DIR`)\n",
+            dir.display()
+        )
+    } else {
+        format!("\nwrote {}/{{{stem}.json, contexts.jsonl, {stem}.png/svg}}\n", dir.display())
+    }
 }
 
 /// Loads the model and checks it has a tokenizer.
@@ -105,7 +190,7 @@ fn study_progress(c: &DiagnoseCommon, contexts: usize) -> crate::progress::Bar {
 }
 
 /// What both studies record about the run.
-fn run_json(c: &DiagnoseCommon, engine: &Engine, seconds: f64) -> Value {
+pub(super) fn run_json(c: &DiagnoseCommon, engine: &Engine, seconds: f64) -> Value {
     json!({
         "model": c.model.display().to_string(),
         "dtype": format!("{:?}", c.dtype).to_lowercase(),
@@ -132,14 +217,26 @@ pub fn is_diagnose_file(name: &str) -> bool {
     name.ends_with(".json") || name == "contexts.jsonl" || crate::io::is_plot_or_report(name)
 }
 
-/// Writes `<name>.json`, `contexts.jsonl` (one line per item of `lines`) and, through `plot`, the
-/// figure as the run directory `dir`, replacing an earlier run there as a whole (see
-/// [`crate::io::stage_run_dir`]).
-fn write_outputs<T: Serialize>(
+/// `lines` as JSONL.
+fn jsonl<T: Serialize>(lines: &[T]) -> Result<String> {
+    let mut jsonl = String::new();
+    for l in lines {
+        jsonl.push_str(&serde_json::to_string(l)?);
+        jsonl.push('\n');
+    }
+    Ok(jsonl)
+}
+
+/// Writes `<name>.json`, `contexts.jsonl` (`jsonl`) and, through `plot`, the figure as the run
+/// directory `dir`, replacing an earlier run there as a whole (see
+/// [`crate::io::stage_run_dir`]). A shard (`manifest`) gets no figure but its `shard.json`,
+/// written last, with the digest of `contexts.jsonl`.
+pub(super) fn write_outputs(
     dir: &Path,
     name: &str,
     summary: &Value,
-    lines: &[T],
+    jsonl: &str,
+    manifest: Option<ShardManifest>,
     plot: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<()> {
     let staged = crate::io::stage_run_dir(dir, "greedy diagnose", is_diagnose_file)?;
@@ -147,19 +244,32 @@ fn write_outputs<T: Serialize>(
     let mut text = serde_json::to_string_pretty(summary)?;
     text.push('\n');
     write_atomic(&stage.join(format!("{name}.json")), text.as_bytes())?;
-    let mut jsonl = String::new();
-    for l in lines {
-        jsonl.push_str(&serde_json::to_string(l)?);
-        jsonl.push('\n');
+    write_atomic(&stage.join(CONTEXTS_FILE), jsonl.as_bytes())?;
+    match manifest {
+        None => plot(stage)?,
+        Some(mut m) => {
+            m.add_file(CONTEXTS_FILE, jsonl.as_bytes());
+            write_atomic(&stage.join(gpu_trainer::shard::MANIFEST_FILE), &m.to_bytes()?)?;
+        }
     }
-    write_atomic(&stage.join("contexts.jsonl"), jsonl.as_bytes())?;
-    plot(stage)?;
     staged.commit().with_context(|| format!("--out {}", dir.display()))
 }
 
-fn run_frequency(a: &FrequencyBiasArgs) -> Result<String> {
+/// The frequency-bias figure's title.
+pub(super) fn frequency_title(contexts: u64, arms: u64) -> String {
+    format!("Frequency bias: chosen action by class ({contexts} contexts, {arms} arms)")
+}
+
+/// The knowing-doing figure's title.
+pub(super) fn knowing_title(contexts: u64, arms: u64) -> String {
+    format!("Knowing-doing gap ({contexts} contexts, {arms} arms)")
+}
+
+/// The validated settings of a frequency-bias run: the `--shard` if given, the study's settings,
+/// and their recorded form.
+pub(super) fn frequency_plan(a: &FrequencyBiasArgs) -> Result<(Option<Shard>, FrequencySettings, Value)> {
     let c = &a.common;
-    check_contexts(c)?;
+    let shard = check_contexts(c)?;
     let repeats = parse_repeats(&a.repeats)?;
     if a.batch == 0 {
         bail!("invalid value 0 for --batch: allowed >= 1");
@@ -186,34 +296,48 @@ fn run_frequency(a: &FrequencyBiasArgs) -> Result<String> {
         summary: c.summary,
         answer: a.answer.clone(),
     };
+    let recorded = json!({
+        "bandit": config_json(&settings.config),
+        "contexts": settings.contexts,
+        "repeats": settings.repeats,
+        "min_history": settings.min_history,
+        "max_history": settings.max_history,
+        "seed": settings.seed,
+        "chat": settings.chat,
+        "summary": settings.summary,
+        "answer": settings.answer,
+    });
+    Ok((shard, settings, recorded))
+}
+
+fn run_frequency(a: &FrequencyBiasArgs) -> Result<String> {
+    let c = &a.common;
+    let (shard, settings, recorded) = frequency_plan(a)?;
     let mut engine = load(c)?;
     let start = Instant::now();
     let bar = study_progress(c, settings.contexts);
-    let report = frequency::run_frequency_bias(&mut engine, &settings, a.batch, &mut |n| bar.set(n as u64))?;
+    let report = frequency::run_frequency_shard(
+        &mut engine,
+        &settings,
+        shard.unwrap_or(Shard::WHOLE),
+        a.batch,
+        &mut |n| bar.set(n as u64),
+    )?;
     bar.finish();
     let seconds = start.elapsed().as_secs_f64();
-    let summary = json!({
+    let run = run_json(c, &engine, seconds);
+    let manifest = shard_manifest(c, FREQUENCY_KIND, shard, &recorded, &run);
+    let mut summary = json!({
         "study": "frequency-bias",
-        "run": run_json(c, &engine, seconds),
-        "settings": {
-            "bandit": config_json(&settings.config),
-            "contexts": settings.contexts,
-            "repeats": settings.repeats,
-            "min_history": settings.min_history,
-            "max_history": settings.max_history,
-            "seed": settings.seed,
-            "chat": settings.chat,
-            "summary": settings.summary,
-            "answer": settings.answer,
-        },
+        "run": run,
+        "settings": recorded,
         "results": report,
     });
+    mark_shard(&mut summary, &manifest);
+    let is_shard = manifest.is_some();
     if let Some(dir) = &c.out {
-        let title = format!(
-            "Frequency bias: chosen action by class ({} contexts, {} arms)",
-            settings.contexts, settings.config.arms
-        );
-        write_outputs(dir, "frequency_bias", &summary, &report.details, |stage| {
+        let title = frequency_title(settings.contexts as u64, settings.config.arms as u64);
+        write_outputs(dir, "frequency_bias", &summary, &jsonl(&report.details)?, manifest, |stage| {
             crate::plot::diagnose::write_frequency_plot(&report, &title, &stage.join("frequency_bias"))
         })?;
     }
@@ -222,17 +346,16 @@ fn run_frequency(a: &FrequencyBiasArgs) -> Result<String> {
     }
     let mut out = frequency_table(&report);
     if let Some(dir) = &c.out {
-        out.push_str(&format!(
-            "\nwrote {}/{{frequency_bias.json, contexts.jsonl, frequency_bias.png/svg}}\n",
-            dir.display()
-        ));
+        out.push_str(&wrote_line(dir, "frequency_bias", is_shard));
     }
     Ok(out)
 }
 
-fn run_knowing(a: &KnowingDoingArgs) -> Result<String> {
+/// The validated settings of a knowing-doing run: the `--shard` if given, the study's settings,
+/// and their recorded form.
+pub(super) fn knowing_plan(a: &KnowingDoingArgs) -> Result<(Option<Shard>, KnowingSettings, Value)> {
     let c = &a.common;
-    check_contexts(c)?;
+    let shard = check_contexts(c)?;
     if !(1..=100_000).contains(&a.horizon) {
         bail!("invalid value {} for --horizon: allowed 1..=100000", a.horizon);
     }
@@ -271,35 +394,48 @@ fn run_knowing(a: &KnowingDoingArgs) -> Result<String> {
         chat: !c.base,
         summary: c.summary,
     };
+    let recorded = json!({
+        "bandit": config_json(&settings.config),
+        "contexts": settings.contexts,
+        "min_steps": settings.min_steps,
+        "max_steps": settings.max_steps,
+        "history_agent": settings.history_agent.name(),
+        "rule": "mean + sqrt(1/N)",
+        "max_new_tokens": settings.max_new_tokens,
+        "temperature": settings.temperature,
+        "batch": settings.batch,
+        "seed": settings.seed,
+        "chat": settings.chat,
+        "summary": settings.summary,
+    });
+    Ok((shard, settings, recorded))
+}
+
+fn run_knowing(a: &KnowingDoingArgs) -> Result<String> {
+    let c = &a.common;
+    let (shard, settings, recorded) = knowing_plan(a)?;
     let mut engine = load(c)?;
     let start = Instant::now();
     let bar = study_progress(c, settings.contexts);
-    let report = knowing::run_knowing_doing(&mut engine, &settings, &mut |n| bar.set(n as u64))?;
+    let report =
+        knowing::run_knowing_shard(&mut engine, &settings, shard.unwrap_or(Shard::WHOLE), &mut |n| {
+            bar.set(n as u64)
+        })?;
     bar.finish();
     let seconds = start.elapsed().as_secs_f64();
-    let summary = json!({
+    let run = run_json(c, &engine, seconds);
+    let manifest = shard_manifest(c, KNOWING_KIND, shard, &recorded, &run);
+    let mut summary = json!({
         "study": "knowing-doing",
-        "run": run_json(c, &engine, seconds),
-        "settings": {
-            "bandit": config_json(&settings.config),
-            "contexts": settings.contexts,
-            "min_steps": settings.min_steps,
-            "max_steps": settings.max_steps,
-            "history_agent": settings.history_agent.name(),
-            "rule": "mean + sqrt(1/N)",
-            "max_new_tokens": settings.max_new_tokens,
-            "temperature": settings.temperature,
-            "batch": settings.batch,
-            "seed": settings.seed,
-            "chat": settings.chat,
-            "summary": settings.summary,
-        },
+        "run": run,
+        "settings": recorded,
         "results": report,
     });
+    mark_shard(&mut summary, &manifest);
+    let is_shard = manifest.is_some();
     if let Some(dir) = &c.out {
-        let title =
-            format!("Knowing-doing gap ({} contexts, {} arms)", settings.contexts, settings.config.arms);
-        write_outputs(dir, "knowing_doing", &summary, &report.graded, |stage| {
+        let title = knowing_title(settings.contexts as u64, settings.config.arms as u64);
+        write_outputs(dir, "knowing_doing", &summary, &jsonl(&report.graded)?, manifest, |stage| {
             crate::plot::diagnose::write_knowing_plot(&report, &title, &stage.join("knowing_doing"))
         })?;
     }
@@ -308,10 +444,7 @@ fn run_knowing(a: &KnowingDoingArgs) -> Result<String> {
     }
     let mut out = knowing_table(&report);
     if let Some(dir) = &c.out {
-        out.push_str(&format!(
-            "\nwrote {}/{{knowing_doing.json, contexts.jsonl, knowing_doing.png/svg}}\n",
-            dir.display()
-        ));
+        out.push_str(&wrote_line(dir, "knowing_doing", is_shard));
     }
     Ok(out)
 }

@@ -393,3 +393,62 @@ fn the_budget_ablation_runs_each_budget_and_writes_one_table() {
     ));
     assert!(e.contains("--max-new-tokens") && e.contains("--budget-ablation"), "{e}");
 }
+
+#[test]
+fn the_rl_demo_clones_the_greedy_agent_fine_tunes_it_and_evaluates_before_and_after() {
+    let dir = scratch("demo");
+    let d = dir.join("d");
+    #[rustfmt::skip]
+    let args = [
+        "demo", "--rl", "--steps", "4", "--batch", "2", "--episodes", "2", "--horizon", "2",
+        "--updates", "2", "--seed", "5", "--quiet", "--out", d.to_str().unwrap(),
+    ];
+    let printed = ok_stdout(&args);
+    assert!(
+        printed.contains("llm before RLFT (greedy clone)") && printed.contains("llm after RLFT (2 updates)"),
+        "{printed}"
+    );
+    assert!(printed.contains("RLFT moved coverage"), "{printed}");
+    let report = std::fs::read_to_string(d.join("report.md")).unwrap();
+    for want in [
+        "greedy agent's rationales",
+        "exploration bonus",
+        "\nucb ",
+        "\nrandom ",
+        "llm after RLFT (2 updates)",
+        "compare/regret.png",
+        "rl/reward.png",
+    ] {
+        assert!(report.contains(want), "report.md lacks {want:?}:\n{report}");
+    }
+    // the start is a clone of the GREEDY expert, the RL run used the bonus from that start
+    let sft: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("sft/settings.json")).unwrap()).unwrap();
+    assert_eq!(sft["data"]["data"], "greedy");
+    assert_eq!(sft["data"]["mode"], "thought");
+    let rl: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("rl/settings.json")).unwrap()).unwrap();
+    assert_eq!(rl["explore_bonus"], true);
+    assert_eq!(rl["updates"], 2);
+    let log = update_rows(&d.join("rl"));
+    assert_eq!(log.iter().map(|r| r["update"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2]);
+    assert!(d.join("rl/checkpoint-2/model.safetensors").is_file());
+    for f in ["compare/regret.png", "compare/report.md", "rl/reward.png", "sft/checkpoint/model.safetensors"]
+    {
+        assert!(d.join(f).is_file(), "{f}");
+    }
+    // before and after: the same held-out bandits, each model where it now lies
+    let before: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("eval/summary.json")).unwrap()).unwrap();
+    let after: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("eval-rl/summary.json")).unwrap()).unwrap();
+    assert_eq!(before["settings"]["seed"], after["settings"]["seed"]);
+    assert_eq!(before["settings"]["env"], after["settings"]["env"]);
+    assert_eq!(Path::new(after["settings"]["llm"]["model"].as_str().unwrap()), d.join("rl/checkpoint-2"));
+    assert_eq!(Path::new(before["settings"]["llm"]["model"].as_str().unwrap()), d.join("sft/checkpoint"));
+    // a complete demo is not replaced without --force
+    let e = err_text(&args);
+    assert!(e.contains("--force"), "{e}");
+    let e = err_text(&["demo", "--updates", "3", "--out", d.to_str().unwrap()]);
+    assert!(e.contains("--rl"), "{e}");
+}

@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod report;
+pub mod rl;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -19,10 +20,10 @@ use gpu_trainer::eval::{AgentSpec, EvalSettings, run_eval};
 use gpu_trainer::generate::WeightDType;
 use gpu_trainer::train::fresh::ModelShape;
 use gpu_trainer::train::learner::{OptimSettings, OptimizerKind};
-use gpu_trainer::train::sft::SftSettings;
 use gpu_trainer::train::sft::batch::tokenize;
-use gpu_trainer::train::sft::data::{ExpertData, SftData, TargetMode};
+use gpu_trainer::train::sft::data::{Expert, ExpertData, SftData, TargetMode};
 use gpu_trainer::train::sft::settings::{FreshBase, ModelSource, streams};
+use gpu_trainer::train::sft::{SftOutcome, SftSettings};
 
 use crate::report::write_run_files;
 
@@ -45,6 +46,11 @@ pub struct DemoSettings {
     pub force: bool,
     /// No progress bars.
     pub quiet: bool,
+    /// The RL story instead ([`rl`]): clone the greedy agent, then RL fine-tuning with the
+    /// exploration bonus, then the evaluation before and after.
+    pub rl: bool,
+    /// With `rl`: RL updates (optimizer steps).
+    pub updates: u64,
 }
 
 /// Default optimizer steps.
@@ -96,15 +102,18 @@ pub fn bandit(horizon: usize) -> MabConfig {
     }
 }
 
-/// The training settings of the demo, its run directory at `out`.
+/// The training settings of the demo, its run directory at `out`: thought cloning of the UCB
+/// expert, or with `rl` of the greedy agent (the starting policy RL fine-tuning should fix).
 pub fn sft_settings(args: &DemoSettings, out: &Path, resume: bool) -> Result<SftSettings> {
+    let expert = if args.rl { Expert::Greedy } else { Expert::Ucb };
     let data = ExpertData::new(
         vec![bandit(args.horizon)],
         EXPERT_EPISODES,
         TargetMode::Thought,
         true,
         derive_seed(args.seed, streams::DATA),
-    )?;
+    )?
+    .with_expert(expert);
     SHAPE.validate()?;
     Ok(SftSettings {
         source: ModelSource::Fresh { base: FreshBase::Tiny(SHAPE), vocab: VOCAB },
@@ -178,11 +187,14 @@ fn check_args(args: &DemoSettings) -> Result<()> {
     if !(1..=1024).contains(&args.batch) {
         bail!("invalid value {} for --batch: allowed 1..=1024", args.batch);
     }
+    if args.rl && !(1..=100_000).contains(&args.updates) {
+        bail!("invalid value {} for --updates: allowed 1..=100000", args.updates);
+    }
     Ok(())
 }
 
 /// The entries a demo directory holds.
-const DEMO_ENTRIES: &[&str] = &["sft", "eval", "report.md", DEMO_JSON];
+const DEMO_ENTRIES: &[&str] = &["sft", "eval", "report.md", DEMO_JSON, "rl", "eval-rl", "compare"];
 
 /// The demo's settings, in the directory it is built in (a killed demo resumes only with the same).
 const DEMO_JSON: &str = "demo.json";
@@ -246,6 +258,7 @@ fn demo_json(args: &DemoSettings) -> serde_json::Value {
     serde_json::json!({
         "steps": args.steps, "batch": args.batch, "episodes": args.episodes,
         "horizon": args.horizon, "seed": args.seed,
+        "rl": args.rl, "updates": if args.rl { Some(args.updates) } else { None },
     })
 }
 
@@ -313,15 +326,21 @@ pub fn run(args: &DemoSettings) -> Result<String> {
         );
     }
     let resumed = open_work(&work, args)?;
-    let text = build(args, &work, resumed)?;
+    let text = if args.rl { rl::build(args, &work, resumed)? } else { build(args, &work, resumed)? };
     crate::io::replace_dir(&work, &args.out)
         .with_context(|| format!("installing the demo into {}", args.out.display()))?;
     Ok(text)
 }
 
-/// Builds the whole demo in `work` (the paths it records are those under `args.out`).
-fn build(args: &DemoSettings, work: &Path, resumed: bool) -> Result<String> {
-    let started = Instant::now();
+/// The demo's training run in `work/sft` (resumed from its latest checkpoint when the work
+/// directory was), then the generation budget: room for the longest expert answer plus 16
+/// tokens, to see whether the model stops.
+fn train_start(
+    args: &DemoSettings,
+    work: &Path,
+    resumed: bool,
+    stop: &crate::signals::StopRequest,
+) -> Result<(SftSettings, SftOutcome, usize)> {
     let sft_work = work.join("sft");
     let resume = resumed && gpu_trainer::train::sft::steps::find_checkpoint(&sft_work)?.is_some();
     if resumed && !resume {
@@ -329,7 +348,6 @@ fn build(args: &DemoSettings, work: &Path, resumed: bool) -> Result<String> {
         let _ = std::fs::remove_dir_all(&sft_work);
     }
     let sft = sft_settings(args, &sft_work, resume)?;
-    let stop = crate::signals::StopRequest::install()?;
     let bar = crate::progress::Bar::on_terminal(args.quiet);
     let trained = gpu_trainer::train::sft::run_sft(&sft, &bar, stop.flag()).context("training")?;
     crate::plot::loss::write_sft_loss(&sft.out, &trained.log)?;
@@ -340,14 +358,20 @@ fn build(args: &DemoSettings, work: &Path, resumed: bool) -> Result<String> {
         ))
         .into());
     }
-    let train_s = started.elapsed().as_secs_f64();
-    // Room for the longest expert answer, plus a margin to see whether the model stops.
     let tok = gpu_trainer::model::GemmaTokenizer::from_dir(&trained.checkpoint)?;
     let mut longest = 0;
     for ex in sft.data.corpus(2000)? {
         longest = longest.max(tokenize(&tok, &ex, usize::MAX)?.target_len());
     }
-    let max_new_tokens = longest + 16;
+    Ok((sft, trained, longest + 16))
+}
+
+/// Builds the whole demo in `work` (the paths it records are those under `args.out`).
+fn build(args: &DemoSettings, work: &Path, resumed: bool) -> Result<String> {
+    let started = Instant::now();
+    let stop = crate::signals::StopRequest::install()?;
+    let (sft, trained, max_new_tokens) = train_start(args, work, resumed, &stop)?;
+    let train_s = started.elapsed().as_secs_f64();
     let eval_started = Instant::now();
     let eval = eval_settings(args, &trained.checkpoint, max_new_tokens)?;
     let out = run_eval(&eval, &crate::progress::Bar::on_terminal(args.quiet)).context("evaluating")?;

@@ -20,7 +20,7 @@ pub fn run(settings: &RlSettings, budgets: &[usize], quiet: bool) -> Result<Stri
     let bar = crate::progress::Bar::on_terminal(quiet);
     let o = run_budget_ablation(settings, budgets, &bar, stop.flag())?;
     for (b, rows) in o.budgets.iter().zip(&o.rows) {
-        super::rl::write_plots(&b.dir, rows)?;
+        crate::plot::rl::write_rl_plots(&b.dir, rows)?;
     }
     std::fs::create_dir_all(&settings.out)?;
     write_atomic(&settings.out.join("ablation.json"), &serde_json::to_vec_pretty(&o.budgets)?)?;

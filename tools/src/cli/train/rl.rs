@@ -4,7 +4,7 @@
 //! a progress bar, the plots and the closing report.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
@@ -19,8 +19,6 @@ use gpu_trainer::rl::{KlEstimator, Objective, OldLogprobs, RlEnv, RlOutcome, RlS
 use gpu_trainer::train::learner::{OptimSettings, OptimizerKind};
 use serde::Deserialize;
 use serde_json::Value;
-
-use crate::plot::loss::{Series, write_series_plot};
 
 /// An exploration mechanism while training.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ValueEnum)]
@@ -522,7 +520,7 @@ pub fn run(args: RlArgs) -> Result<String> {
     let stop = crate::signals::StopRequest::install()?;
     let bar = crate::progress::Bar::on_terminal(args.quiet);
     let outcome = gpu_trainer::rl::run_rl(&settings, &bar, stop.flag())?;
-    write_plots(&settings.out, &outcome.rows)?;
+    crate::plot::rl::write_rl_plots(&settings.out, &outcome.rows)?;
     if outcome.interrupted {
         return Err(crate::signals::Interrupted(format!(
             "interrupted at update {}/{}: checkpoint saved in {}; run the same command with --resume to continue",
@@ -533,39 +531,6 @@ pub fn run(args: RlArgs) -> Result<String> {
         .into());
     }
     Ok(describe(&settings, &outcome))
-}
-
-/// The (update, value) points of `key` in the log's update rows (or eval rows).
-fn points(rows: &[Value], key: &str, eval: bool) -> Vec<(f64, f64)> {
-    rows.iter()
-        .filter(|r| r["eval"].as_bool().unwrap_or(false) == eval)
-        .filter_map(|r| Some((r["update"].as_f64()?, r[key].as_f64()?)))
-        .collect()
-}
-
-/// The run's curves: reward, KL, coverage and regret over updates (PNG and SVG).
-pub fn write_plots(out: &Path, rows: &[Value]) -> Result<()> {
-    let plots = [
-        ("reward", "reward", false, "mean shaped reward of the rollout", "reward"),
-        ("kl", "kl", false, "KL to the reference (token mean)", "kl"),
-        ("coverage", "coverage", true, "held-out coverage (greedy decoding)", "eval_coverage"),
-        ("regret", "regret", true, "held-out cumulative regret (greedy decoding)", "eval_regret"),
-    ];
-    for (key, y, eval, title, file) in plots {
-        let mut pts = points(rows, key, eval);
-        if pts.is_empty() {
-            continue;
-        }
-        if eval {
-            // update 0 is the start: plot it at x = 1 (the x axis starts at the first update)
-            for p in &mut pts {
-                p.0 = p.0.max(1.0);
-            }
-        }
-        let series = Series { title, x_desc: "update", y_desc: y, from_zero: false };
-        write_series_plot(&series, &pts, &out.join(file))?;
-    }
-    Ok(())
 }
 
 /// The closing report: the held-out evaluation at the start and now, and where things are.

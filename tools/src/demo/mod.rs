@@ -152,23 +152,33 @@ pub fn eval_settings(args: &DemoSettings, model: &Path, max_new_tokens: usize) -
         mcts_budget: 200,
         episodes: args.episodes,
         seed: derive_seed(args.seed, EVAL_STREAM),
-        llm: Some(AgentSettings {
-            model: model.to_path_buf(),
-            dtype: WeightDType::Auto,
-            max_new_tokens,
-            temperature: 0.0,
-            cot: true,
-            summary: true,
-            randomize: false,
-            base: false,
-            answer_prefix: String::new(),
-            answer_chars: None,
-            legal_moves: true,
-            samples: 1,
-            self_correct: false,
-            entropy: false,
-        }),
+        llm: Some(demo_agent(model, WeightDType::Auto, max_new_tokens, 0.0)),
     })
+}
+
+/// The demo's LLM agent: chain-of-thought, the per-arm summary, chat turns, one sample.
+pub fn demo_agent(
+    model: &Path,
+    dtype: WeightDType,
+    max_new_tokens: usize,
+    temperature: f32,
+) -> AgentSettings {
+    AgentSettings {
+        model: model.to_path_buf(),
+        dtype,
+        max_new_tokens,
+        temperature,
+        cot: true,
+        summary: true,
+        randomize: false,
+        base: false,
+        answer_prefix: String::new(),
+        answer_chars: None,
+        legal_moves: true,
+        samples: 1,
+        self_correct: false,
+        entropy: false,
+    }
 }
 
 fn check_args(args: &DemoSettings) -> Result<()> {

@@ -19,7 +19,7 @@ use gpu_trainer::rl::{KlEstimator, Objective, OldLogprobs, RlEnv, RlSettings, ru
 use gpu_trainer::train::learner::{OptimSettings, OptimizerKind};
 use serde_json::Value;
 
-use super::{DemoSettings, bandit, eval_settings, train_start};
+use super::{DemoSettings, bandit, demo_agent, eval_settings, train_start};
 use crate::report::{summary_table, write_run_files};
 
 /// Default RL updates of `greedy demo --rl`.
@@ -64,22 +64,8 @@ pub fn rl_settings(
             weight_decay: 0.0,
         },
         objective: Objective { clip_eps: 0.2, kl_coef: 0.05, kl: KlEstimator::K3 },
-        agent: AgentSettings {
-            model: start.to_path_buf(),
-            dtype: WeightDType::F32,
-            max_new_tokens,
-            temperature: 1.0,
-            cot: true,
-            summary: true,
-            randomize: false,
-            base: false,
-            answer_prefix: String::new(),
-            answer_chars: None,
-            legal_moves: true,
-            samples: 1,
-            self_correct: false,
-            entropy: true,
-        },
+        // the paper logs the policy's entropy while training
+        agent: AgentSettings { entropy: true, ..demo_agent(start, WeightDType::F32, max_new_tokens, 1.0) },
         explore: Vec::new(),
         epsilon: 0.1,
         explore_bonus: true,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What one call on a lent GPU machine runs (the device tool of this workplace; see docs/gpu.md):
 # the GPU test suites of gpu-trainer, the measured ceilings (tools/bench/torch_peaks.py), and
-# `greedy bench` next to PyTorch (inference, training, matmul) on a random 35.7M Gemma2 made there.
+# `greedy bench` next to PyTorch (inference, training, one RL update, matmul) on a random 35.7M
+# Gemma2 made there.
 #
 # The machine has no Rust toolchain and no network: the binaries are built here and carried as
 # .dev/bins.tar.xz (greedy, the adapters example, the gpu-trainer test binaries, stripped), the
@@ -65,4 +66,5 @@ run infer_b16 bench --model $M --prompt-len 128 --new-tokens 64 --batch 16 --pee
 run train_b1 bench --train --model $M --seq-len 128 --batch 1 --steps 5 --peer python3
 run train_b8 bench --train --model $M --seq-len 512 --batch 8 --steps 5 --peer python3
 run train_b8_af bench --train --model $M --seq-len 512 --batch 8 --steps 5 --optimizer adafactor --peer python3
+run rl_b8 bench --rl --model $M --batch 8 --prompt-len 128 --new-tokens 64 --steps 3 --peer python3
 log done

@@ -43,6 +43,18 @@ pub struct Engine {
     stats: PrefixStats,
 }
 
+/// GPU bytes an [`Engine`] holds, by what holds them ([`Engine::memory_bytes`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineMemory {
+    /// The weights (an engine over a training model's live weights shares them: not its own).
+    pub weights: u64,
+    /// The KV cache as allocated (its length rounded up to a multiple of 256 positions when
+    /// that fits; grown, never shrunk, by generation and scoring).
+    pub kv_cache: u64,
+    /// The activation workspace, sized for the largest step so far.
+    pub workspace: u64,
+}
+
 /// KV cache bytes one [`Engine::score_tokens`] chunk uses at most (a chunk holds at least one
 /// sequence whatever its length).
 pub const SCORE_CACHE_BYTES: u64 = 512 << 20;
@@ -196,6 +208,19 @@ impl Engine {
     /// calls since load (or [`Engine::reset_prefix_stats`]).
     pub fn prefix_stats(&self) -> PrefixStats {
         self.stats
+    }
+
+    /// What the engine holds on the GPU now (the cache and workspace are allocated lazily, by
+    /// the first generation or scoring, and grow with the largest one).
+    pub fn memory_bytes(&self) -> EngineMemory {
+        let kv = self.cache.as_ref().map_or(0, |c| {
+            c.k.iter().chain(&c.v).map(|t| t.parts().iter().map(|p| p.buffer.size()).sum::<u64>()).sum()
+        });
+        EngineMemory {
+            weights: self.model.weight_bytes(),
+            kv_cache: kv,
+            workspace: self.ws.as_ref().map_or(0, Workspace::bytes),
+        }
     }
 
     pub fn reset_prefix_stats(&mut self) {

@@ -11,7 +11,7 @@ pub mod prefix;
 pub mod sampler;
 pub mod score;
 
-pub use engine::Engine;
+pub use engine::{Engine, EngineMemory};
 pub use prefix::PrefixStats;
 pub use score::ScoreOptions;
 

@@ -129,6 +129,40 @@ pub struct Step<'a> {
     pub out_rows: &'a [u32],
 }
 
+/// Bytes of the buffers behind a tensor (every row part, as allocated).
+fn tensor_bytes(t: &Tensor) -> u64 {
+    t.parts().iter().map(|p| p.buffer.size()).sum()
+}
+
+impl Workspace {
+    /// Bytes of its buffers on the GPU (sized for the largest step so far).
+    pub fn bytes(&self) -> u64 {
+        let fixed = [
+            &self.ids,
+            &self.tok,
+            &self.x,
+            &self.hn,
+            &self.q,
+            &self.k,
+            &self.v,
+            &self.att,
+            &self.o,
+            &self.gate,
+            &self.up,
+            &self.mlp,
+            &self.out_idx,
+            &self.xs,
+            &self.xn,
+            &self.logits,
+            &self.targets,
+            &self.lse,
+            &self.logprob,
+        ];
+        let optional = [&self.qa, &self.ka].into_iter().flatten();
+        fixed.into_iter().chain(optional).chain(&self.rope).map(tensor_bytes).sum()
+    }
+}
+
 impl GemmaModel {
     /// Upload the checkpoint's weights once. `dtype` None keeps them as
     /// stored (bf16 stays bf16, decoded in the shaders); Some converts.
@@ -218,6 +252,29 @@ impl GemmaModel {
     /// The dtype the weights have on the GPU.
     pub fn weight_dtype(&self) -> DType {
         self.embed_tokens.dtype
+    }
+
+    /// Bytes of the weights on the GPU, every tensor once (a tied LM head is the embedding).
+    pub fn weight_bytes(&self) -> u64 {
+        let layers = self.layers.iter().flat_map(|l| {
+            [
+                &l.input_layernorm,
+                &l.q_proj,
+                &l.k_proj,
+                &l.v_proj,
+                &l.o_proj,
+                &l.post_attention_layernorm,
+                &l.pre_feedforward_layernorm,
+                &l.gate_proj,
+                &l.up_proj,
+                &l.down_proj,
+                &l.post_feedforward_layernorm,
+            ]
+            .into_iter()
+            .chain([&l.q_norm, &l.k_norm].into_iter().flatten())
+        });
+        let top = [&self.embed_tokens, &self.norm].into_iter().chain(&self.lm_head);
+        top.chain(layers).map(tensor_bytes).sum()
     }
 
     /// Allocate activations for steps of up to `tokens` tokens and `out_rows` logits rows.

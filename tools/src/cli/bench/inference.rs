@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use gpu_trainer::generate::{GenerateOptions, WeightDType};
 
-use super::{BenchArgs, peak, train};
+use super::{BenchArgs, peak, rl, train};
 use crate::cli::model::load_engine;
 
 /// Runs `greedy bench`; returns what to print.
@@ -23,6 +23,8 @@ pub fn run(args: &BenchArgs) -> Result<String> {
         env_bench(args)?
     } else if args.train {
         train::train_bench(args)?
+    } else if args.rl {
+        rl::rl_bench(args)?
     } else {
         inference_bench(args)?
     };
@@ -31,6 +33,9 @@ pub fn run(args: &BenchArgs) -> Result<String> {
     }
     if args.train {
         return Ok(train::render(&report));
+    }
+    if args.rl {
+        return Ok(rl::render(&report));
     }
     Ok(render(&report))
 }
@@ -89,6 +94,17 @@ pub(crate) fn peer_script(args: &BenchArgs, rel: &str) -> Result<PathBuf> {
 
 /// Runs `python script args...` and returns its `key=value` pairs.
 pub(crate) fn run_peer(python: &Path, script: &Path, extra: &[String]) -> Result<Vec<(String, String)>> {
+    let text = peer_stdout(python, script, extra)?;
+    let line = text.lines().rev().find(|l| l.contains('=')).unwrap_or("");
+    Ok(line
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect())
+}
+
+/// Runs `python script args...`; its standard output, or an error with the tail of its
+/// standard error when it fails.
+pub(crate) fn peer_stdout(python: &Path, script: &Path, extra: &[String]) -> Result<String> {
     let out = Command::new(python)
         .arg(script)
         .args(extra)
@@ -105,12 +121,7 @@ pub(crate) fn run_peer(python: &Path, script: &Path, extra: &[String]) -> Result
             tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
         );
     }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().rev().find(|l| l.contains('=')).unwrap_or("");
-    Ok(line
-        .split_whitespace()
-        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
-        .collect())
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 pub(crate) fn peer_num(pairs: &[(String, String)], key: &str) -> Option<f64> {

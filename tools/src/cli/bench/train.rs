@@ -61,7 +61,7 @@ fn tensor_bytes(t: &Tensor) -> u64 {
 
 /// wgpu's allocator: bytes of all live allocations, where the backend reports them (Vulkan,
 /// DX12); None elsewhere.
-fn device_allocated(gpu: &Gpu) -> Option<u64> {
+pub(super) fn device_allocated(gpu: &Gpu) -> Option<u64> {
     gpu.device().generate_allocator_report().map(|r| r.total_allocated_bytes)
 }
 
@@ -125,7 +125,7 @@ pub fn train_bench(args: &BenchArgs) -> Result<Value> {
         .with_context(|| format!("loading {} for training", dir.display()))?;
     drop(weights);
     let load_s = t0.elapsed().as_secs_f64();
-    let (opt_config, opt_label) = match args.optimizer {
+    let (opt_config, opt_label) = match args.optimizer.unwrap_or(OptimizerKind::Adamw) {
         OptimizerKind::Adamw => (OptimizerConfig::AdamW(AdamWConfig::default()), "adamw"),
         OptimizerKind::Adafactor => (OptimizerConfig::AdaFactor(AdaFactorConfig::default()), "adafactor"),
     };

@@ -553,7 +553,7 @@ pub fn describe(s: &RlSettings, o: &RlOutcome) -> String {
         );
     }
     if let (Some(first), Some(last)) = (evals.first(), evals.last()) {
-        let _ = writeln!(out, "\nheld-out evaluation ({} episodes, greedy decoding):", f(first, "episodes"));
+        let _ = writeln!(out, "\nheld-out evaluation ({} episodes, greedy decoding):", first["episodes"]);
         let _ = writeln!(
             out,
             "  {:<8} {:>10} {:>10} {:>12} {:>10}",

@@ -195,7 +195,7 @@ mod tests {
         let end = tok.end_of_turn_id;
         let config = MabConfig { arms: 2, horizon: 4, labels: LabelStyle::Numeric, ..MabConfig::default() };
         let llm = settings(1, false);
-        let tasks = AgentTasks::mab(&config, &[Exploration::TryAll], 0.1, &llm, 5, 2).unwrap();
+        let tasks = AgentTasks::mab(&config, &[Exploration::TryAll], 0.1, &llm, 5, 0..2).unwrap();
         let eps = rollout::run(&mut Scripted, tasks, &llm, 5, "llm", &()).unwrap();
         let shaping = Shaping { invalid_penalty: -5.0, explore_bonus: Some(1.0) };
         let mut stats = RunningStats::default();

@@ -36,7 +36,7 @@ pub struct DemoArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
-    /// The RL story instead (about 15 minutes on 2 cores): thought-clone the greedy agent (a
+    /// The RL story instead (15-30 minutes on 2 cores): thought-clone the greedy agent (a
     /// greedy start, as pretrained LLMs are), RL fine-tune it on its own chain-of-thought with the
     /// exploration bonus, then evaluate it before and after next to ucb, greedy and random.
     #[arg(long)]

@@ -123,3 +123,19 @@ Examples:
 
   # Environment steps/s next to BanditBench
   greedy bench --env --peer .peers/bin/python --json";
+
+/// What a peer comparison compares, in words: on a CPU adapter (the software driver) the same CPU
+/// through different backends, not a GPU figure; on a GPU ours against PyTorch eager CUDA.
+pub fn peer_comparison(device: &str, peer_device: &str, info: &wgpu::AdapterInfo) -> String {
+    if device == "cpu" {
+        format!(
+            "same CPU, different backends: greedy's WGSL kernels through the {} software Vulkan driver \
+             (a CPU adapter, {} host threads) vs PyTorch eager's native CPU kernels ({peer_device}); \
+             not a GPU figure",
+            info.name,
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        )
+    } else {
+        format!("greedy on {} ({:?}) vs PyTorch eager CUDA on {peer_device}", info.name, info.backend)
+    }
+}

@@ -280,17 +280,7 @@ fn peer(
         _ => Value::Null,
     };
     let peer_device = text("device").unwrap_or_else(|| device.to_string());
-    let comparison = if device == "cpu" {
-        format!(
-            "same CPU, different backends: greedy's WGSL kernels through the {} software Vulkan driver \
-             (a CPU adapter, {} host threads) vs PyTorch eager's native CPU kernels ({peer_device}); \
-             not a GPU figure",
-            info.name,
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        )
-    } else {
-        format!("greedy on {} ({:?}) vs PyTorch eager CUDA on {peer_device}", info.name, info.backend)
-    };
+    let comparison = super::peer_comparison(device, &peer_device, info);
     Ok(json!({
         "script": script.display().to_string(),
         "device": peer_device,

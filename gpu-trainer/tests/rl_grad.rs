@@ -1,7 +1,9 @@
 //! The RLFT objective's loss terms and every parameter's gradient against PyTorch autograd
 //! through transformers (tools/gen_rl_grad_fixtures.py: float32, eager attention), on the tiny
 //! Gemma2 and Gemma3 fixtures, with ratios on both sides of the clip range, advantages of both
-//! signs, and both KL estimators. Loss terms within 1e-5, gradient norms within 1e-3 relative.
+//! signs, and both KL estimators; and with a value head (`k3.value`: V on the final-norm hidden
+//! state at the last prompt token, 0.1 * mean 0.5 (V - target)^2 added; its gradient reaches the
+//! trunk). Loss terms within 1e-5, gradient norms within 1e-3 relative.
 
 mod common;
 
@@ -19,11 +21,25 @@ fn check(model: &str, kl: &str) {
     .unwrap();
     let gpu = Gpu::new().unwrap();
     let got = rl_grad(&gpu, &dir, &batch).unwrap();
-    for key in ["loss", "pg_loss", "kl", "clip_frac"] {
+    let value = kl.ends_with(".value");
+    let keys: &[&str] = if value {
+        &["loss", "pg_loss", "kl", "clip_frac", "value_loss"]
+    } else {
+        &["loss", "pg_loss", "kl", "clip_frac"]
+    };
+    for &key in keys {
         let (g, w) = (got[key].as_f64().unwrap(), want[key].as_f64().unwrap());
         assert!((g - w).abs() <= 1e-5, "{model} {kl} {key}: {g} vs PyTorch {w}");
     }
     assert_eq!(got["tokens"], want["tokens"]);
+    if value {
+        let (g, w) = (got["values"].as_array().unwrap(), want["values"].as_array().unwrap());
+        assert_eq!(g.len(), w.len());
+        for (g, w) in g.iter().zip(w) {
+            let (g, w) = (g.as_f64().unwrap(), w.as_f64().unwrap());
+            assert!((g - w).abs() <= 1e-4 * w.abs().max(1.0), "{model}: V {g} vs PyTorch {w}");
+        }
+    }
     let (gn, wn) = (got["grad_norms"].as_object().unwrap(), want["grad_norms"].as_object().unwrap());
     assert_eq!(gn.len(), wn.len(), "{model}: one norm per parameter");
     let mut worst = (0.0f64, String::new());
@@ -52,6 +68,12 @@ fn gemma3_k1_and_k3_match_pytorch() {
 }
 
 #[test]
+fn the_value_head_matches_pytorch_on_gemma2_and_gemma3() {
+    check("gemma2_tiny_f32", "k3.value");
+    check("gemma3_tiny_f32_sharded", "k3.value");
+}
+
+#[test]
 fn bad_batch_files_are_named_errors() {
     let tmp = common::tmpdir("rl-batch");
     let p = tmp.path().join("b.json");
@@ -62,4 +84,16 @@ fn bad_batch_files_are_named_errors() {
         .unwrap();
     let e = format!("{:#}", GradBatch::read(&p).unwrap_err());
     assert!(e.contains("k2") || e.contains("kl_estimator"), "{e}");
+    // a value part without targets
+    std::fs::write(&p, r#"{"clip_eps": 0.2, "kl_coef": 0.05, "kl_estimator": "k3", "vf_coef": 0.1, "value_head": {"weight": [0.5], "bias": 0}, "sequences": [{"prompt": [2], "completion": [5], "old_logprobs": [-1], "ref_logprobs": [-1], "advantages": [1]}]}"#).unwrap();
+    let e = GradBatch::read(&p).unwrap_err().to_string();
+    assert!(e.contains("value_target") && e.contains("0 of 1"), "{e}");
+    // a value head of the wrong size
+    std::fs::write(&p, r#"{"clip_eps": 0.2, "kl_coef": 0.05, "kl_estimator": "k3", "vf_coef": 0.1, "value_head": {"weight": [0.5], "bias": 0}, "sequences": [{"prompt": [2], "completion": [5], "old_logprobs": [-1], "ref_logprobs": [-1], "advantages": [1], "value_target": 1}]}"#).unwrap();
+    let batch = GradBatch::read(&p).unwrap();
+    let e = format!(
+        "{:#}",
+        rl_grad(&Gpu::new().unwrap(), &common::fixture("gemma2_tiny_f32"), &batch).unwrap_err()
+    );
+    assert!(e.contains("value_head") && e.contains("hidden size"), "{e}");
 }

@@ -32,6 +32,7 @@ fn settings() -> LearnerSettings {
         max_tokens: 4096,
         loss_chunk_rows: 64,
         checkpointing: false,
+        value_head: false,
     }
 }
 

@@ -6,6 +6,12 @@
 //! [{"prompt": [ids], "completion": [ids], "old_logprobs": [...], "ref_logprobs": [...],
 //! "advantages": [...]}]}`, one value per completion token in each list (here the advantage may
 //! differ per token).
+//!
+//! The optional value part (RLFT with GAE): `"vf_coef": 0.1`, `"value_head": {"weight": [H],
+//! "bias": b}` and per sequence `"value_target": t`. V is the value head on the final-norm hidden
+//! state at the last prompt token; the total is the policy loss plus vf_coef times the mean over
+//! sequences of 0.5 * (V - t)^2, and the report adds `value_loss`, `values` and the value head's
+//! gradient norms.
 
 use std::path::Path;
 
@@ -14,9 +20,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::objective::{KlEstimator, Objective, ObjectiveSums, TokenTerms};
+use super::value::{ValueLoss, ValueSums, ValueTerms};
 use crate::model::{Config, Weights};
 use crate::runtime::Gpu;
-use crate::train::{Sequence, TrainModel, TrainOptions};
+use crate::train::{RlBackward, Sequence, TrainModel, TrainOptions};
 
 /// One sequence of the batch file.
 #[derive(Debug, Clone, Deserialize)]
@@ -32,6 +39,19 @@ pub struct GradSequence {
     pub ref_logprobs: Vec<f32>,
     /// Per completion token: the advantage.
     pub advantages: Vec<f32>,
+    /// The value head's regression target (with a value part).
+    #[serde(default)]
+    pub value_target: Option<f32>,
+}
+
+/// The value head of the batch file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GradValueHead {
+    /// `value_head.weight` [H].
+    pub weight: Vec<f32>,
+    /// `value_head.bias`.
+    pub bias: f32,
 }
 
 /// The batch file.
@@ -46,6 +66,12 @@ pub struct GradBatch {
     pub kl_estimator: KlEstimator,
     /// The sequences.
     pub sequences: Vec<GradSequence>,
+    /// The value term's weight (with a value part).
+    #[serde(default)]
+    pub vf_coef: Option<f32>,
+    /// The value head (with a value part).
+    #[serde(default)]
+    pub value_head: Option<GradValueHead>,
 }
 
 impl GradBatch {
@@ -79,6 +105,17 @@ impl GradBatch {
                 }
             }
         }
+        let targets = b.sequences.iter().filter(|s| s.value_target.is_some()).count();
+        match (&b.value_head, b.vf_coef) {
+            (None, None) if targets == 0 => {}
+            (Some(_), Some(c)) if targets == b.sequences.len() && c.is_finite() && c >= 0.0 => {}
+            _ => bail!(
+                "--batch {}: a value part needs \"vf_coef\" (>= 0), \"value_head\" and a \"value_target\" in every sequence ({} of {} have one)",
+                path.display(),
+                targets,
+                b.sequences.len()
+            ),
+        }
         if !(b.clip_eps > 0.0 && b.clip_eps < 1.0 && b.kl_coef.is_finite() && b.kl_coef >= 0.0) {
             bail!("--batch {}: clip_eps must be in (0, 1) and kl_coef >= 0", path.display());
         }
@@ -92,6 +129,10 @@ pub fn rl_grad(gpu: &Gpu, dir: &Path, batch: &GradBatch) -> Result<Value> {
     let config = Config::from_dir(dir)?;
     let weights = Weights::open_dir(dir)?;
     let mut model = TrainModel::from_weights(gpu, config, &weights, TrainOptions::default())?;
+    if let Some(v) = &batch.value_head {
+        model.add_value_head(gpu, &v.weight, v.bias).context("--batch: \"value_head\"")?;
+    }
+    let value_loss = ValueLoss { vf_coef: batch.vf_coef.unwrap_or(0.0), clip: None };
     let objective = Objective { clip_eps: batch.clip_eps, kl_coef: batch.kl_coef, kl: batch.kl_estimator };
     let n: usize = batch.sequences.iter().map(|s| s.completion.len()).sum();
     let seqs: Vec<Sequence> = batch
@@ -105,8 +146,30 @@ pub fn rl_grad(gpu: &Gpu, dir: &Path, batch: &GradBatch) -> Result<Value> {
         })
         .collect();
     let mut sums = ObjectiveSums::default();
-    model.forward_backward_with(gpu, &seqs, |lps| {
-        lps.iter()
+    let mut vsums = ValueSums::default();
+    let mut values = Vec::new();
+    model.forward_backward_rl(gpu, &seqs, |fwd| {
+        let dvalues = match &fwd.values {
+            None => None,
+            Some(v) => {
+                values = v.clone();
+                let terms: Vec<ValueTerms> = v
+                    .iter()
+                    .zip(&batch.sequences)
+                    .map(|(&value, s)| ValueTerms {
+                        value,
+                        target: s.value_target.unwrap_or(0.0),
+                        old: value,
+                    })
+                    .collect();
+                let (vs, g) = value_loss.evaluate(&terms, terms.len());
+                vsums = vs;
+                Some(g.iter().map(|&x| x as f32).collect())
+            }
+        };
+        let coef = fwd
+            .logprobs
+            .iter()
             .zip(&batch.sequences)
             .map(|(lp, s)| {
                 let terms: Vec<TokenTerms> = (0..lp.len())
@@ -121,19 +184,25 @@ pub fn rl_grad(gpu: &Gpu, dir: &Path, batch: &GradBatch) -> Result<Value> {
                 sums.add(&sm);
                 Ok(g.iter().map(|&x| -x as f32).collect())
             })
-            .collect()
+            .collect::<Result<Vec<Vec<f32>>>>()?;
+        Ok(RlBackward { coef, dvalues })
     })?;
     let mut norms = serde_json::Map::new();
     for p in model.params() {
         let g = p.grad.to_f32(gpu)?;
         norms.insert(p.name.clone(), json!(g.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>().sqrt()));
     }
-    Ok(json!({
-        "loss": sums.loss(batch.kl_coef),
+    let mut out = json!({
+        "loss": sums.loss(batch.kl_coef) + value_loss.vf_coef as f64 * vsums.value_loss(),
         "pg_loss": sums.pg_loss(),
         "kl": sums.kl_mean(),
         "clip_frac": sums.clip_frac(),
         "tokens": sums.tokens,
         "grad_norms": norms,
-    }))
+    });
+    if batch.value_head.is_some() {
+        out["value_loss"] = json!(vsums.value_loss());
+        out["values"] = json!(values);
+    }
+    Ok(out)
 }

@@ -8,6 +8,8 @@
 //! - [`samples`]: one training sample per step of a rollout (forced steps' template rationales
 //!   tokenized as completions);
 //! - [`advantage`]: reward normalisation and shaping, rewards-to-go, advantages;
+//! - [`gae`]: generalised advantage estimation over an episode (with a value head);
+//! - [`value`]: the value head's loss (optionally clipped) and explained variance;
 //! - [`objective`]: the clipped objective with k1 / k3 KL, a pure function with its gradient;
 //! - [`update`]: one optimizer update through the learner's per-token coefficients;
 //! - [`run`]: rollouts, reference log-probs, updates, evaluations, checkpoints, exact resume;
@@ -17,6 +19,7 @@
 
 pub mod ablation;
 pub mod advantage;
+pub mod gae;
 pub mod grad;
 pub mod log;
 pub mod objective;
@@ -25,6 +28,7 @@ pub mod run;
 pub mod samples;
 pub mod settings;
 pub mod update;
+pub mod value;
 
 pub use objective::{KlEstimator, Objective};
 pub use run::{RlOutcome, RlState, run_rl};

@@ -309,6 +309,7 @@ pub fn run_rl(settings: &RlSettings, progress: &dyn Progress, stop: &AtomicBool)
         max_tokens: s.micro_batch.max(1) * context,
         loss_chunk_rows: 256,
         checkpointing: false,
+        value_head: false,
     };
     let mut learner = GpuLearner::open_on(Arc::clone(&gpu), &start_dir, &learner_settings, s.resume)?;
     // the frozen reference: the starting checkpoint, bf16 on the GPU (2 bytes per parameter)

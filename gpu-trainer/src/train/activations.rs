@@ -310,6 +310,16 @@ pub struct Head {
     pub dxs: Tensor,
     /// [C, V] logits, then (in place) dL/d(logits before the cap)
     pub logits: Tensor,
+    /// [R] f32 the value head's xn . w of every target row (the bias is added on the host)
+    pub values: Tensor,
+    /// [R] f32 dL/dV of every target row (zero but at the rows whose value is in the loss)
+    pub dvalues: Tensor,
+    /// [C, 1] this chunk's xn . w
+    pub c_value: Tensor,
+    /// [C, 1] this chunk's dL/dV
+    pub c_dvalue: Tensor,
+    /// [C, 1] ones: dbias = dV^T ones
+    pub ones: Tensor,
 }
 
 impl Head {
@@ -343,6 +353,12 @@ impl Head {
             dxn: f32t(gpu, "head dxn", &[ch, h])?,
             dxs: f32t(gpu, "head dx", &[ch, h])?,
             logits: f32t(gpu, "logits chunk", &[ch, c.vocab_size])?,
+            values: f32t(gpu, "target row values", &[r])?,
+            dvalues: f32t(gpu, "target row value gradients", &[r])?,
+            c_value: f32t(gpu, "chunk values", &[ch, 1])?,
+            c_dvalue: f32t(gpu, "chunk value gradients", &[ch, 1])?,
+            ones: Tensor::from_f32(gpu, "ones", &[ch, 1], DType::F32, &vec![1.0; ch])
+                .context("allocating the ones column")?,
         })
     }
 
@@ -363,6 +379,11 @@ impl Head {
             &self.dxn,
             &self.dxs,
             &self.logits,
+            &self.values,
+            &self.dvalues,
+            &self.c_value,
+            &self.c_dvalue,
+            &self.ones,
         ])
     }
 }

@@ -7,6 +7,9 @@
 //!                               by transformers' from_pretrained
 //!       config.json             the model config (as given)
 //!       tokenizer.json          when given
+//!       value_head.safetensors  `value_head.weight` [1, H], `value_head.bias` [1] (f32), when
+//!                               the model has a value head (RL with GAE): kept out of
+//!                               model.safetensors so the policy stays a plain HF checkpoint
 //!       optimizer.safetensors   the optimizer state "<param>.<slot>" (f32), metadata
 //!                               {"format": "pt", "optimizer": kind, "step": N}, when given
 //!       trainer_state.json      the caller's JSON (step, RNG state, data cursor, lr, ...);
@@ -40,6 +43,9 @@ pub const MODEL_FILE: &str = "model.safetensors";
 pub const CONFIG_FILE: &str = "config.json";
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
 pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
+pub const VALUE_HEAD_FILE: &str = "value_head.safetensors";
+/// Tensors under this prefix are written to [`VALUE_HEAD_FILE`], not [`MODEL_FILE`].
+pub const VALUE_HEAD_PREFIX: &str = "value_head.";
 pub const TRAINER_STATE_FILE: &str = "trainer_state.json";
 
 /// A tensor on the host: f32 values, row-major, under its name.
@@ -231,9 +237,14 @@ fn write_files(
         write_file(&tmp.join(TOKENIZER_FILE), after_file, |w| w.write_all(tok))?;
     }
     let meta = BTreeMap::from([("format".to_string(), "pt".to_string())]);
-    write_file(&tmp.join(MODEL_FILE), after_file, |w| {
-        write_safetensors(w, &data.tensors, data.dtype, &meta)
-    })?;
+    let (value, model): (Vec<HostTensor>, Vec<HostTensor>) =
+        data.tensors.iter().cloned().partition(|t| t.name.starts_with(VALUE_HEAD_PREFIX));
+    write_file(&tmp.join(MODEL_FILE), after_file, |w| write_safetensors(w, &model, data.dtype, &meta))?;
+    if !value.is_empty() {
+        write_file(&tmp.join(VALUE_HEAD_FILE), after_file, |w| {
+            write_safetensors(w, &value, DType::F32, &meta)
+        })?;
+    }
     if let Some(o) = &data.optimizer {
         let meta = BTreeMap::from([
             ("format".to_string(), "pt".to_string()),
@@ -387,7 +398,10 @@ pub fn load(dir: &Path) -> Result<CheckpointData, CheckpointError> {
         return Err(CheckpointError::new(dir.join(CONFIG_FILE), "not a JSON object"));
     }
     let trainer_state = read_json(&dir.join(TRAINER_STATE_FILE))?;
-    let (tensors, dtype, _) = read_tensors(&dir.join(MODEL_FILE))?;
+    let (mut tensors, dtype, _) = read_tensors(&dir.join(MODEL_FILE))?;
+    if dir.join(VALUE_HEAD_FILE).is_file() {
+        tensors.extend(read_value_head(dir)?);
+    }
     let tok = dir.join(TOKENIZER_FILE);
     let tokenizer_json = match tok.is_file() {
         true => Some(std::fs::read(&tok).map_err(|e| io_err(&tok, "cannot read", e))?),
@@ -399,6 +413,31 @@ pub fn load(dir: &Path) -> Result<CheckpointData, CheckpointError> {
         false => None,
     };
     Ok(CheckpointData { tensors, dtype, config_json, tokenizer_json, optimizer, trainer_state })
+}
+
+/// The value head of the checkpoint or model directory `dir` (`value_head.safetensors`): its
+/// two tensors, checked (names, shapes [1, H] and [1]).
+pub fn read_value_head(dir: &Path) -> Result<Vec<HostTensor>, CheckpointError> {
+    let path = dir.join(VALUE_HEAD_FILE);
+    let (tensors, _, _) = read_tensors(&path)?;
+    let get = |name: &str| tensors.iter().find(|t| t.name == name);
+    let (Some(w), Some(b)) = (get(crate::train::VALUE_HEAD_WEIGHT), get(crate::train::VALUE_HEAD_BIAS))
+    else {
+        return Err(CheckpointError::new(
+            &path,
+            "needs tensors \"value_head.weight\" and \"value_head.bias\"",
+        ));
+    };
+    if tensors.len() != 2 || w.shape.len() != 2 || w.shape[0] != 1 || b.shape != [1] {
+        return Err(CheckpointError::new(
+            &path,
+            format!(
+                "expected exactly value_head.weight [1, H] and value_head.bias [1], found {:?}",
+                tensors.iter().map(|t| (&t.name, &t.shape)).collect::<Vec<_>>()
+            ),
+        ));
+    }
+    Ok(vec![w.clone(), b.clone()])
 }
 
 /// Download every parameter's weights (f32) under its HF name, in order.

@@ -4,6 +4,11 @@
 //! (xent forward); for the backward also dL/dlogits = coef * (softmax - onehot) (through the
 //! cap), dxn = dlogits E, dE += dlogits^T xn, the final norm's backward, and the rows' gradient
 //! scattered into the residual-stream gradient.
+//!
+//! With a value head (RL with GAE), the same normed rows also give V = xn w^T (+ the bias, added
+//! on the host) in the log-prob pass, and in the backward dL/dV adds dV w into dxn (before the
+//! final norm's backward: the value's gradient reaches the trunk through the shared rows),
+//! dV^T xn into dw and sum dV into the bias gradient.
 
 use super::activations::Head;
 use super::param::Param;
@@ -30,6 +35,17 @@ pub struct HeadParams<'a> {
     pub weight: &'a Param,
     pub eps: f32,
     pub final_softcap: Option<f32>,
+    /// the value head (`value_head.weight` [1, H], `value_head.bias` [1]), when the model has one
+    pub value: Option<ValueParams<'a>>,
+}
+
+/// The value head's parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct ValueParams<'a> {
+    /// `value_head.weight` [1, H]
+    pub weight: &'a Param,
+    /// `value_head.bias` [1]
+    pub bias: &'a Param,
 }
 
 /// Copy `rows` u32/f32 words from `src` at word `at` to the start of `dst`.
@@ -41,7 +57,10 @@ fn copy_words(b: &mut Batch<'_>, src: &Tensor, at: usize, dst: &Tensor, rows: us
 /// Record the head over the `r` target rows of `x_last` [n, H] (the last layer's output).
 /// `head.row_idx`, `targets` (and for [`HeadPass::Backward`] `coef`) must hold this step's
 /// values; `head.logprob` receives log p(target) [r]. For the backward `dx` [n, H] is zeroed,
-/// then receives dL/d(x_last) on the target rows.
+/// then receives dL/d(x_last) on the target rows. With a value head, `head.values` receives
+/// xn w^T of every target row, and the backward takes dL/dV from `head.dvalues` when
+/// `value_backward` is set.
+#[allow(clippy::too_many_arguments)]
 pub fn record(
     b: &mut Batch<'_>,
     w: &HeadParams<'_>,
@@ -50,6 +69,7 @@ pub fn record(
     r: usize,
     pass: HeadPass,
     dx: Option<&Tensor>,
+    value_backward: bool,
 ) -> Result<()> {
     if let Some(dx) = dx {
         b.clear_tensor(dx);
@@ -75,6 +95,11 @@ pub fn record(
         }
         xent::forward(b, &logits, &targets, &lse, &logprob)?;
         b.copy(logprob.buffer("head")?, 0, head.logprob.buffer("head")?, (c0 * 4) as u64, (cr * 4) as u64);
+        let c_value = head.c_value.rows_view(cr)?; // [cr, 1]
+        if let (Some(v), HeadPass::Logprobs) = (&w.value, pass) {
+            matmul::forward(b, &xn, &v.weight.value, &c_value)?; // [cr, H] x [1, H]^T
+            b.copy(c_value.buffer("head")?, 0, head.values.buffer("head")?, (c0 * 4) as u64, (cr * 4) as u64);
+        }
 
         if pass == HeadPass::Backward {
             let dx = dx.ok_or_else(|| anyhow::anyhow!("head backward without a dx buffer"))?;
@@ -85,6 +110,14 @@ pub fn record(
             xent::backward(b, &logits, &targets, &lse, &coef, w.final_softcap)?;
             matmul::backward_input(b, &logits, &w.weight.value, &dxn, false)?;
             matmul::backward_weight(b, &logits, &xn, &w.weight.grad, true)?;
+            if let (Some(v), true) = (&w.value, value_backward) {
+                let dv = head.c_dvalue.rows_view(cr)?; // [cr, 1]
+                copy_words(b, &head.dvalues, c0, &dv, cr)?;
+                matmul::backward_input(b, &dv, &v.weight.value, &dxn, true)?; // dxn += dV w
+                matmul::backward_weight(b, &dv, &xn, &v.weight.grad, true)?; // dw += dV^T xn
+                let ones = head.ones.rows_view(cr)?;
+                matmul::backward_weight(b, &dv, &ones, &v.bias.grad, true)?; // db += sum dV
+            }
             rmsnorm::backward(b, &xs, &w.norm.value, &dxn, &dxs, &w.norm.grad, w.eps, false)?;
             embedding::scatter_rows(b, &dxs, &rows, dx)?;
         }

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::checkpoint::{self, CheckpointData};
 use super::optim::{AdaFactorConfig, AdamWConfig, GradNorm, Optimizer, OptimizerConfig, StepOutcome};
-use super::{Sequence, StepStats, TrainModel, TrainOptions};
+use super::{RlBackward, RlForward, Sequence, StepStats, TrainModel, TrainOptions};
 use crate::generate::Engine;
 use crate::model::{Config, DType, GemmaTokenizer, Weights};
 use crate::runtime::Gpu;
@@ -113,6 +113,10 @@ pub struct LearnerSettings {
     pub loss_chunk_rows: usize,
     /// Recompute each layer's activations in the backward (less memory, one more forward).
     pub checkpointing: bool,
+    /// Give the model a value head (RL with GAE): read from `value_head.safetensors` beside the
+    /// start checkpoint when there is one, else initialised to zero (V = 0 everywhere at first;
+    /// its gradient reaches the trunk once its weight has moved).
+    pub value_head: bool,
 }
 
 /// The model, its optimizer and checkpoints on the GPU.
@@ -125,6 +129,8 @@ pub struct GpuLearner {
     config_json: Value,
     /// tokenizer.json of the start, byte for byte (None: the checkpoint had none)
     tokenizer_json: Option<Vec<u8>>,
+    /// the value head: "loaded" or "initialised to zero" (None: no value head)
+    value_head_source: Option<String>,
 }
 
 impl GpuLearner {
@@ -150,8 +156,27 @@ impl GpuLearner {
             loss_chunk_rows: settings.loss_chunk_rows,
             max_tokens: settings.max_tokens,
         };
-        let model = TrainModel::from_weights(&gpu, config, &weights, opts)
+        let mut model = TrainModel::from_weights(&gpu, config, &weights, opts)
             .with_context(|| format!("loading {} for training", start.display()))?;
+        let mut value_head_source = None;
+        if settings.value_head {
+            let h = model.config().hidden_size;
+            let (w, b, source) = if start.join(checkpoint::VALUE_HEAD_FILE).is_file() {
+                let t = checkpoint::read_value_head(start)?;
+                if t[0].data.len() != h {
+                    bail!(
+                        "{}: value_head.weight has {} values, the model's hidden size is {h}",
+                        start.join(checkpoint::VALUE_HEAD_FILE).display(),
+                        t[0].data.len()
+                    );
+                }
+                (t[0].data.clone(), t[1].data[0], "loaded")
+            } else {
+                (vec![0.0; h], 0.0, "initialised to zero")
+            };
+            model.add_value_head(&gpu, &w, b)?;
+            value_head_source = Some(source.to_string());
+        }
         let mut optimizer = Optimizer::new(&gpu, model.params(), &settings.optim.optimizer_config())?;
         if resume {
             let saved = checkpoint::load(start)?;
@@ -183,7 +208,14 @@ impl GpuLearner {
             clip: settings.optim.clip.map(|c| c as f32),
             config_json,
             tokenizer_json,
+            value_head_source,
         })
+    }
+
+    /// Where the value head came from ("loaded" from value_head.safetensors, or "initialised to
+    /// zero"); `None` without one.
+    pub fn value_head_source(&self) -> Option<&str> {
+        self.value_head_source.as_deref()
     }
 
     /// The GPU.
@@ -220,6 +252,20 @@ impl GpuLearner {
         F: FnOnce(&[Vec<f32>]) -> Result<Vec<Vec<f32>>>,
     {
         self.model.forward_backward_with(&self.gpu, seqs, coef)
+    }
+
+    /// [`GpuLearner::accumulate_with`] with the value head's term (see
+    /// [`TrainModel::forward_backward_rl`]). Gradients accumulate.
+    pub fn accumulate_rl<F>(&mut self, seqs: &[Sequence], f: F) -> Result<StepStats>
+    where
+        F: FnOnce(&RlForward) -> Result<RlBackward>,
+    {
+        self.model.forward_backward_rl(&self.gpu, seqs, f)
+    }
+
+    /// Per sequence: log p of its targets and (with a value head) its V, no gradient.
+    pub fn logprobs_and_values(&mut self, seqs: &[Sequence]) -> Result<RlForward> {
+        self.model.logprobs_and_values(&self.gpu, seqs)
     }
 
     /// Per sequence, per target: log p under the current weights (no gradient).

@@ -26,6 +26,9 @@ pub mod param;
 pub mod sequence;
 pub mod sft;
 
-pub use model::{HostTensor, MemoryReport, StepStats, TrainModel, TrainOptions};
+pub use model::{
+    HostTensor, MemoryReport, RlBackward, RlForward, StepStats, TrainModel, TrainOptions, VALUE_HEAD_BIAS,
+    VALUE_HEAD_WEIGHT,
+};
 pub use param::Param;
 pub use sequence::{Packed, Sequence};

@@ -5,7 +5,7 @@
 //! (micro-batches) until [`TrainModel::zero_grads`].
 
 use super::activations::{Body, Head};
-use super::head::{self, HeadParams, HeadPass};
+use super::head::{self, HeadParams, HeadPass, ValueParams};
 use super::layer::{self, LayerCtx, LayerParams};
 use super::param::Param;
 use super::sequence::{Packed, Sequence};
@@ -48,6 +48,30 @@ pub struct StepStats {
     /// per sequence, per position t >= 1 with weight != 0 (in order): log p(ids[t] | ids[..t])
     pub token_logprobs: Vec<Vec<f32>>,
 }
+
+/// What the log-prob pass of an RL step gives its callback.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RlForward {
+    /// per sequence, per target (in order): log p(target)
+    pub logprobs: Vec<Vec<f32>>,
+    /// per sequence, with a value head: V = value_head(final-norm hidden state) at the row that
+    /// predicts its first target (the last prompt token when the targets are a completion)
+    pub values: Option<Vec<f32>>,
+}
+
+/// What an RL step's callback gives the backward.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RlBackward {
+    /// per sequence, per target: the coefficient of -log p(target) in the loss
+    pub coef: Vec<Vec<f32>>,
+    /// per sequence: dL/dV (only with a value head; `None`: no value term in the loss)
+    pub dvalues: Option<Vec<f32>>,
+}
+
+/// The value head's tensor names (beside the policy, in `value_head.safetensors`).
+pub const VALUE_HEAD_WEIGHT: &str = "value_head.weight";
+/// See [`VALUE_HEAD_WEIGHT`].
+pub const VALUE_HEAD_BIAS: &str = "value_head.bias";
 
 /// A tensor on the host: (HuggingFace name, shape, f32 values).
 pub type HostTensor = (String, Vec<usize>, Vec<f32>);
@@ -97,6 +121,8 @@ pub struct TrainModel {
     /// distinct RoPE thetas, and each layer's index into them
     thetas: Vec<f32>,
     layer_theta: Vec<usize>,
+    /// the value head's (weight, bias) in `params`, when it has one
+    value: Option<(usize, usize)>,
     body: Option<Body>,
     head: Option<Head>,
     last_tokens: usize,
@@ -162,6 +188,7 @@ impl TrainModel {
             lm_head,
             thetas,
             layer_theta,
+            value: None,
             body: None,
             head: None,
             last_tokens: 0,
@@ -185,6 +212,33 @@ impl TrainModel {
     /// The parameter named `name`.
     pub fn param(&self, name: &str) -> Option<&Param> {
         self.params.iter().find(|p| p.name == name)
+    }
+
+    /// Adds a value head (`value_head.weight` [1, H] = `weight`, `value_head.bias` [1] = `bias`)
+    /// as two more parameters at the end of [`TrainModel::params`] (so the optimizer, the
+    /// gradient norm and checkpoints see them). An error when it has one already.
+    pub fn add_value_head(&mut self, gpu: &Gpu, weight: &[f32], bias: f32) -> Result<()> {
+        let h = self.config.hidden_size;
+        if self.value.is_some() {
+            bail!("the model has a value head already");
+        }
+        if weight.len() != h {
+            bail!("{VALUE_HEAD_WEIGHT}: {} values, the hidden size is {h}", weight.len());
+        }
+        if !weight.iter().all(|x| x.is_finite()) || !bias.is_finite() {
+            bail!("the value head's weights must be finite");
+        }
+        let w = Param::new(gpu, VALUE_HEAD_WEIGHT, &[1, h], weight)?;
+        let b = Param::new(gpu, VALUE_HEAD_BIAS, &[1], &[bias])?;
+        self.params.push(w);
+        self.params.push(b);
+        self.value = Some((self.params.len() - 2, self.params.len() - 1));
+        Ok(())
+    }
+
+    /// Does it have a value head?
+    pub fn has_value_head(&self) -> bool {
+        self.value.is_some()
     }
 
     /// Zero every gradient (one submit).
@@ -259,7 +313,7 @@ impl TrainModel {
         let plan = embedding::ScatterPlan::new(gpu, &packed.ids)?;
         let mut b = gpu.batch();
         self.record_forward(&mut b, n)?;
-        self.record_head(&mut b, n, r, HeadPass::Backward)?;
+        self.record_head(&mut b, n, r, HeadPass::Backward, false)?;
         self.record_backward(&mut b, n, &plan)?;
         b.submit()?;
         let lp = self.read_logprobs(gpu, r)?;
@@ -275,27 +329,88 @@ impl TrainModel {
     where
         F: FnOnce(&[Vec<f32>]) -> Result<Vec<Vec<f32>>>,
     {
+        self.forward_backward_rl(gpu, seqs, |f| Ok(RlBackward { coef: coef(&f.logprobs)?, dvalues: None }))
+    }
+
+    /// [`TrainModel::forward_backward_with`] with the value head: the callback also sees each
+    /// sequence's V ([`RlForward::values`]) and may return dL/dV per sequence, whose gradient
+    /// the backward adds to the value head and, through the final norm, to the trunk. Every
+    /// sequence needs a target when the model has a value head (V is read at its first).
+    pub fn forward_backward_rl<F>(&mut self, gpu: &Gpu, seqs: &[Sequence], f: F) -> Result<StepStats>
+    where
+        F: FnOnce(&RlForward) -> Result<RlBackward>,
+    {
         let packed = self.pack(seqs)?;
         let (n, r) = (packed.tokens(), packed.num_targets());
         if r == 0 {
-            let empty = packed.split::<f32>(&[]);
-            packed.flatten_coef(&coef(&empty)?)?;
+            let fwd = RlForward { logprobs: packed.split::<f32>(&[]), values: None };
+            packed.flatten_coef(&f(&fwd)?.coef)?;
             return Ok(self.stats(&packed, &[]));
         }
-        self.prepare(gpu, &packed)?;
-        let mut b = gpu.batch();
-        self.record_forward(&mut b, n)?;
-        self.record_head(&mut b, n, r, HeadPass::Logprobs)?;
-        b.submit()?;
-        let lp = self.read_logprobs(gpu, r)?;
-        let c = packed.flatten_coef(&coef(&packed.split(&lp))?).context("coefficients from the callback")?;
+        let fwd = self.logprob_pass(gpu, &packed)?;
+        let back = f(&fwd)?;
+        let c = packed.flatten_coef(&back.coef).context("coefficients from the callback")?;
         self.write_coef(gpu, &c)?;
+        let value_backward = match (&back.dvalues, self.value) {
+            (None, _) => false,
+            (Some(_), None) => bail!("dL/dV given but the model has no value head"),
+            (Some(dv), Some(_)) => {
+                if dv.len() != seqs.len() || !dv.iter().all(|x| x.is_finite()) {
+                    bail!("dL/dV: {} values for {} sequences (one finite value each)", dv.len(), seqs.len());
+                }
+                let mut rows = vec![0f32; r];
+                for (at, &d) in first_targets(&packed).iter().zip(dv) {
+                    rows[*at] = d;
+                }
+                let head = self.head.as_ref().context("loss buffers not allocated")?;
+                head.dvalues.rows_view(r)?.write_bytes(gpu, bytemuck::cast_slice(&rows));
+                true
+            }
+        };
         let plan = embedding::ScatterPlan::new(gpu, &packed.ids)?;
         let mut b = gpu.batch();
-        self.record_head(&mut b, n, r, HeadPass::Backward)?;
+        self.record_head(&mut b, n, r, HeadPass::Backward, value_backward)?;
         self.record_backward(&mut b, n, &plan)?;
         b.submit()?;
+        let lp: Vec<f32> = fwd.logprobs.concat();
         Ok(self.stats(&packed, &lp))
+    }
+
+    /// Forward only (no gradient touched): the log-probs of the targets and, with a value head,
+    /// each sequence's V (rollout values for GAE).
+    pub fn logprobs_and_values(&mut self, gpu: &Gpu, seqs: &[Sequence]) -> Result<RlForward> {
+        let packed = self.pack(seqs)?;
+        if packed.num_targets() == 0 {
+            if self.value.is_some() && !seqs.is_empty() {
+                bail!("no sequence has a target: the value is read at a sequence's first target row");
+            }
+            return Ok(RlForward { logprobs: packed.split::<f32>(&[]), values: None });
+        }
+        self.logprob_pass(gpu, &packed)
+    }
+
+    /// The forward and the head's log-prob pass over `packed` (at least one target), read back.
+    fn logprob_pass(&mut self, gpu: &Gpu, packed: &Packed) -> Result<RlForward> {
+        let (n, r) = (packed.tokens(), packed.num_targets());
+        self.prepare(gpu, packed)?;
+        let mut b = gpu.batch();
+        self.record_forward(&mut b, n)?;
+        self.record_head(&mut b, n, r, HeadPass::Logprobs, false)?;
+        b.submit()?;
+        let lp = self.read_logprobs(gpu, r)?;
+        let values = match self.value {
+            None => None,
+            Some((_, bias)) => {
+                if let Some(i) = packed.per_seq.iter().position(|&c| c == 0) {
+                    bail!("sequence {i} has no target: its value is read at its first target row");
+                }
+                let head = self.head.as_ref().context("loss buffers not allocated")?;
+                let rows = head.values.rows_view(r)?.to_f32(gpu)?;
+                let b = self.params[bias].value.to_f32(gpu)?[0];
+                Some(first_targets(packed).iter().map(|&at| rows[at] + b).collect())
+            }
+        };
+        Ok(RlForward { logprobs: packed.split(&lp), values })
     }
 
     /// Forward only (no gradient touched): per sequence, per position t >= 1 with weight != 0,
@@ -309,7 +424,7 @@ impl TrainModel {
         self.prepare(gpu, &packed)?;
         let mut b = gpu.batch();
         self.record_forward(&mut b, n)?;
-        self.record_head(&mut b, n, r, HeadPass::Logprobs)?;
+        self.record_head(&mut b, n, r, HeadPass::Logprobs, false)?;
         b.submit()?;
         Ok(packed.split(&self.read_logprobs(gpu, r)?))
     }
@@ -441,7 +556,14 @@ impl TrainModel {
     }
 
     /// The head over the `r` target rows of the last layer's output.
-    fn record_head(&self, b: &mut Batch<'_>, n: usize, r: usize, pass: HeadPass) -> Result<()> {
+    fn record_head(
+        &self,
+        b: &mut Batch<'_>,
+        n: usize,
+        r: usize,
+        pass: HeadPass,
+        value_backward: bool,
+    ) -> Result<()> {
         let body = self.body()?;
         let head = self.head.as_ref().context("loss buffers not allocated")?;
         let w = HeadParams {
@@ -449,11 +571,12 @@ impl TrainModel {
             weight: &self.params[self.lm_head],
             eps: self.config.rms_norm_eps,
             final_softcap: self.config.final_softcap,
+            value: self.value.map(|(w, b)| ValueParams { weight: &self.params[w], bias: &self.params[b] }),
         };
         let x_last = body.xs[self.config.num_layers].rows_view(n)?;
         let dx = body.grads.dx.rows_view(n)?;
         let dx = (pass == HeadPass::Backward).then_some(&dx);
-        head::record(b, &w, head, &x_last, r, pass, dx).context("LM head and loss")
+        head::record(b, &w, head, &x_last, r, pass, dx, value_backward).context("LM head and loss")
     }
 
     /// Every layer's backward (recomputing its activations first with checkpointing), then the
@@ -483,4 +606,19 @@ impl TrainModel {
         embedding::backward(b, plan, &grads.dx, &e.grad, c.embed_scale()).context("embedding backward")?;
         Ok(())
     }
+}
+
+/// The index among the packed targets of each sequence's first target (sequences with none
+/// point at the next sequence's; callers check).
+fn first_targets(packed: &Packed) -> Vec<usize> {
+    let mut at = 0;
+    packed
+        .per_seq
+        .iter()
+        .map(|&c| {
+            let first = at;
+            at += c;
+            first
+        })
+        .collect()
 }

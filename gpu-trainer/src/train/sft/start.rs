@@ -189,6 +189,7 @@ pub fn run_sft(settings: &SftSettings, progress: &dyn Progress, stop: &AtomicBoo
             max_tokens: settings.micro_batch * p.max_len,
             loss_chunk_rows: LOSS_CHUNK_ROWS,
             checkpointing: false,
+            value_head: false,
         };
         GpuLearner::open(&p.start, &learner, p.resume)
     })

@@ -394,6 +394,7 @@ fn load(gpu: Arc<Gpu>, dir: &Path, w: &Workload, args: &BenchArgs, kind: Optimiz
         max_tokens: w.batch * w.seq_len(),
         loss_chunk_rows: args.loss_chunk_rows,
         checkpointing: args.checkpointing,
+        value_head: false,
     };
     let learner = GpuLearner::open_on(Arc::clone(&gpu), dir, &settings, false)?;
     let mut policy = learner.engine()?;

@@ -7,6 +7,8 @@
 //! - [`pool`]: the training pool of bandit instances rollouts draw from;
 //! - [`samples`]: one training sample per step of a rollout (forced steps' template rationales
 //!   tokenized as completions);
+//! - [`collect`]: one rollout from play to samples (bandit pool draws, tic-tac-toe waves of
+//!   games, reference / old log-probs, values and GAE);
 //! - [`advantage`]: reward normalisation and shaping, rewards-to-go, advantages;
 //! - [`gae`]: generalised advantage estimation over an episode (with a value head);
 //! - [`value`]: the value head's loss (optionally clipped) and explained variance;
@@ -19,6 +21,7 @@
 
 pub mod ablation;
 pub mod advantage;
+pub mod collect;
 pub mod gae;
 pub mod grad;
 pub mod log;

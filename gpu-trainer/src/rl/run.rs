@@ -31,17 +31,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::advantage::{RunningStats, Shaping};
+use super::collect::{Collect, collect};
 use super::log::{RlLog, read_rows};
 use super::pool::Pool;
-use super::samples::{Sample, build_samples};
-use super::settings::{OldLogprobs, RlEnv, RlSettings, streams};
-use super::update::{in_loss, sequence, update};
-use crate::agent::cb::CbTask;
-use crate::agent::mab::MabTask;
-use crate::agent::rollout::{self, AgentTasks};
-use crate::agent::{AgentSettings, Task};
+use super::samples::Sample;
+use super::settings::{RlEnv, RlSettings, streams};
+use super::update::{in_loss, update};
+use crate::agent::AgentSettings;
+use crate::envs::EnvSettings;
 use crate::envs::cb::CbData;
-use crate::envs::{EnvSettings, EpisodeSeeds};
 use crate::eval::{AgentSpec, BaseAgent, EvalSettings, Wrapper, run_eval_on};
 use crate::generate::{Engine, WeightDType};
 use crate::progress::Progress;
@@ -82,6 +80,10 @@ pub struct SavedSample {
     old: Vec<f32>,
     reference: Vec<f32>,
     advantage: f32,
+    #[serde(default)]
+    value: Option<f32>,
+    #[serde(default)]
+    value_target: Option<f32>,
     stopped: bool,
     forced: bool,
     episode: usize,
@@ -96,6 +98,8 @@ impl SavedSample {
             old: s.old.clone(),
             reference: s.reference.clone(),
             advantage: s.advantage,
+            value: s.value,
+            value_target: s.value_target,
             stopped: s.stopped,
             forced: s.forced,
             episode: s.episode,
@@ -110,6 +114,8 @@ impl SavedSample {
             old: self.old.clone(),
             reference: self.reference.clone(),
             advantage: self.advantage,
+            value: self.value,
+            value_target: self.value_target,
             env_reward: 0.0,
             reward: 0.0,
             invalid: false,
@@ -176,78 +182,17 @@ pub fn eval_settings(s: &RlSettings, data: Option<&CbData>) -> Result<EvalSettin
     let env = match &s.env {
         RlEnv::Mab(c) => EnvSettings::Mab(*c),
         RlEnv::Cb(c) => EnvSettings::Cb(c.clone()),
+        RlEnv::Ttt(t) => EnvSettings::Ttt(t.clone()),
     };
+    let mcts_budget = if let RlEnv::Ttt(t) = &s.env { t.mcts_budget } else { 200 };
     Ok(EvalSettings {
         env,
         agents: vec![AgentSpec { wrappers: Vec::<Wrapper>::new(), base: BaseAgent::Llm }],
         epsilon: s.epsilon,
-        mcts_budget: 200,
+        mcts_budget,
         episodes: s.eval_episodes,
         seed: derive_seed(s.seed, streams::EVAL),
         llm: Some(AgentSettings { temperature: 0.0, entropy: false, ..s.agent.clone() }),
-    })
-}
-
-/// The tasks of rollout `r`.
-fn rollout_tasks<'a>(
-    s: &RlSettings,
-    draws: &[(usize, EpisodeSeeds)],
-    agent: &AgentSettings,
-    data: Option<&'a CbData>,
-) -> Result<AgentTasks<'a>> {
-    let tasks: Vec<Box<dyn Task + 'a>> = match (&s.env, data) {
-        (RlEnv::Mab(config), _) => draws
-            .iter()
-            .enumerate()
-            .map(|(k, (_, seeds))| {
-                Ok(Box::new(MabTask::with_seeds(config, &s.explore, s.epsilon, agent, *seeds, k as u64)?)
-                    as Box<dyn Task>)
-            })
-            .collect::<Result<_>>()?,
-        (RlEnv::Cb(cb), Some(data)) => draws
-            .iter()
-            .enumerate()
-            .map(|(k, (_, seeds))| {
-                Ok(Box::new(CbTask::with_seeds(data, cb.horizon, agent, *seeds, k as u64)?)
-                    as Box<dyn Task + 'a>)
-            })
-            .collect::<Result<_>>()?,
-        (RlEnv::Cb(_), None) => bail!("the contextual bandit's tables were not prepared"),
-    };
-    Ok(AgentTasks::new(tasks, !s.explore.is_empty(), "steps"))
-}
-
-/// Per-rollout figures for the log.
-fn rollout_metrics(samples: &[Sample], episodes: &[crate::agent::Episode], budget: usize) -> Value {
-    let n = samples.len().max(1) as f64;
-    let rewards: Vec<f64> = samples.iter().map(|s| s.reward).collect();
-    let (reward, reward_std) = super::advantage::mean_std(&rewards);
-    let env: Vec<f64> = samples.iter().map(|s| s.env_reward).collect();
-    let generated: Vec<&Sample> = samples.iter().filter(|s| !s.forced).collect();
-    let lens: Vec<usize> = generated.iter().map(|s| s.completion_len()).collect();
-    let entropies: Vec<f64> = generated.iter().filter_map(|s| s.entropy).collect();
-    let coverage: Vec<f64> =
-        episodes.iter().filter_map(|e| e.steps.last().and_then(|s| s.coverage)).collect();
-    let regret: Vec<f64> = episodes.iter().map(|e| e.steps.iter().filter_map(|s| s.regret).sum()).collect();
-    let mean =
-        |v: &[f64]| if v.is_empty() { Value::Null } else { json!(v.iter().sum::<f64>() / v.len() as f64) };
-    json!({
-        "reward": reward,
-        "reward_std": reward_std,
-        "rewards/env/mean": env.iter().sum::<f64>() / n,
-        "invalid_rate": samples.iter().filter(|s| s.invalid).count() as f64 / n,
-        "rewards/invalid_penalties": samples.iter().filter(|s| s.invalid).count(),
-        "rewards/new_actions": samples.iter().filter(|s| s.new_action).count(),
-        "forced_rate": samples.iter().filter(|s| s.forced).count() as f64 / n,
-        "entropy": mean(&entropies),
-        "completion_length": mean(&lens.iter().map(|&l| l as f64).collect::<Vec<_>>()),
-        "completions/max_length": lens.iter().max().copied().unwrap_or(0),
-        "completions/clipped_ratio": if generated.is_empty() { 0.0 } else {
-            generated.iter().filter(|s| !s.stopped).count() as f64 / generated.len() as f64
-        },
-        "completions/budget": budget,
-        "rollout/coverage": mean(&coverage),
-        "rollout/regret": mean(&regret),
     })
 }
 
@@ -309,9 +254,12 @@ pub fn run_rl(settings: &RlSettings, progress: &dyn Progress, stop: &AtomicBool)
         max_tokens: s.micro_batch.max(1) * context,
         loss_chunk_rows: 256,
         checkpointing: false,
-        value_head: false,
+        value_head: s.value.is_some(),
     };
     let mut learner = GpuLearner::open_on(Arc::clone(&gpu), &start_dir, &learner_settings, s.resume)?;
+    if let Some(v) = &s.value {
+        learner.set_value_lr_scale((v.lr / s.optim.lr) as f32)?;
+    }
     // the frozen reference: the starting checkpoint, bf16 on the GPU (2 bytes per parameter)
     let mut reference = Engine::load_shared(Arc::clone(&gpu), &s.model, WeightDType::BF16)
         .with_context(|| format!("loading the reference model {}", s.model.display()))?;
@@ -321,7 +269,7 @@ pub fn run_rl(settings: &RlSettings, progress: &dyn Progress, stop: &AtomicBool)
     let vocab = config.vocab_size;
     let data = match &s.env {
         RlEnv::Cb(cb) => Some(CbData::prepare(cb, s.seed)?),
-        RlEnv::Mab(_) => None,
+        RlEnv::Mab(_) | RlEnv::Ttt(_) => None,
     };
     let pool = Pool::new(s.seed, s.pool)?;
     let schedule = s.optim.schedule(s.updates)?;
@@ -347,11 +295,32 @@ pub fn run_rl(settings: &RlSettings, progress: &dyn Progress, stop: &AtomicBool)
             "regret": a.mean_regret, "regret_ci95": a.regret_ci95,
             "coverage": a.mean_coverage, "coverage_ci95": a.coverage_ci95,
             "suffix_failure": a.suffix_failure_rate, "invalid_rate": a.invalid_rate,
-            "return": a.mean_return, "greedy_frac": a.mean_greedy_frac, "min_frac": a.mean_min_frac,
+            "return": a.mean_return, "return_ci95": a.return_ci95,
+            "win_rate": a.win_rate, "draw_rate": a.draw_rate, "loss_rate": a.loss_rate,
+            "greedy_frac": a.mean_greedy_frac, "min_frac": a.mean_min_frac,
             "time/eval_s": t.elapsed().as_secs_f64(),
         }))
     };
     if state.update == 0 && state.pending.is_empty() {
+        if let Some(how) = learner.value_head_source() {
+            progress.note(&format!("value head: {how}"));
+        }
+        if let RlEnv::Ttt(_) = &s.env {
+            // the classic players on the evaluation's games, for comparison
+            let mut b = eval.clone();
+            b.agents = [BaseAgent::Random, BaseAgent::Minimax, BaseAgent::Mcts]
+                .into_iter()
+                .map(|base| AgentSpec { wrappers: Vec::new(), base })
+                .collect();
+            b.llm = None;
+            for a in run_eval_on(&b, &(), None)?.summaries {
+                log.push(&json!({
+                    "baseline": a.agent, "update": 0, "episodes": a.episodes,
+                    "return": a.mean_return, "return_ci95": a.return_ci95,
+                    "win_rate": a.win_rate, "draw_rate": a.draw_rate, "loss_rate": a.loss_rate,
+                }))?;
+            }
+        }
         evaluate(&mut policy, &mut log, 0)?;
     }
     progress.start(s.stop_at, "updates");
@@ -359,9 +328,8 @@ pub fn run_rl(settings: &RlSettings, progress: &dyn Progress, stop: &AtomicBool)
     let per_rollout = s.updates_per_rollout();
     if per_rollout == 0 {
         bail!(
-            "a rollout of {} x {} steps holds no full batch of {} samples: lower --batch or raise --envs",
-            s.envs,
-            s.env.horizon(),
+            "a rollout of {} samples holds no full batch of {}: lower --batch or raise --envs (tic-tac-toe: --rollout-steps)",
+            s.rollout_samples(),
             s.batch
         );
     }
@@ -389,42 +357,21 @@ pub fn run_rl(settings: &RlSettings, progress: &dyn Progress, stop: &AtomicBool)
     'rollouts: while state.update < s.stop_at {
         let r = state.rollout;
         let (samples, metrics, t_gen, t_ref) = if state.pending.is_empty() {
-            // 1. rollout with the current weights
-            let t = Instant::now();
-            policy.set_prefix_cache(true);
-            let draws = pool.draw(r, s.envs);
-            let tasks = rollout_tasks(s, &draws, &train_agent, data.as_ref())?;
-            let seed = derive_seed(derive_seed(s.seed, streams::ROLLOUT), r).wrapping_add(1);
-            let episodes = rollout::run(&mut policy, tasks, &train_agent, seed, "llm", &())?;
-            let mut samples = build_samples(
-                &episodes,
-                &tok,
+            let mut ctx = Collect {
+                settings: s,
+                policy: &mut policy,
+                reference: &mut reference,
+                learner: &mut learner,
+                pool: &pool,
+                tokenizer: &tok,
                 end,
                 vocab,
-                &shaping,
-                s.reward_norm,
-                &mut state.reward_stats,
-                s.gamma,
-            )?;
-            let metrics = rollout_metrics(&samples, &episodes, s.agent.max_new_tokens);
-            let t_gen = t.elapsed().as_secs_f64();
-            // 2. reference log-probs; old log-probs where generation gave none
-            let t = Instant::now();
-            let pairs: Vec<(Vec<u32>, usize)> =
-                samples.iter().map(|x| (x.ids.clone(), x.prompt_len)).collect();
-            for (x, lp) in samples.iter_mut().zip(reference.score_tokens(&pairs)?) {
-                x.reference = lp;
-            }
-            let recompute: Vec<usize> = (0..samples.len())
-                .filter(|&i| samples[i].forced || s.old_logprobs == OldLogprobs::Recompute)
-                .collect();
-            for chunk in recompute.chunks(s.micro_batch.max(1)) {
-                let seqs: Vec<_> = chunk.iter().map(|&i| sequence(&samples[i])).collect();
-                for (&i, lp) in chunk.iter().zip(learner.token_logprobs(&seqs)?) {
-                    samples[i].old = lp;
-                }
-            }
-            (samples, metrics, t_gen, t.elapsed().as_secs_f64())
+                shaping: &shaping,
+                agent: &train_agent,
+                data: data.as_ref(),
+            };
+            let c = collect(&mut ctx, r, &mut state.reward_stats)?;
+            (c.samples, c.metrics, c.generate_s, c.reference_s)
         } else {
             let samples: Vec<Sample> = state.pending.iter().map(SavedSample::sample).collect();
             (samples, state.pending_metrics.clone().unwrap_or(Value::Null), 0.0, 0.0)
@@ -448,13 +395,16 @@ pub fn run_rl(settings: &RlSettings, progress: &dyn Progress, stop: &AtomicBool)
                 let batch: Vec<&Sample> =
                     order[b * s.batch..(b + 1) * s.batch].iter().map(|&i| &samples[i]).collect();
                 let lr = schedule.lr(state.update) as f64;
-                let u = update(&mut learner, &batch, s.micro_batch, &s.objective, s.mask_truncated, lr)?;
+                let value = s.value.as_ref().map(|v| &v.loss);
+                let u =
+                    update(&mut learner, &batch, s.micro_batch, &s.objective, value, s.mask_truncated, lr)?;
                 t_learn += u.seconds;
                 state.update += 1;
                 state.next_batch += 1;
                 let mut row = json!({
                     "update": state.update, "rollout": r, "epoch": state.epoch,
-                    "loss": u.sums.loss(s.objective.kl_coef), "pg_loss": u.sums.pg_loss(), "kl": u.sums.kl_mean(),
+                    "loss": u.sums.loss(s.objective.kl_coef) + s.value.map_or(0.0, |v| v.loss.vf_coef as f64 * u.value.value_loss()),
+                    "pg_loss": u.sums.pg_loss(), "kl": u.sums.kl_mean(),
                     "clip_frac": u.sums.clip_frac(), "ratio_mean": u.sums.ratio_mean(),
                     "approx_kl_old": if u.sums.tokens == 0 { 0.0 } else { u.sums.approx_kl_old / u.sums.tokens as f64 },
                     "old_logprob_gap_max": u.old_gap_max,
@@ -465,6 +415,13 @@ pub fn run_rl(settings: &RlSettings, progress: &dyn Progress, stop: &AtomicBool)
                     "tokens_per_s": u.tokens as f64 / u.seconds.max(1e-9),
                     "elapsed_s": started.elapsed().as_secs_f64(),
                 });
+                if s.value.is_some()
+                    && let Some(row) = row.as_object_mut()
+                {
+                    row.insert("value_loss".into(), json!(u.value.value_loss()));
+                    row.insert("values/pred_mean".into(), json!(u.value.value_mean()));
+                    row.insert("value_clip_frac".into(), json!(u.value.clip_frac()));
+                }
                 if let (Some(row), Some(m)) = (row.as_object_mut(), metrics.as_object()) {
                     for (k, v) in m {
                         row.insert(k.clone(), v.clone());

@@ -26,6 +26,10 @@ pub struct Sample {
     pub reference: Vec<f32>,
     /// The step's advantage (every completion token gets it).
     pub advantage: f32,
+    /// With a value head: V(s_t) at rollout time (the old value).
+    pub value: Option<f32>,
+    /// With a value head: the GAE return, the value head's regression target.
+    pub value_target: Option<f32>,
     /// The environment's reward, as given.
     pub env_reward: f64,
     /// The shaped reward (normalised environment reward + shaping).
@@ -131,6 +135,8 @@ pub fn build_samples(
                 old,
                 reference: Vec::new(),
                 advantage: adv[e][t] as f32,
+                value: None,
+                value_target: None,
                 env_reward: s.reward,
                 reward: shaped[e][t],
                 invalid: !s.valid(),
@@ -145,6 +151,50 @@ pub fn build_samples(
         }
     }
     Ok(out)
+}
+
+/// The sequence that reads a sample's value: its prompt and first completion token (the value
+/// is read at the last prompt token, the row that predicts it).
+pub fn value_sequence(s: &Sample) -> crate::train::Sequence {
+    let n = (s.prompt_len + 1).min(s.ids.len());
+    let weights = (0..n).map(|t| if t == s.prompt_len && t > 0 { 1.0 } else { 0.0 }).collect();
+    crate::train::Sequence::new(s.ids[..n].to_vec(), weights)
+}
+
+/// GAE over a rollout's samples (episode then step order, as [`build_samples`] makes them) with
+/// their rollout values `values` (one per sample): sets each sample's value, value target (the
+/// GAE return) and advantage (GAE, normalised over the rollout). The rewards are the shaped
+/// ones. Returns the explained variance of the values against the targets.
+pub fn apply_gae(samples: &mut [Sample], values: &[f32], gamma: f64, lambda: f64) -> Result<f64> {
+    if values.len() != samples.len() {
+        bail!("{} values for {} samples", values.len(), samples.len());
+    }
+    // episodes as runs of consecutive samples with the same episode index
+    let mut spans = Vec::new();
+    let mut start = 0;
+    for i in 1..=samples.len() {
+        if i == samples.len() || samples[i].episode != samples[start].episode {
+            spans.push(start..i);
+            start = i;
+        }
+    }
+    let mut advs = Vec::with_capacity(spans.len());
+    let mut targets = Vec::with_capacity(samples.len());
+    for span in &spans {
+        let r: Vec<f64> = samples[span.clone()].iter().map(|s| s.reward).collect();
+        let v: Vec<f64> = values[span.clone()].iter().map(|&v| v as f64).collect();
+        let (a, g) = super::gae::gae(&r, &v, gamma, lambda);
+        advs.push(a);
+        targets.extend(g);
+    }
+    let norm = super::gae::normalise_rollout(&advs);
+    for ((s, (&v, &g)), a) in samples.iter_mut().zip(values.iter().zip(&targets)).zip(norm.iter().flatten()) {
+        s.value = Some(v);
+        s.value_target = Some(g as f32);
+        s.advantage = *a as f32;
+    }
+    let v: Vec<f64> = values.iter().map(|&v| v as f64).collect();
+    Ok(super::value::explained_variance(&v, &targets))
 }
 
 #[cfg(test)]

@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 
 use super::advantage::RewardNorm;
 use super::objective::Objective;
+use super::value::ValueLoss;
 use crate::agent::AgentSettings;
-use crate::envs::CbSettings;
+use crate::envs::{CbSettings, TttSettings};
 use crate::train::learner::OptimSettings;
 
 /// The environment RLFT trains on.
@@ -20,6 +21,8 @@ pub enum RlEnv {
     Mab(MabConfig),
     /// The contextual bandit (synthetic tables, or MovieLens-1M).
     Cb(CbSettings),
+    /// Tic-tac-toe against an opponent: rewards at the end of a game (+1 win, 0 draw, -1 loss).
+    Ttt(TttSettings),
 }
 
 impl RlEnv {
@@ -28,6 +31,7 @@ impl RlEnv {
         match self {
             RlEnv::Mab(c) => c.horizon,
             RlEnv::Cb(c) => c.horizon,
+            RlEnv::Ttt(_) => crate::agent::ttt::MAX_MOVES,
         }
     }
 
@@ -53,14 +57,31 @@ impl RlEnv {
                 },
                 c.horizon
             ),
+            RlEnv::Ttt(t) => {
+                let opp = match t.opponent {
+                    crate::envs::OpponentKind::Random => "the random opponent".to_string(),
+                    crate::envs::OpponentKind::Minimax => "minimax".to_string(),
+                    crate::envs::OpponentKind::Mcts => format!("MCTS ({} simulations)", t.mcts_budget),
+                    crate::envs::OpponentKind::NoisyMcts => {
+                        format!("noisy MCTS ({} simulations, p {})", t.mcts_budget, t.noise_p)
+                    }
+                };
+                let first = match t.first {
+                    crate::envs::FirstKind::Agent => "the agent first",
+                    crate::envs::FirstKind::Opponent => "the opponent first",
+                    crate::envs::FirstKind::Alternate => "first mover alternating",
+                };
+                format!("tic-tac-toe against {opp}, {first}")
+            }
         }
     }
 
-    /// `mab` or `cb`.
+    /// `mab`, `cb` or `ttt`.
     pub fn name(&self) -> &'static str {
         match self {
             RlEnv::Mab(_) => "mab",
             RlEnv::Cb(_) => "cb",
+            RlEnv::Ttt(_) => "ttt",
         }
     }
 }
@@ -77,6 +98,18 @@ pub enum OldLogprobs {
     Recompute,
 }
 
+/// The value head and GAE (instead of Monte-Carlo rewards-to-go normalised over the rollout).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValueSettings {
+    /// The value term of the loss.
+    pub loss: ValueLoss,
+    /// GAE's lambda (default 0.95; gamma is [`RlSettings::gamma`]).
+    pub lambda: f64,
+    /// The value head's peak learning rate (it follows the policy's schedule, scaled; default
+    /// 10x the policy's: a linear head from zero on a fine-tuning learning rate barely moves).
+    pub lr: f64,
+}
+
 /// Everything a run needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RlSettings {
@@ -88,6 +121,11 @@ pub struct RlSettings {
     pub pool: usize,
     /// Parallel environments per rollout (the paper: 16).
     pub envs: usize,
+    /// Tic-tac-toe: agent steps per rollout (the paper: 2048): waves of `envs` whole games are
+    /// played until at least this many are collected (0: bandits, one wave of `envs` episodes).
+    pub rollout_steps: usize,
+    /// The value head and GAE (`None`: Monte-Carlo rewards-to-go).
+    pub value: Option<ValueSettings>,
     /// Optimizer steps (the paper's "updates").
     pub updates: u64,
     /// Step-samples per update (the paper: 128), accumulated in micro-batches.
@@ -155,7 +193,15 @@ impl RlSettings {
     /// Updates one rollout feeds: its samples (envs x horizon) times the epochs, in batches (a
     /// remainder smaller than a batch is left out of each epoch, a different one each time).
     pub fn updates_per_rollout(&self) -> u64 {
-        ((self.envs * self.env.horizon()) / self.batch.max(1) * self.epochs) as u64
+        (self.rollout_samples() / self.batch.max(1) * self.epochs) as u64
+    }
+
+    /// Samples of a rollout (tic-tac-toe: at least this many).
+    pub fn rollout_samples(&self) -> usize {
+        match self.env {
+            RlEnv::Ttt(_) => self.rollout_steps,
+            _ => self.envs * self.env.horizon(),
+        }
     }
 
     /// The settings that fix the result of a run, as JSON (`settings.json`; a resumed run must
@@ -170,10 +216,16 @@ impl RlSettings {
                 "env": "cb", "movies": c.movies, "users": c.users, "horizon": c.horizon,
                 "movielens": c.movielens.as_ref().map(|p| p.display().to_string()),
             }),
+            RlEnv::Ttt(t) => json!({
+                "env": "ttt", "opponent": format!("{:?}", t.opponent).to_lowercase(),
+                "mcts_budget": t.mcts_budget, "noise_p": t.noise_p,
+                "first": format!("{:?}", t.first).to_lowercase(), "rollout_steps": self.rollout_steps,
+                "legal_moves": self.agent.legal_moves,
+            }),
         };
         let a = &self.agent;
         let o = &self.optim;
-        json!({
+        let mut out = json!({
             "model": self.model.display().to_string(),
             "env": env,
             "pool": self.pool, "envs": self.envs, "updates": self.updates, "batch": self.batch,
@@ -196,8 +248,17 @@ impl RlSettings {
             "reward_norm": format!("{:?}", self.reward_norm).to_lowercase(), "gamma": self.gamma,
             "old_logprobs": format!("{:?}", self.old_logprobs).to_lowercase(),
             "mask_truncated": self.mask_truncated,
+
             "eval_every": self.eval_every, "eval_episodes": self.eval_episodes,
             "seed": self.seed,
-        })
+        });
+        // only when on: runs from before the value head resume with their settings.json
+        if let Some(v) = self.value {
+            out["value_head"] = json!({
+                "vf_coef": v.loss.vf_coef, "value_clip": v.loss.clip, "gae_lambda": v.lambda,
+                "value_lr": v.lr,
+            });
+        }
+        out
     }
 }

@@ -1,6 +1,8 @@
 //! One optimizer update: the minibatch's samples through the training forward in micro-batches,
 //! the objective's per-token coefficients from the current log-probs ([`super::objective`]),
-//! the backward, then one clipped optimizer step.
+//! the backward, then one clipped optimizer step. With a value head the value term
+//! ([`super::value`]) joins the loss: the learner's forward gives each sample's V, the
+//! backward takes its dL/dV.
 
 use std::time::Instant;
 
@@ -8,14 +10,17 @@ use anyhow::{Result, bail};
 
 use super::objective::{Objective, ObjectiveSums, TokenTerms};
 use super::samples::Sample;
-use crate::train::Sequence;
+use super::value::{ValueLoss, ValueSums, ValueTerms};
 use crate::train::learner::{GpuLearner, Learner};
+use crate::train::{RlBackward, Sequence};
 
 /// What an update did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateStats {
     /// The objective's sums over the minibatch's completion tokens.
     pub sums: ObjectiveSums,
+    /// The value term's sums over the minibatch's samples (zero without a value head).
+    pub value: ValueSums,
     /// Global gradient norm before clipping.
     pub grad_norm: f64,
     /// Why the optimizer skipped the step, if it did.
@@ -41,12 +46,15 @@ pub fn in_loss(s: &Sample, mask_truncated: bool) -> bool {
     !mask_truncated || s.stopped
 }
 
-/// One update over `batch` at learning rate `lr`.
+/// One update over `batch` at learning rate `lr` (with the value term when `value` is given:
+/// the learner needs a value head and every sample a value target).
+#[allow(clippy::too_many_arguments)]
 pub fn update(
     learner: &mut GpuLearner,
     batch: &[&Sample],
     micro_batch: usize,
     objective: &Objective,
+    value: Option<&ValueLoss>,
     mask_truncated: bool,
     lr: f64,
 ) -> Result<UpdateStats> {
@@ -54,6 +62,7 @@ pub fn update(
     let kept: Vec<&Sample> = batch.iter().copied().filter(|s| in_loss(s, mask_truncated)).collect();
     let n_total: usize = kept.iter().map(|s| s.completion_len()).sum();
     let mut sums = ObjectiveSums::default();
+    let mut vsums = ValueSums::default();
     let mut tokens = 0;
     let mut old_gap_max = 0f64;
     for micro in kept.chunks(micro_batch.max(1)) {
@@ -71,7 +80,28 @@ pub fn update(
         }
         let seqs: Vec<Sequence> = micro.iter().map(|s| sequence(s)).collect();
         let mut micro_sums = ObjectiveSums::default();
-        let stats = learner.accumulate_with(&seqs, |lps| {
+        let mut micro_vsums = ValueSums::default();
+        let stats = learner.accumulate_rl(&seqs, |fwd| {
+            let lps = &fwd.logprobs;
+            let dvalues = match (value, &fwd.values) {
+                (None, _) => None,
+                (Some(_), None) => bail!("the value term needs a learner with a value head"),
+                (Some(loss), Some(v)) => {
+                    let terms = micro
+                        .iter()
+                        .zip(v)
+                        .map(|(s, &value)| {
+                            let (Some(target), Some(old)) = (s.value_target, s.value) else {
+                                bail!("episode {} step {}: no value target", s.episode, s.t);
+                            };
+                            Ok(ValueTerms { value, target, old })
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    let (vs, g) = loss.evaluate(&terms, kept.len());
+                    micro_vsums = vs;
+                    Some(g.iter().map(|&x| x as f32).collect())
+                }
+            };
             let mut coefs = Vec::with_capacity(lps.len());
             for (s, lp) in micro.iter().zip(lps) {
                 if lp.len() != s.completion_len() {
@@ -95,10 +125,11 @@ pub fn update(
                 // the backward adds d(sum coef * -lp): coef = -dloss/dlp
                 coefs.push(grads.iter().map(|&g| -g as f32).collect());
             }
-            Ok(coefs)
+            Ok(RlBackward { coef: coefs, dvalues })
         })?;
         tokens += stats.tokens;
         sums.add(&micro_sums);
+        vsums.add(&micro_vsums);
     }
     let applied = if n_total == 0 {
         learner.discard()?;
@@ -106,17 +137,18 @@ pub fn update(
             grad_norm: 0.0,
             skipped: Some("no completion token in the batch".into()),
         }
-    } else if !sums.pg.is_finite() || !sums.kl.is_finite() {
+    } else if !sums.pg.is_finite() || !sums.kl.is_finite() || !vsums.loss.is_finite() {
         learner.discard()?;
         crate::train::learner::Applied {
             grad_norm: f64::NAN,
-            skipped: Some(format!("non-finite loss (pg {}, kl {})", sums.pg, sums.kl)),
+            skipped: Some(format!("non-finite loss (pg {}, kl {}, value {})", sums.pg, sums.kl, vsums.loss)),
         }
     } else {
         learner.apply(lr)?
     };
     Ok(UpdateStats {
         sums,
+        value: vsums,
         grad_norm: applied.grad_norm,
         skipped: applied.skipped,
         tokens,

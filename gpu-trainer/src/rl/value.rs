@@ -145,7 +145,10 @@ mod tests {
         let l = ValueLoss { vf_coef: 0.1, clip: None };
         let (s, g) = l.evaluate(&[terms(1.5, 0.5, 0.0), terms(-1.0, 1.0, 0.0)], 2);
         assert!((s.value_loss() - (0.5 + 2.0) / 2.0).abs() < 1e-12);
-        assert!((g[0] - 0.1 * 1.0 / 2.0).abs() < 1e-8 && (g[1] - 0.1 * -2.0 / 2.0).abs() < 1e-8, "vf_coef / N times the error");
+        assert!(
+            (g[0] - 0.1 * 1.0 / 2.0).abs() < 1e-8 && (g[1] - 0.1 * -2.0 / 2.0).abs() < 1e-8,
+            "vf_coef / N times the error"
+        );
         assert_eq!(s.clipped, 0);
         assert!((s.value_mean() - 0.25).abs() < 1e-12);
     }

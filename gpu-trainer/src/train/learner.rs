@@ -212,6 +212,17 @@ impl GpuLearner {
         })
     }
 
+    /// The value head learns at `scale` times the schedule's learning rate (an error without one).
+    pub fn set_value_lr_scale(&mut self, scale: f32) -> Result<()> {
+        if self.value_head_source.is_none() {
+            bail!("the model has no value head");
+        }
+        for name in [super::VALUE_HEAD_WEIGHT, super::VALUE_HEAD_BIAS] {
+            self.optimizer.set_lr_scale(name, scale)?;
+        }
+        Ok(())
+    }
+
     /// Where the value head came from ("loaded" from value_head.safetensors, or "initialised to
     /// zero"); `None` without one.
     pub fn value_head_source(&self) -> Option<&str> {

@@ -51,6 +51,8 @@ pub fn rl_settings(
         env: RlEnv::Mab(bandit(args.horizon)),
         pool: POOL,
         envs: ENVS,
+        rollout_steps: 0,
+        value: None,
         updates,
         batch: BATCH,
         micro_batch: BATCH,

@@ -1,5 +1,6 @@
 //! An RL run's curves over updates ([`write_rl_plots`]): reward, KL, held-out coverage and
-//! regret, read from the rows of its `log.jsonl`.
+//! regret (bandits), held-out return and win rate (tic-tac-toe), the value loss and the value
+//! head's explained variance (with a value head), read from the rows of its `log.jsonl`.
 
 use std::path::Path;
 
@@ -16,15 +17,29 @@ fn points(rows: &[Value], key: &str, eval: bool) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// The run's curves: reward, KL, coverage and regret over updates (PNG and SVG).
+/// The run's curves over updates (PNG and SVG), those its log has.
 pub fn write_rl_plots(out: &Path, rows: &[Value]) -> Result<()> {
+    let games = rows.iter().any(|r| r["win_rate"].is_number());
     let plots = [
         ("reward", "reward", false, "mean shaped reward of the rollout", "reward"),
         ("kl", "kl", false, "KL to the reference (token mean)", "kl"),
         ("coverage", "coverage", true, "held-out coverage (greedy decoding)", "eval_coverage"),
         ("regret", "regret", true, "held-out cumulative regret (greedy decoding)", "eval_regret"),
+        ("return", "return", true, "held-out return, win rate - loss rate (greedy decoding)", "eval_return"),
+        ("win_rate", "win rate", true, "held-out win rate (greedy decoding)", "eval_win_rate"),
+        ("value_loss", "value loss", false, "value loss, mean 0.5 (V - return)^2", "value_loss"),
+        (
+            "explained_variance",
+            "explained variance",
+            false,
+            "value head: explained variance of the returns",
+            "explained_variance",
+        ),
     ];
     for (key, y, eval, title, file) in plots {
+        if !games && (key == "return" || key == "win_rate") {
+            continue;
+        }
         let mut pts = points(rows, key, eval);
         if pts.is_empty() {
             continue;

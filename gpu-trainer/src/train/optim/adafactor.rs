@@ -82,6 +82,8 @@ enum Second {
 #[derive(Debug)]
 struct Slot {
     decay: bool,
+    /// this parameter's learning rate is lr * lr_scale (1 unless set)
+    lr_scale: f32,
     second: Second,
     /// first moment when beta1 is set, f32, the parameter's shape and parts
     exp_avg: Option<Tensor>,
@@ -147,7 +149,7 @@ impl AdaFactor {
             part_len = part_len.max(pc);
             ranges.push(0u32);
             ranges.push(u32::try_from(pc).map_err(|_| OptimError::Params(format!("{}: too large", p.name)))?);
-            slots.push(Slot { decay: config.decay_on.applies(&p.name, shape), second, exp_avg });
+            slots.push(Slot { lr_scale: 1.0, decay: config.decay_on.applies(&p.name, shape), second, exp_avg });
         }
         if ranges.is_empty() {
             ranges.extend([0, 0]);
@@ -180,6 +182,16 @@ impl AdaFactor {
     /// Updates applied so far.
     pub fn steps(&self) -> u64 {
         self.step
+    }
+
+    pub(crate) fn set_lr_scale(&mut self, name: &str, scale: f32) -> bool {
+        match self.names.iter().position(|n| n == name) {
+            Some(i) => {
+                self.slots[i].lr_scale = scale;
+                true
+            }
+            None => false,
+        }
     }
 
     pub(crate) fn set_steps(&mut self, step: u64) {
@@ -232,7 +244,7 @@ impl AdaFactor {
         let mut b = gpu.batch();
         for (i, (p, s)) in params.iter().zip(&self.slots).enumerate() {
             let scalars = AdaFactorScalars {
-                lr,
+                lr: lr * s.lr_scale,
                 beta2t: AdaFactorScalars::beta2t(t, c.decay_rate),
                 eps1: c.eps1,
                 beta1: c.beta1,

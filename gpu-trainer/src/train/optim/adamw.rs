@@ -48,6 +48,8 @@ impl AdamWConfig {
 #[derive(Debug)]
 struct Slot {
     decay: bool,
+    /// this parameter's learning rate is lr * lr_scale (1 unless set)
+    lr_scale: f32,
     /// first moment, f32, the parameter's shape and parts
     exp_avg: Tensor,
     /// second moment, f32, the parameter's shape and parts
@@ -73,6 +75,7 @@ impl AdamW {
             p.value.expect_dtype(DType::F32)?;
             let shape = &p.value.shape;
             slots.push(Slot {
+                lr_scale: 1.0,
                 decay: config.decay_on.applies(&p.name, shape),
                 exp_avg: Tensor::zeros(gpu, &format!("{}.exp_avg", p.name), shape, DType::F32)?,
                 exp_avg_sq: Tensor::zeros(gpu, &format!("{}.exp_avg_sq", p.name), shape, DType::F32)?,
@@ -95,6 +98,16 @@ impl AdamW {
     /// Updates applied so far.
     pub fn steps(&self) -> u64 {
         self.step
+    }
+
+    pub(crate) fn set_lr_scale(&mut self, name: &str, scale: f32) -> bool {
+        match self.names.iter().position(|n| n == name) {
+            Some(i) => {
+                self.slots[i].lr_scale = scale;
+                true
+            }
+            None => false,
+        }
     }
 
     pub(crate) fn set_steps(&mut self, step: u64) {
@@ -128,7 +141,7 @@ impl AdamW {
         let mut b = gpu.batch();
         for (p, s) in params.iter().zip(&self.slots) {
             let wd = if s.decay { c.weight_decay } else { 0.0 };
-            let scalars = AdamWScalars::new(lr, c.beta1, c.beta2, c.eps, wd, t, clip);
+            let scalars = AdamWScalars::new(lr * s.lr_scale, c.beta1, c.beta2, c.eps, wd, t, clip);
             kernel::step(&mut b, &p.value, &p.grad, &s.exp_avg, &s.exp_avg_sq, &scalars)?;
         }
         b.submit()?;

@@ -138,6 +138,22 @@ impl Optimizer {
         }
     }
 
+    /// The parameter `name` learns at `scale` times the step's learning rate from now on (a
+    /// value head on a policy's schedule). Not part of the state: set it again after a resume.
+    pub fn set_lr_scale(&mut self, name: &str, scale: f32) -> Result<(), OptimError> {
+        let found = match self {
+            Optimizer::AdamW(o) => o.set_lr_scale(name, scale),
+            Optimizer::AdaFactor(o) => o.set_lr_scale(name, scale),
+        };
+        if !found || !(scale.is_finite() && scale >= 0.0) {
+            return Err(OptimError::State {
+                tensor: name.to_string(),
+                message: format!("no such parameter, or a learning-rate scale {scale} that is not >= 0"),
+            });
+        }
+        Ok(())
+    }
+
     /// Updates applied so far (skipped steps do not count).
     pub fn steps(&self) -> u64 {
         match self {

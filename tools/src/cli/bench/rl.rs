@@ -325,7 +325,7 @@ fn rl_step(m: &mut Models, w: &Workload, rng: &mut Rng, step: usize) -> Result<(
 
     let t = Instant::now();
     let batch: Vec<&Sample> = samples.iter().collect();
-    let stats = update(&mut m.learner, &batch, w.batch, &OBJECTIVE, false, LR).context("update")?;
+    let stats = update(&mut m.learner, &batch, w.batch, &OBJECTIVE, None, false, LR).context("update")?;
     m.learner.gpu().wait()?; // the optimizer step has finished on the GPU
     let learn = t.elapsed().as_secs_f64();
     if let Some(why) = &stats.skipped {
@@ -343,6 +343,8 @@ fn sample(prompt: &[u32], ids: &[u32], old: &[f32], advantage: f32, b: usize) ->
         old: old.to_vec(),
         reference: Vec::new(),
         advantage,
+        value: None,
+        value_target: None,
         env_reward: 0.0,
         reward: 0.0,
         invalid: false,

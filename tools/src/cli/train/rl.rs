@@ -11,10 +11,12 @@ use clap::{Args, ValueEnum};
 use env_core::agents::Exploration;
 use env_core::{ArmDistribution, MabConfig};
 use gpu_trainer::agent::AgentSettings;
-use gpu_trainer::envs::{CbSettings, DistKind, EnvKind, LabelKind};
+use gpu_trainer::envs::{CbSettings, DistKind, EnvKind, FirstKind, LabelKind, OpponentKind, TttSettings};
 use gpu_trainer::eval::settings::{MAX_HORIZON, check_f64, check_usize};
 use gpu_trainer::generate::WeightDType;
 use gpu_trainer::rl::advantage::RewardNorm;
+use gpu_trainer::rl::settings::ValueSettings;
+use gpu_trainer::rl::value::ValueLoss;
 use gpu_trainer::rl::{KlEstimator, Objective, OldLogprobs, RlEnv, RlOutcome, RlSettings};
 use gpu_trainer::train::learner::{OptimSettings, OptimizerKind};
 use serde::Deserialize;
@@ -46,7 +48,8 @@ pub struct RlArgs {
     #[arg(long, value_name = "DIR", help_heading = "Model")]
     pub model: Option<PathBuf>,
 
-    /// Environment: multi-armed (mab) or contextual (cb) bandits [default: mab].
+    /// Environment: multi-armed (mab) or contextual (cb) bandits, or tic-tac-toe (ttt)
+    /// [default: mab].
     #[arg(long, value_enum, help_heading = "Environment")]
     pub env: Option<EnvKind>,
     /// MAB: number of arms [default: 5].
@@ -79,10 +82,31 @@ pub struct RlArgs {
     /// Bandit instances in the training pool [default: 512].
     #[arg(long, help_heading = "Environment")]
     pub pool: Option<usize>,
+    /// TTT: the opponent [default: random].
+    #[arg(long, value_enum, help_heading = "Environment")]
+    pub opponent: Option<OpponentKind>,
+    /// TTT: MCTS simulations per move of the (noisy-)mcts opponent and the mcts baseline
+    /// [default: 200].
+    #[arg(long, help_heading = "Environment")]
+    pub mcts_budget: Option<u32>,
+    /// TTT: probability that noisy-mcts plays a random move [default: 0.5].
+    #[arg(long, allow_negative_numbers = true, help_heading = "Environment")]
+    pub noise_p: Option<f64>,
+    /// TTT: who moves first [default: agent].
+    #[arg(long, value_enum, help_heading = "Environment")]
+    pub first: Option<FirstKind>,
+    /// TTT: leave the legal moves out of the prompt (the paper's ablation).
+    #[arg(long, help_heading = "Environment")]
+    #[serde(default)]
+    pub no_legal_moves: bool,
 
     /// Parallel environments per rollout (one batched generation per step) [default: 16].
     #[arg(long, help_heading = "Rollouts")]
     pub envs: Option<usize>,
+    /// TTT: agent moves per rollout: waves of --envs whole games until at least this many
+    /// [default: 2048].
+    #[arg(long, value_name = "N", help_heading = "Rollouts")]
+    pub rollout_steps: Option<usize>,
     /// Generation budget G per step, in tokens [default: 256].
     #[arg(long, help_heading = "Rollouts")]
     pub max_new_tokens: Option<usize>,
@@ -141,12 +165,31 @@ pub struct RlArgs {
     /// [default: -5].
     #[arg(long, allow_negative_numbers = true, help_heading = "Rewards")]
     pub invalid_penalty: Option<f64>,
-    /// How the environment's rewards are normalised before the shaping [default: rollout].
+    /// How the environment's rewards are normalised before the shaping [default: rollout on
+    /// bandits, none on ttt].
     #[arg(long, value_enum, help_heading = "Rewards")]
     pub reward_norm: Option<RewardNorm>,
-    /// Discount of the rewards-to-go [default: 1].
+    /// Discount of the rewards-to-go (and of GAE) [default: 1].
     #[arg(long, help_heading = "Rewards")]
     pub gamma: Option<f64>,
+
+    /// A value head on the final-norm hidden state (value_head.safetensors beside the policy,
+    /// zero-initialised when absent) and GAE advantages [default: true for ttt, false for
+    /// bandits].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", help_heading = "Value head")]
+    pub value_head: Option<bool>,
+    /// Weight of the value loss, mean 0.5 (V - return)^2 [default: 0.1].
+    #[arg(long, help_heading = "Value head")]
+    pub vf_coef: Option<f32>,
+    /// PPO2 value clipping around the rollout's values [default: off].
+    #[arg(long, help_heading = "Value head")]
+    pub value_clip: Option<f32>,
+    /// GAE's lambda [default: 0.95].
+    #[arg(long, help_heading = "Value head")]
+    pub gae_lambda: Option<f64>,
+    /// The value head's peak learning rate, on the policy's schedule [default: 10 x --lr].
+    #[arg(long, help_heading = "Value head")]
+    pub value_lr: Option<f64>,
 
     /// Optimizer steps (the paper's "updates") [default: 300].
     #[arg(long, help_heading = "Optimization")]
@@ -157,7 +200,7 @@ pub struct RlArgs {
     /// Step-samples per forward/backward [default: --batch].
     #[arg(long, help_heading = "Optimization")]
     pub micro_batch: Option<usize>,
-    /// Passes over each rollout's samples [default: 1].
+    /// Passes over each rollout's samples [default: 1 on bandits, 2 on ttt].
     #[arg(long, help_heading = "Optimization")]
     pub epochs: Option<usize>,
     /// Peak learning rate [default: 1e-4].
@@ -260,7 +303,13 @@ impl RlArgs {
             users: self.users.or(o.users),
             movielens: self.movielens.or(o.movielens),
             pool: self.pool.or(o.pool),
+            opponent: self.opponent.or(o.opponent),
+            mcts_budget: self.mcts_budget.or(o.mcts_budget),
+            noise_p: self.noise_p.or(o.noise_p),
+            first: self.first.or(o.first),
+            no_legal_moves: self.no_legal_moves || o.no_legal_moves,
             envs: self.envs.or(o.envs),
+            rollout_steps: self.rollout_steps.or(o.rollout_steps),
             max_new_tokens: self.max_new_tokens.or(o.max_new_tokens),
             budget_ablation: if self.budget_ablation.is_empty() {
                 o.budget_ablation
@@ -280,6 +329,11 @@ impl RlArgs {
             invalid_penalty: self.invalid_penalty.or(o.invalid_penalty),
             reward_norm: self.reward_norm.or(o.reward_norm),
             gamma: self.gamma.or(o.gamma),
+            value_head: self.value_head.or(o.value_head),
+            vf_coef: self.vf_coef.or(o.vf_coef),
+            value_clip: self.value_clip.or(o.value_clip),
+            gae_lambda: self.gae_lambda.or(o.gae_lambda),
+            value_lr: self.value_lr.or(o.value_lr),
             updates: self.updates.or(o.updates),
             batch: self.batch.or(o.batch),
             micro_batch: self.micro_batch.or(o.micro_batch),
@@ -381,8 +435,89 @@ impl RlArgs {
                 RlEnv::Cb(CbSettings { movies, users, movielens: self.movielens.clone(), horizon })
             }
             EnvKind::Ttt => {
-                bail!("--env ttt: RL fine-tuning on tic-tac-toe (a value head and GAE) is not built yet")
+                for (flag, set) in [
+                    ("--arms", self.arms.is_some()),
+                    ("--dist", self.dist.is_some()),
+                    ("--sigma", self.sigma.is_some()),
+                    ("--gap", self.gap.is_some()),
+                    ("--labels", self.labels.is_some()),
+                    ("--horizon", self.horizon.is_some()),
+                    ("--movies", self.movies.is_some()),
+                    ("--users", self.users.is_some()),
+                    ("--movielens", self.movielens.is_some()),
+                    ("--pool", self.pool.is_some()),
+                    ("--summary", self.summary),
+                    ("--randomize", self.randomize),
+                    ("--explore", !self.explore.is_empty()),
+                    ("--explore-bonus", self.explore_bonus),
+                ] {
+                    if set {
+                        bail!("{flag} does not apply to --env ttt");
+                    }
+                }
+                let opponent = self.opponent.unwrap_or(OpponentKind::Random);
+                let mcts_budget = self.mcts_budget.unwrap_or(200);
+                if mcts_budget == 0 || mcts_budget > 1_000_000 {
+                    bail!("invalid value {mcts_budget} for --mcts-budget: allowed 1..=1000000");
+                }
+                let noise_p = check_f64("--noise-p", self.noise_p.unwrap_or(0.5), 0.0, 1.0)?;
+                if self.noise_p.is_some() && opponent != OpponentKind::NoisyMcts {
+                    bail!("--noise-p applies only to --opponent noisy-mcts");
+                }
+                RlEnv::Ttt(TttSettings {
+                    opponent,
+                    mcts_budget,
+                    noise_p,
+                    first: self.first.unwrap_or(FirstKind::Agent),
+                })
             }
+        };
+        let ttt = matches!(env, RlEnv::Ttt(_));
+        if !ttt {
+            for (flag, set) in [
+                ("--opponent", self.opponent.is_some()),
+                ("--mcts-budget", self.mcts_budget.is_some()),
+                ("--noise-p", self.noise_p.is_some()),
+                ("--first", self.first.is_some()),
+                ("--no-legal-moves", self.no_legal_moves),
+                ("--rollout-steps", self.rollout_steps.is_some()),
+            ] {
+                if set {
+                    bail!("{flag} applies only to --env ttt");
+                }
+            }
+        }
+        let rollout_steps = if ttt {
+            check_usize("--rollout-steps", self.rollout_steps.unwrap_or(2048), 1, 1 << 24)?
+        } else {
+            0
+        };
+        let value = if self.value_head.unwrap_or(ttt) {
+            let vf_coef = self.vf_coef.unwrap_or(0.1);
+            if !(vf_coef.is_finite() && vf_coef >= 0.0) {
+                bail!("invalid value {vf_coef} for --vf-coef: allowed a number >= 0");
+            }
+            if let Some(c) = self.value_clip
+                && !(c.is_finite() && c > 0.0)
+            {
+                bail!("invalid value {c} for --value-clip: allowed a number > 0");
+            }
+            let lambda = check_f64("--gae-lambda", self.gae_lambda.unwrap_or(0.95), 0.0, 1.0)?;
+            let policy_lr = self.lr.unwrap_or(1e-4);
+            let lr = check_f64("--value-lr", self.value_lr.unwrap_or(10.0 * policy_lr), 0.0, 10.0)?;
+            Some(ValueSettings { loss: ValueLoss { vf_coef, clip: self.value_clip }, lambda, lr })
+        } else {
+            for (flag, set) in [
+                ("--vf-coef", self.vf_coef.is_some()),
+                ("--value-clip", self.value_clip.is_some()),
+                ("--gae-lambda", self.gae_lambda.is_some()),
+                ("--value-lr", self.value_lr.is_some()),
+            ] {
+                if set {
+                    bail!("{flag} applies only with the value head (--value-head)");
+                }
+            }
+            None
         };
         let pool = check_usize("--pool", self.pool.unwrap_or(512), 1, 1 << 24)?;
         let envs = check_usize("--envs", self.envs.unwrap_or(16), 1, 1 << 16)?;
@@ -392,7 +527,7 @@ impl RlArgs {
         }
         let batch = check_usize("--batch", self.batch.unwrap_or(128), 1, 1 << 20)?;
         let micro_batch = check_usize("--micro-batch", self.micro_batch.unwrap_or(batch), 1, batch)?;
-        let epochs = check_usize("--epochs", self.epochs.unwrap_or(1), 1, 1000)?;
+        let epochs = check_usize("--epochs", self.epochs.unwrap_or(if ttt { 2 } else { 1 }), 1, 1000)?;
         let lr = check_f64("--lr", self.lr.unwrap_or(1e-4), 1e-12, 10.0)?;
         let warmup = self.warmup.unwrap_or(100.min(updates));
         if warmup > updates {
@@ -453,7 +588,10 @@ impl RlArgs {
         if stop_at == 0 || stop_at > updates {
             bail!("invalid value {stop_at} for --stop-at: allowed 1..={updates} (--updates)");
         }
-        if envs * horizon < batch {
+        if ttt && rollout_steps < batch {
+            bail!("--rollout-steps {rollout_steps} holds no full --batch {batch}");
+        }
+        if !ttt && envs * horizon < batch {
             bail!(
                 "a rollout of --envs {envs} x --horizon {horizon} = {} samples holds no full --batch {batch}",
                 envs * horizon
@@ -470,7 +608,7 @@ impl RlArgs {
             base: self.base,
             answer_prefix: self.answer_prefix.clone().unwrap_or_default(),
             answer_chars: None,
-            legal_moves: true,
+            legal_moves: !self.no_legal_moves,
             samples: 1,
             self_correct: self.self_correct,
             entropy: true,
@@ -480,6 +618,8 @@ impl RlArgs {
             env,
             pool,
             envs,
+            rollout_steps,
+            value,
             updates,
             batch,
             micro_batch,
@@ -491,7 +631,7 @@ impl RlArgs {
             epsilon,
             explore_bonus: self.explore_bonus,
             invalid_penalty,
-            reward_norm: self.reward_norm.unwrap_or(RewardNorm::Rollout),
+            reward_norm: self.reward_norm.unwrap_or(if ttt { RewardNorm::None } else { RewardNorm::Rollout }),
             gamma,
             old_logprobs: self.old_logprobs.unwrap_or(OldLogprobs::Generation),
             mask_truncated: self.mask_truncated,
@@ -537,7 +677,7 @@ pub fn run(args: RlArgs) -> Result<String> {
 pub fn describe(s: &RlSettings, o: &RlOutcome) -> String {
     let mut out = String::new();
     let evals: Vec<&Value> = o.rows.iter().filter(|r| r["eval"].as_bool().unwrap_or(false)).collect();
-    let updates: Vec<&Value> = o.rows.iter().filter(|r| !r["eval"].as_bool().unwrap_or(false)).collect();
+    let updates: Vec<&Value> = o.rows.iter().filter(|r| r["loss"].is_number()).collect();
     let _ = writeln!(out, "updates {}/{} on {} in {:.0} s", o.update, s.updates, o.device, o.seconds);
     let f = |v: &Value, k: &str| v[k].as_f64().map_or("-".to_string(), |x| format!("{x:.3}"));
     if let (Some(first), Some(last)) = (updates.first(), updates.last()) {
@@ -552,28 +692,70 @@ pub fn describe(s: &RlSettings, o: &RlOutcome) -> String {
             f(last, "kl")
         );
     }
+    let ttt = matches!(s.env, RlEnv::Ttt(_));
     if let (Some(first), Some(last)) = (evals.first(), evals.last()) {
         let _ = writeln!(out, "\nheld-out evaluation ({} episodes, greedy decoding):", first["episodes"]);
-        let _ = writeln!(
-            out,
-            "  {:<8} {:>10} {:>10} {:>12} {:>10}",
-            "update", "regret", "coverage", "suffix fail", "invalid"
-        );
-        for e in [first, last] {
+        if ttt {
+            let _ = writeln!(
+                out,
+                "  {:<10} {:>8} {:>8} {:>8} {:>8} {:>10}",
+                "player", "return", "win", "draw", "loss", "invalid"
+            );
+            let baselines = o.rows.iter().filter(|r| r["baseline"].is_string());
+            let llm = [first, last].into_iter().map(|e| (format!("llm @{}", e["update"]), *e));
+            for (name, e) in
+                baselines.map(|b| (b["baseline"].as_str().unwrap_or("?").to_string(), b)).chain(llm)
+            {
+                let _ = writeln!(
+                    out,
+                    "  {:<10} {:>8} {:>8} {:>8} {:>8} {:>10}",
+                    name,
+                    f(e, "return"),
+                    f(e, "win_rate"),
+                    f(e, "draw_rate"),
+                    f(e, "loss_rate"),
+                    f(e, "invalid_rate")
+                );
+            }
+        } else {
             let _ = writeln!(
                 out,
                 "  {:<8} {:>10} {:>10} {:>12} {:>10}",
-                e["update"],
-                f(e, "regret"),
-                f(e, "coverage"),
-                f(e, "suffix_failure"),
-                f(e, "invalid_rate")
+                "update", "regret", "coverage", "suffix fail", "invalid"
             );
+            for e in [first, last] {
+                let _ = writeln!(
+                    out,
+                    "  {:<8} {:>10} {:>10} {:>12} {:>10}",
+                    e["update"],
+                    f(e, "regret"),
+                    f(e, "coverage"),
+                    f(e, "suffix_failure"),
+                    f(e, "invalid_rate")
+                );
+            }
         }
     }
+    if s.value.is_some()
+        && let (Some(first), Some(last)) = (updates.first(), updates.last())
+    {
+        let _ = writeln!(
+            out,
+            "value head: value_loss {} -> {}, explained variance {} -> {}",
+            f(first, "value_loss"),
+            f(last, "value_loss"),
+            f(first, "explained_variance"),
+            f(last, "explained_variance")
+        );
+    }
+    let plots = if ttt {
+        "reward,kl,eval_return,eval_win_rate,value_loss,explained_variance"
+    } else {
+        "reward,kl,eval_coverage,eval_regret"
+    };
     let _ = writeln!(
         out,
-        "\nmodel: {}\nlog: {}/log.jsonl, plots: {}/{{reward,kl,eval_coverage,eval_regret}}.png",
+        "\nmodel: {}\nlog: {}/log.jsonl, plots: {}/{{{plots}}}.png",
         o.checkpoint.display(),
         s.out.display(),
         s.out.display()
@@ -594,6 +776,13 @@ Examples:
   # Contextual bandit (synthetic MovieLens-shaped tables, or --movielens DIR)
   greedy train rl --model DIR --env cb --movies 5 --horizon 50 --out runs/rl-cb
 
+  # Tic-tac-toe against the random opponent (the paper: 2048 moves per rollout, 2 epochs); a
+  # value head on the final-norm hidden state, GAE (gamma 1, lambda 0.95)
+  greedy train rl --model DIR --env ttt --opponent random --rollout-steps 2048 --epochs 2 --out runs/rl-ttt
+  # ... without the legal moves in the prompt (the ablation), and against MCTS
+  greedy train rl --model DIR --env ttt --no-legal-moves --out runs/rl-ttt-nolegal
+  greedy train rl --model DIR --env ttt --opponent mcts --mcts-budget 1000 --out runs/rl-ttt-mcts
+
   # A small run on a CPU (software Vulkan driver), then the same flags plus --resume to go on
   greedy train rl --model runs/sft/checkpoint --arms 5 --horizon 10 --envs 8 --batch 16 \\
       --updates 60 --max-new-tokens 64 --eval-every 20 --eval-episodes 16 --out runs/rl-small
@@ -602,5 +791,7 @@ Examples:
 Outputs in --out: checkpoint-<update>/ (HF layout: model.safetensors, config.json, tokenizer.json,
 optimizer.safetensors, trainer_state.json; written atomically), log.jsonl (one row per update:
 reward, reward_std, kl, clip_frac, entropy, completion_length, invalid_rate, pg_loss, grad_norm,
-lr, time split; and evaluation rows with \"eval\": true), reward/kl/eval_coverage/eval_regret
-.png/.svg, settings.json.";
+lr, time split; with a value head value_loss and explained_variance; evaluation rows with
+\"eval\": true, tic-tac-toe's win/draw/loss rates, and the random/minimax/mcts baselines on the
+same games with \"baseline\"), reward/kl/eval_*/value plots .png/.svg, settings.json; with a
+value head value_head.safetensors in each checkpoint (the policy stays a plain HF checkpoint).";

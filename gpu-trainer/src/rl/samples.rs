@@ -301,4 +301,51 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("episode 0 step 3"), "{e}");
     }
+
+    fn bare(episode: usize, t: usize, reward: f64) -> Sample {
+        Sample {
+            ids: vec![2, 5, 6, 7],
+            prompt_len: 3,
+            old: Vec::new(),
+            reference: Vec::new(),
+            advantage: 0.0,
+            value: None,
+            value_target: None,
+            env_reward: reward,
+            reward,
+            invalid: false,
+            new_action: true,
+            forced: false,
+            stopped: true,
+            entropy: None,
+            episode,
+            t,
+        }
+    }
+
+    #[test]
+    fn gae_runs_within_each_episode_and_normalises_over_the_rollout() {
+        use super::super::gae::{gae, normalise_rollout};
+        // two games: a loss after an invalid move (3 moves), a win (2 moves)
+        let mut samples =
+            vec![bare(0, 0, -5.0), bare(0, 1, 0.0), bare(0, 2, -1.0), bare(1, 0, 0.0), bare(1, 1, 1.0)];
+        let values = [0.1f32, -0.2, -0.5, 0.3, 0.6];
+        let ev = apply_gae(&mut samples, &values, 1.0, 0.95).unwrap();
+        let v: Vec<f64> = values.iter().map(|&x| x as f64).collect();
+        let (a0, g0) = gae(&[-5.0, 0.0, -1.0], &v[..3], 1.0, 0.95);
+        let (a1, g1) = gae(&[0.0, 1.0], &v[3..], 1.0, 0.95);
+        let norm: Vec<f64> = normalise_rollout(&[a0, a1]).concat();
+        let targets = [g0, g1].concat();
+        for (i, s) in samples.iter().enumerate() {
+            assert_eq!(s.value, Some(values[i]));
+            assert_eq!(s.value_target, Some(targets[i] as f32), "sample {i}");
+            assert_eq!(s.advantage, norm[i] as f32, "sample {i}");
+        }
+        assert!((ev - super::super::value::explained_variance(&v, &targets)).abs() < 1e-12);
+        assert!(apply_gae(&mut samples, &values[..4], 1.0, 0.95).is_err(), "one value per sample");
+        // the value sequence: the prompt and the first completion token, the target at it
+        let seq = value_sequence(&samples[0]);
+        assert_eq!(seq.ids, vec![2, 5, 6, 7]);
+        assert_eq!(seq.weights, vec![0.0, 0.0, 0.0, 1.0]);
+    }
 }

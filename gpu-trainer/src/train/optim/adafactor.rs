@@ -149,7 +149,12 @@ impl AdaFactor {
             part_len = part_len.max(pc);
             ranges.push(0u32);
             ranges.push(u32::try_from(pc).map_err(|_| OptimError::Params(format!("{}: too large", p.name)))?);
-            slots.push(Slot { lr_scale: 1.0, decay: config.decay_on.applies(&p.name, shape), second, exp_avg });
+            slots.push(Slot {
+                lr_scale: 1.0,
+                decay: config.decay_on.applies(&p.name, shape),
+                second,
+                exp_avg,
+            });
         }
         if ranges.is_empty() {
             ranges.extend([0, 0]);

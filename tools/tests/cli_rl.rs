@@ -304,8 +304,10 @@ fn bad_flags_and_settings_files_are_named_errors() {
     assert!(e.contains("--model"), "{e}");
     let e = err_text(&["train", "rl", "--model", "/nonexistent/m", "--out", o]);
     assert!(e.contains("/nonexistent/m") && e.contains("config.json"), "{e}");
-    let cases: [(&[&str], &[&str]); 9] = [
-        (&["--env", "ttt"], &["--env ttt", "not built yet"]),
+    let cases: [(&[&str], &[&str]); 11] = [
+        (&["--env", "ttt"], &["--arms", "does not apply to --env ttt"]),
+        (&["--opponent", "minimax"], &["--opponent", "only to --env ttt"]),
+        (&["--vf-coef", "0.5"], &["--vf-coef", "--value-head"]),
         (&["--epsilon", "0.2"], &["--epsilon", "--explore eps"]),
         (&["--weight-decay", "0.1"], &["--weight-decay", "adamw"]),
         (&["--updates", "4", "--stop-at", "5"], &["--stop-at", "1..=4"]),
@@ -336,6 +338,94 @@ fn bad_flags_and_settings_files_are_named_errors() {
     let e = err_text(&rl_args(&model, o, &["--config", c]));
     assert!(e.contains("rl.json") && e.contains("bacth"), "{e}");
     assert!(!out.exists(), "no run directory for a refused run");
+}
+
+/// Tic-tac-toe against the random opponent from the test start (after `ACTION=` it writes a
+/// digit about half the time): 16 moves per rollout in waves of 4 games, 2 epochs of batches of
+/// 8 (4 updates per rollout), the value head on (the default for ttt).
+fn ttt_args<'a>(model: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    #[rustfmt::skip]
+    let mut a = vec![
+        "train", "rl", "--model", model, "--env", "ttt", "--opponent", "random", "--no-cot",
+        "--answer-prefix", "ACTION=", "--max-new-tokens", "1", "--envs", "4", "--rollout-steps", "16",
+        "--batch", "8", "--updates", "8", "--lr", "1e-2", "--warmup", "2", "--save-every", "4",
+        "--eval-every", "0", "--eval-episodes", "4", "--quiet", "--out", out,
+    ];
+    a.extend_from_slice(extra);
+    a
+}
+
+#[test]
+fn ttt_with_a_value_head_learns_the_values_logs_games_and_resumes_exactly() {
+    let dir = scratch("ttt");
+    let (full, part) = (dir.join("full"), dir.join("part"));
+    let model = start().to_str().unwrap();
+    let text = ok_stdout(&ttt_args(model, full.to_str().unwrap(), &[]));
+    assert!(
+        text.contains("updates 8/8") && text.contains("minimax") && text.contains("value head"),
+        "{text}"
+    );
+    let all = rows(&full);
+    let updates: Vec<&Value> = all.iter().filter(|r| r["pg_loss"].is_number()).collect();
+    assert_eq!(updates.len(), 8);
+    for r in &updates {
+        for k in ["value_loss", "explained_variance", "rollout/win_rate", "rollout/return", "values/mean"] {
+            assert!(r.get(k).is_some(), "{k} missing: {r}");
+        }
+        assert!(r["rollout/samples"].as_u64().unwrap() >= 16, "whole games until 16 moves: {r}");
+        assert_eq!(r["skipped"], Value::Null, "{r}");
+    }
+    // the first rollout's values come from the zero-initialised head: V = 0 everywhere,
+    // explained variance exactly 0; the second rollout's come from the trained head, which has
+    // moved towards the (negative: -5 per invalid answer) returns and fits them better
+    let mean =
+        |rs: &[&Value], k: &str| rs.iter().map(|r| r[k].as_f64().unwrap()).sum::<f64>() / rs.len() as f64;
+    assert_eq!(updates[0]["values/mean"].as_f64(), Some(0.0));
+    assert_eq!(updates[0]["explained_variance"].as_f64(), Some(0.0));
+    let (vl0, vl1) = (mean(&updates[..4], "value_loss"), mean(&updates[4..], "value_loss"));
+    let (v1, g1) =
+        (updates[4]["values/mean"].as_f64().unwrap(), updates[4]["returns/mean"].as_f64().unwrap());
+    eprintln!(
+        "value loss {vl0:.2} -> {vl1:.2}; second rollout V mean {v1:.2}, return mean {g1:.2}, explained variance {}",
+        updates[4]["explained_variance"]
+    );
+    assert!(g1 < 0.0 && v1 < 0.0 && v1 > 2.0 * g1, "V moved towards the returns: {v1} vs {g1}");
+    assert!(vl1 < 0.75 * vl0, "value loss {vl0} -> {vl1}");
+    // the classic players on the same held-out games, and the model's win/draw/loss
+    for b in ["random", "minimax", "mcts"] {
+        assert!(all.iter().any(|r| r["baseline"] == b && r["return"].is_number()), "baseline {b}");
+    }
+    let evals: Vec<&Value> = all.iter().filter(|r| r["eval"] == true).collect();
+    assert_eq!(evals.len(), 2);
+    for e in &evals {
+        let sum: f64 = ["win_rate", "draw_rate", "loss_rate"].iter().map(|k| e[k].as_f64().unwrap()).sum();
+        assert!((sum - 1.0).abs() < 1e-9, "{e}");
+    }
+    for f in
+        ["eval_return.png", "value_loss.svg", "explained_variance.png", "checkpoint-8/value_head.safetensors"]
+    {
+        assert!(full.join(f).is_file(), "{f}");
+    }
+    // the policy stays a plain checkpoint every command loads
+    let ck = full.join("checkpoint-8");
+    #[rustfmt::skip]
+    ok_stdout(&[
+        "eval", "--env", "ttt", "--agent", "llm", "--model", ck.to_str().unwrap(), "--no-cot",
+        "--answer-prefix", "ACTION=", "--max-new-tokens", "1", "--episodes", "2",
+    ]);
+    // stopped inside the first rollout's epochs and resumed: the same run, value head included
+    let p = part.to_str().unwrap();
+    ok_stdout(&ttt_args(model, p, &["--stop-at", "3"]));
+    ok_stdout(&ttt_args(model, p, &["--resume"]));
+    let (ra, rb) = (rows(&full), rows(&part));
+    assert_eq!(ra.len(), rb.len());
+    for (x, y) in ra.iter().zip(&rb) {
+        assert_eq!(without_times(x), without_times(y), "resumed ttt run");
+    }
+    for f in ["model.safetensors", "value_head.safetensors", "optimizer.safetensors"] {
+        let read = |d: &Path| std::fs::read(d.join("checkpoint-8").join(f)).unwrap();
+        assert!(read(&full) == read(&part), "{f} differs after the resume");
+    }
 }
 
 #[test]

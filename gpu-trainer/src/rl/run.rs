@@ -182,7 +182,7 @@ pub fn eval_settings(s: &RlSettings, data: Option<&CbData>) -> Result<EvalSettin
     let env = match &s.env {
         RlEnv::Mab(c) => EnvSettings::Mab(*c),
         RlEnv::Cb(c) => EnvSettings::Cb(c.clone()),
-        RlEnv::Ttt(t) => EnvSettings::Ttt(t.clone()),
+        RlEnv::Ttt(t) => EnvSettings::Ttt(*t),
     };
     let mcts_budget = if let RlEnv::Ttt(t) = &s.env { t.mcts_budget } else { 200 };
     Ok(EvalSettings {

@@ -145,7 +145,7 @@ impl Optimizer {
             Optimizer::AdamW(o) => o.set_lr_scale(name, scale),
             Optimizer::AdaFactor(o) => o.set_lr_scale(name, scale),
         };
-        if !found || !(scale.is_finite() && scale >= 0.0) {
+        if !(found && scale.is_finite() && scale >= 0.0) {
             return Err(OptimError::State {
                 tensor: name.to_string(),
                 message: format!("no such parameter, or a learning-rate scale {scale} that is not >= 0"),

@@ -378,15 +378,14 @@ impl RlArgs {
         let horizon = check_usize("--horizon", self.horizon.unwrap_or(50), 1, MAX_HORIZON)?;
         let env = match self.env.unwrap_or(EnvKind::Mab) {
             EnvKind::Mab => {
-                for (flag, set) in [
-                    ("--movies", self.movies.is_some()),
-                    ("--users", self.users.is_some()),
-                    ("--movielens", self.movielens.is_some()),
-                ] {
-                    if set {
-                        bail!("{flag} applies only to --env cb");
-                    }
-                }
+                reject_flags(
+                    &[
+                        ("--movies", self.movies.is_some()),
+                        ("--users", self.users.is_some()),
+                        ("--movielens", self.movielens.is_some()),
+                    ],
+                    "applies only to --env cb",
+                )?;
                 let arms = check_usize("--arms", self.arms.unwrap_or(5), 2, env_core::MAX_ARMS)?;
                 let distribution = match self.dist.unwrap_or(DistKind::Gaussian) {
                     DistKind::Gaussian => {
@@ -412,19 +411,18 @@ impl RlArgs {
                 RlEnv::Mab(config)
             }
             EnvKind::Cb => {
-                for (flag, set) in [
-                    ("--arms", self.arms.is_some()),
-                    ("--dist", self.dist.is_some()),
-                    ("--sigma", self.sigma.is_some()),
-                    ("--gap", self.gap.is_some()),
-                    ("--labels", self.labels.is_some()),
-                    ("--summary", self.summary),
-                    ("--randomize", self.randomize),
-                ] {
-                    if set {
-                        bail!("{flag} does not apply to --env cb");
-                    }
-                }
+                reject_flags(
+                    &[
+                        ("--arms", self.arms.is_some()),
+                        ("--dist", self.dist.is_some()),
+                        ("--sigma", self.sigma.is_some()),
+                        ("--gap", self.gap.is_some()),
+                        ("--labels", self.labels.is_some()),
+                        ("--summary", self.summary),
+                        ("--randomize", self.randomize),
+                    ],
+                    "does not apply to --env cb",
+                )?;
                 let movies = check_usize("--movies", self.movies.unwrap_or(5), 2, env_core::MAX_ARMS)?;
                 let users = check_usize("--users", self.users.unwrap_or(100), 1, 1_000_000)?;
                 if let Some(d) = &self.movielens
@@ -435,26 +433,25 @@ impl RlArgs {
                 RlEnv::Cb(CbSettings { movies, users, movielens: self.movielens.clone(), horizon })
             }
             EnvKind::Ttt => {
-                for (flag, set) in [
-                    ("--arms", self.arms.is_some()),
-                    ("--dist", self.dist.is_some()),
-                    ("--sigma", self.sigma.is_some()),
-                    ("--gap", self.gap.is_some()),
-                    ("--labels", self.labels.is_some()),
-                    ("--horizon", self.horizon.is_some()),
-                    ("--movies", self.movies.is_some()),
-                    ("--users", self.users.is_some()),
-                    ("--movielens", self.movielens.is_some()),
-                    ("--pool", self.pool.is_some()),
-                    ("--summary", self.summary),
-                    ("--randomize", self.randomize),
-                    ("--explore", !self.explore.is_empty()),
-                    ("--explore-bonus", self.explore_bonus),
-                ] {
-                    if set {
-                        bail!("{flag} does not apply to --env ttt");
-                    }
-                }
+                reject_flags(
+                    &[
+                        ("--arms", self.arms.is_some()),
+                        ("--dist", self.dist.is_some()),
+                        ("--sigma", self.sigma.is_some()),
+                        ("--gap", self.gap.is_some()),
+                        ("--labels", self.labels.is_some()),
+                        ("--horizon", self.horizon.is_some()),
+                        ("--movies", self.movies.is_some()),
+                        ("--users", self.users.is_some()),
+                        ("--movielens", self.movielens.is_some()),
+                        ("--pool", self.pool.is_some()),
+                        ("--summary", self.summary),
+                        ("--randomize", self.randomize),
+                        ("--explore", !self.explore.is_empty()),
+                        ("--explore-bonus", self.explore_bonus),
+                    ],
+                    "does not apply to --env ttt",
+                )?;
                 let opponent = self.opponent.unwrap_or(OpponentKind::Random);
                 let mcts_budget = self.mcts_budget.unwrap_or(200);
                 if mcts_budget == 0 || mcts_budget > 1_000_000 {
@@ -474,18 +471,17 @@ impl RlArgs {
         };
         let ttt = matches!(env, RlEnv::Ttt(_));
         if !ttt {
-            for (flag, set) in [
-                ("--opponent", self.opponent.is_some()),
-                ("--mcts-budget", self.mcts_budget.is_some()),
-                ("--noise-p", self.noise_p.is_some()),
-                ("--first", self.first.is_some()),
-                ("--no-legal-moves", self.no_legal_moves),
-                ("--rollout-steps", self.rollout_steps.is_some()),
-            ] {
-                if set {
-                    bail!("{flag} applies only to --env ttt");
-                }
-            }
+            reject_flags(
+                &[
+                    ("--opponent", self.opponent.is_some()),
+                    ("--mcts-budget", self.mcts_budget.is_some()),
+                    ("--noise-p", self.noise_p.is_some()),
+                    ("--first", self.first.is_some()),
+                    ("--no-legal-moves", self.no_legal_moves),
+                    ("--rollout-steps", self.rollout_steps.is_some()),
+                ],
+                "applies only to --env ttt",
+            )?;
         }
         let rollout_steps = if ttt {
             check_usize("--rollout-steps", self.rollout_steps.unwrap_or(2048), 1, 1 << 24)?
@@ -507,16 +503,15 @@ impl RlArgs {
             let lr = check_f64("--value-lr", self.value_lr.unwrap_or(10.0 * policy_lr), 0.0, 10.0)?;
             Some(ValueSettings { loss: ValueLoss { vf_coef, clip: self.value_clip }, lambda, lr })
         } else {
-            for (flag, set) in [
-                ("--vf-coef", self.vf_coef.is_some()),
-                ("--value-clip", self.value_clip.is_some()),
-                ("--gae-lambda", self.gae_lambda.is_some()),
-                ("--value-lr", self.value_lr.is_some()),
-            ] {
-                if set {
-                    bail!("{flag} applies only with the value head (--value-head)");
-                }
-            }
+            reject_flags(
+                &[
+                    ("--vf-coef", self.vf_coef.is_some()),
+                    ("--value-clip", self.value_clip.is_some()),
+                    ("--gae-lambda", self.gae_lambda.is_some()),
+                    ("--value-lr", self.value_lr.is_some()),
+                ],
+                "applies only with the value head (--value-head)",
+            )?;
             None
         };
         let pool = check_usize("--pool", self.pool.unwrap_or(512), 1, 1 << 24)?;
@@ -644,6 +639,14 @@ impl RlArgs {
             resume: self.resume,
             stop_at,
         })
+    }
+}
+
+/// An error naming the first of `flags` that is set: "<flag> <why>".
+fn reject_flags(flags: &[(&str, bool)], why: &str) -> Result<()> {
+    match flags.iter().find(|(_, set)| *set) {
+        Some((flag, _)) => bail!("{flag} {why}"),
+        None => Ok(()),
     }
 }
 
